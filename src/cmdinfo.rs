@@ -1,0 +1,128 @@
+//! What a script's inner command is: the flags that script.c's checks need (write,
+//! may-replicate, deny-oom, noscript) and its arity. 7.0 gives modules no API for command
+//! flags, so they are read once per command from `COMMAND INFO` and kept for the process.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::host::{Ctx, ReplyKind, ReplyRef};
+
+#[derive(Debug, Default, Clone)]
+pub struct CmdInfo {
+    pub arity: i64,
+    pub write: bool,
+    pub may_replicate: bool,
+    pub denyoom: bool,
+    pub noscript: bool,
+    /// Lower-case `container|sub` -> subcommand info.
+    pub subcommands: HashMap<Vec<u8>, CmdInfo>,
+}
+
+impl CmdInfo {
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = i64::try_from(argc).unwrap_or(i64::MAX);
+        if self.arity >= 0 {
+            self.arity == argc
+        } else {
+            argc >= -self.arity
+        }
+    }
+}
+
+/// Commands whose `may_replicate` flag COMMAND INFO hides on purpose (server.c
+/// addReplyFlagsForCommand); scripts treat them as writes in read-only runs.
+const MAY_REPLICATE: &[&[u8]] = &[b"publish", b"spublish", b"pfcount", b"eval", b"evalsha", b"fcall"];
+
+type Table = HashMap<Vec<u8>, Arc<CmdInfo>>;
+static TABLE: Mutex<Option<Table>> = Mutex::new(None);
+
+/// Forgets every cached command (module load/unload).
+pub fn reset() {
+    if let Ok(mut t) = TABLE.lock() {
+        *t = None;
+    }
+}
+
+/// The info of `argv`'s command (the subcommand's, for containers), or `None` if the host
+/// does not know it (RM_Call then answers with its own error, which the caller translates).
+pub fn lookup(ctx: &Ctx, argv: &[&[u8]]) -> Option<CmdInfo> {
+    let (name, rest) = argv.split_first()?;
+    let mut buf = [0u8; 64];
+    let lower = lower_into(name, &mut buf)?;
+    let info = cached(lower).or_else(|| fetch(ctx, lower))?;
+    if info.subcommands.is_empty() {
+        return Some((*info).clone_shallow());
+    }
+    let sub = rest.first()?;
+    let mut key = lower.to_vec();
+    key.push(b'|');
+    key.extend(sub.iter().map(u8::to_ascii_lowercase));
+    info.subcommands.get(&key).map(CmdInfo::clone_shallow)
+}
+
+impl CmdInfo {
+    fn clone_shallow(&self) -> CmdInfo {
+        CmdInfo { subcommands: HashMap::new(), ..*self }
+    }
+}
+
+fn lower_into<'a>(name: &[u8], buf: &'a mut [u8; 64]) -> Option<&'a [u8]> {
+    let out = buf.get_mut(..name.len())?;
+    for (d, s) in out.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    Some(out)
+}
+
+fn cached(name: &[u8]) -> Option<Arc<CmdInfo>> {
+    TABLE.lock().ok()?.as_ref()?.get(name).cloned()
+}
+
+fn fetch(ctx: &Ctx, name: &[u8]) -> Option<Arc<CmdInfo>> {
+    if name.contains(&0) {
+        return None;
+    }
+    let reply = ctx.call(c"COMMAND", c"vE", &[b"INFO", name])?;
+    let root = reply.root();
+    let ReplyKind::Array(1) = root.kind() else { return None };
+    let entry = root.element(0)?;
+    let info = Arc::new(parse_entry(entry)?);
+    let mut table = TABLE.lock().ok()?;
+    table.get_or_insert_with(HashMap::new).insert(name.to_vec(), info.clone());
+    Some(info)
+}
+
+/// One COMMAND INFO entry: [name, arity, flags, first, last, step, acl, tips, keyspecs, subcommands].
+fn parse_entry(entry: ReplyRef<'_>) -> Option<CmdInfo> {
+    let ReplyKind::Bulk(name) = entry.element(0)?.kind() else { return None };
+    let ReplyKind::Int(arity) = entry.element(1)?.kind() else { return None };
+    let mut info = CmdInfo { arity, ..CmdInfo::default() };
+    let flags = entry.element(2)?;
+    if let ReplyKind::Array(n) | ReplyKind::Set(n) = flags.kind() {
+        for i in 0..n {
+            if let Some(ReplyKind::Status(f) | ReplyKind::Bulk(f)) = flags.element(i).map(|f| f.kind()) {
+                match f {
+                    b"write" => info.write = true,
+                    b"denyoom" => info.denyoom = true,
+                    b"noscript" => info.noscript = true,
+                    _ => {}
+                }
+            }
+        }
+    }
+    let lower: Vec<u8> = name.iter().map(u8::to_ascii_lowercase).collect();
+    info.may_replicate = MAY_REPLICATE.contains(&lower.as_slice());
+    if let Some(subs) = entry.element(9) {
+        if let ReplyKind::Array(n) = subs.kind() {
+            for i in 0..n {
+                let Some(sub) = subs.element(i) else { continue };
+                let Some(ReplyKind::Bulk(sub_name)) = sub.element(0).map(|s| s.kind()) else { continue };
+                let key: Vec<u8> = sub_name.iter().map(u8::to_ascii_lowercase).collect();
+                if let Some(parsed) = parse_entry(sub) {
+                    info.subcommands.insert(key, parsed);
+                }
+            }
+        }
+    }
+    Some(info)
+}

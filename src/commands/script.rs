@@ -1,0 +1,91 @@
+//! ALT.SCRIPT LOAD | EXISTS | FLUSH | HELP (eval.c scriptCommand), each a real subcommand so
+//! that the server checks arity and flags per subcommand.
+
+use super::FlushMode;
+use crate::error::ScriptError;
+use crate::host::Ctx;
+use crate::lazyfree;
+use crate::reply::ReplySink;
+use crate::state;
+
+pub fn load(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
+    let [_, _, body] = argv else { return Err(ScriptError::Arity) };
+    let sha = state::with_scripts(|scripts| scripts.load(body))?;
+    ctx.bulk(sha.as_bytes());
+    Ok(())
+}
+
+pub fn exists(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
+    let shas = argv.get(2..).unwrap_or_default();
+    let found: Vec<bool> = state::with_scripts(|scripts| Ok(shas.iter().map(|s| scripts.exists(s)).collect()))?;
+    ctx.array(Some(found.len()));
+    for f in found {
+        ctx.int(i64::from(f));
+    }
+    Ok(())
+}
+
+pub fn flush(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
+    let mode = match argv {
+        [_, _] => FlushMode::host_default(ctx),
+        [_, _, word] => FlushMode::from_word(word).ok_or_else(flush_syntax)?,
+        _ => return Err(flush_syntax()),
+    };
+    let old = state::take_scripts()?;
+    match mode {
+        // Reply at once; the old VM and cache are freed on a worker.
+        FlushMode::Async => {
+            lazyfree::free_in_background(old, "script cache", None);
+            ctx.reply_ok();
+        }
+        // The caller hears OK once the memory is freed; other clients are served meanwhile.
+        // Where blocking is not allowed (MULTI, scripts) the free happens right here.
+        FlushMode::Sync => match ctx.block_client() {
+            Some(client) => lazyfree::free_in_background(old, "script cache", Some(client)),
+            None => {
+                drop(old);
+                ctx.reply_ok();
+            }
+        },
+    }
+    Ok(())
+}
+
+fn flush_syntax() -> ScriptError {
+    ScriptError::err("SCRIPT FLUSH only support SYNC|ASYNC option")
+}
+
+/// The native help text, with the command name as the user typed it (addReplyHelp).
+const HELP: &[&str] = &[
+    "DEBUG (YES|SYNC|NO)",
+    "    Set the debug mode for subsequent scripts executed.",
+    "EXISTS <sha1> [<sha1> ...]",
+    "    Return information about the existence of the scripts in the script cache.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Flush the Lua scripts cache. Very dangerous on replicas.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the scripts cache.",
+    "    * SYNC: Synchronously flush the scripts cache.",
+    "KILL",
+    "    Kill the currently executing Lua script.",
+    "LOAD <script>",
+    "    Load a script into the scripts cache without executing it.",
+];
+
+pub fn help(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
+    reply_help(ctx, argv.first().copied().unwrap_or(b"ALT.SCRIPT"), HELP);
+    Ok(())
+}
+
+pub fn reply_help(ctx: &mut Ctx, command: &[u8], lines: &[&str]) {
+    ctx.array(Some(lines.len() + 3));
+    let mut head = command.to_ascii_uppercase();
+    head.extend_from_slice(b" <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    ctx.status(&head);
+    for line in lines {
+        ctx.status(line.as_bytes());
+    }
+    ctx.status(b"HELP");
+    ctx.status(b"    Prints this help.");
+}

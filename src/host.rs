@@ -1,0 +1,678 @@
+//! The host adapter: the only file that touches the Redis Module API (module.c of the host) and
+//! the only one with `unsafe`. Everything else sees safe types: `Ctx` for one command call,
+//! `CallReply` for an RM_Call reply, `BlockedClient` and `report()` for work off the main thread.
+#![allow(unsafe_code)]
+
+use std::ffi::{c_char, c_int, c_long, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use redis_module::raw;
+
+use crate::error::ScriptError;
+use crate::reply::{protocol_safe, ReplySink};
+
+/// Calls a Module API function through the pointer table the crate filled in at load time.
+/// A pointer the host did not provide yields `$none` instead of a crash.
+macro_rules! rm {
+    ($f:ident($($a:expr),* $(,)?) else $none:expr) => {{
+        // SAFETY: the table is written once by RedisModule_Init before any command runs and is
+        // only read afterwards; copying the Option<fn> out of it creates no reference.
+        match unsafe { raw::$f } {
+            // SAFETY: each call site passes pointers that the host handed us for this call
+            // (context, strings, replies) or buffers that outlive the call.
+            Some(f) => unsafe { f($($a),*) },
+            None => $none,
+        }
+    }};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory: every Rust and Lua allocation goes through the host's allocator (zmalloc), so it is
+// counted in used_memory and held to maxmemory like the rest of the server.
+
+/// The global allocator: RedisModule_Alloc/Realloc/Free. Unlike the crate's `RedisAlloc` it
+/// forwards `realloc`, which Lua calls for every table and string buffer that grows.
+pub struct HostAllocator;
+
+const MALLOC_ALIGN: usize = 16;
+
+// SAFETY: RedisModule_Alloc/Realloc/Free are thread-safe (jemalloc) and return blocks aligned
+// for any fundamental type (16 bytes on x86-64); larger alignments go to the system allocator,
+// chosen again by the same layout on free.
+unsafe impl std::alloc::GlobalAlloc for HostAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if layout.align() > MALLOC_ALIGN {
+            // SAFETY: forwarded with the caller's layout.
+            return unsafe { std::alloc::System.alloc(layout) };
+        }
+        rm!(RedisModule_Alloc(layout.size()) else ptr::null_mut()).cast()
+    }
+    unsafe fn dealloc(&self, p: *mut u8, layout: std::alloc::Layout) {
+        if layout.align() > MALLOC_ALIGN {
+            // SAFETY: allocated by System above with this layout.
+            return unsafe { std::alloc::System.dealloc(p, layout) };
+        }
+        rm!(RedisModule_Free(p.cast()) else ())
+    }
+    unsafe fn realloc(&self, p: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        if layout.align() > MALLOC_ALIGN {
+            // SAFETY: allocated by System above with this layout.
+            return unsafe { std::alloc::System.realloc(p, layout, new) };
+        }
+        rm!(RedisModule_Realloc(p.cast(), new) else ptr::null_mut()).cast()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands: registration and the one door through which Redis enters the module.
+
+/// The C signature of a command handler.
+pub type RawHandler =
+    extern "C" fn(*mut raw::RedisModuleCtx, *mut *mut raw::RedisModuleString, c_int) -> c_int;
+
+/// A handler as the command layer writes it: parse `args`, reply through `ctx`.
+pub type Handler = fn(&mut Ctx, &[&[u8]]) -> Result<(), ScriptError>;
+
+/// Wraps a `Handler` into the `extern "C"` function Redis calls.
+#[macro_export]
+macro_rules! handler {
+    ($f:path) => {{
+        extern "C" fn raw_handler(
+            ctx: *mut redis_module::raw::RedisModuleCtx,
+            argv: *mut *mut redis_module::raw::RedisModuleString,
+            argc: std::ffi::c_int,
+        ) -> std::ffi::c_int {
+            $crate::host::dispatch(ctx, argv, argc, $f)
+        }
+        raw_handler as $crate::host::RawHandler
+    }};
+}
+
+/// One row of the command table in lib.rs.
+pub struct CommandSpec {
+    /// `alt.eval`, or `alt.script|load` for a subcommand of a container.
+    pub name: &'static CStr,
+    /// `None` for a container (its subcommands follow it in the table).
+    pub handler: Option<RawHandler>,
+    pub flags: &'static CStr,
+    /// Redis arity: positive exact, negative minimum; checked by the server before we run.
+    pub arity: c_int,
+    /// Key spec of the EVAL family (numkeys at argv[2]); `Some(true)` for read-write keys.
+    pub numkeys_keys: Option<bool>,
+}
+
+/// Entry point for every command: catches unwinding (a panic must never cross into Redis),
+/// hands the handler borrowed argument bytes, and turns an `Err` into an error reply.
+pub fn dispatch(
+    ctx: *mut raw::RedisModuleCtx,
+    argv: *mut *mut raw::RedisModuleString,
+    argc: c_int,
+    handler: Handler,
+) -> c_int {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let mut ctx = Ctx { raw: ctx };
+        let argc = usize::try_from(argc).unwrap_or(0);
+        let mut args: Vec<&[u8]> = Vec::with_capacity(argc);
+        for i in 0..argc {
+            // SAFETY: Redis passes `argc` valid strings in `argv` for the duration of the call.
+            let s = unsafe { *argv.add(i) };
+            args.push(string_bytes(s));
+        }
+        if let Err(e) = handler(&mut ctx, &args) {
+            ctx.reply_error(&e);
+        }
+    }));
+    if outcome.is_err() {
+        let mut ctx = Ctx { raw: ctx };
+        ctx.error(b"ERR redis-alt internal error (see the server log)");
+    }
+    raw::REDISMODULE_OK as c_int
+}
+
+fn string_bytes<'a>(s: *const raw::RedisModuleString) -> &'a [u8] {
+    let mut len = 0usize;
+    let p = rm!(RedisModule_StringPtrLen(s, &mut len) else ptr::null());
+    if p.is_null() {
+        return &[];
+    }
+    // SAFETY: StringPtrLen returns the string's buffer and length; the string outlives the
+    // command call that borrows it.
+    unsafe { std::slice::from_raw_parts(p.cast(), len) }
+}
+
+/// Registers the command table. Returns false (the load fails) if the host refuses any row.
+pub fn register_commands(ctx: *mut raw::RedisModuleCtx, table: &[CommandSpec]) -> bool {
+    table.iter().all(|spec| register_one(ctx, spec))
+}
+
+fn register_one(ctx: *mut raw::RedisModuleCtx, spec: &CommandSpec) -> bool {
+    let name = spec.name.to_bytes();
+    let created = match name.iter().position(|&b| b == b'|') {
+        None => {
+            rm!(RedisModule_CreateCommand(ctx, spec.name.as_ptr(), c_handler(spec.handler), spec.flags.as_ptr(), 0, 0, 0)
+                else raw::REDISMODULE_ERR as c_int)
+        }
+        Some(bar) => {
+            let (Ok(parent), Ok(sub)) = (
+                std::ffi::CString::new(&name[..bar]),
+                std::ffi::CString::new(&name[bar + 1..]),
+            ) else {
+                return false;
+            };
+            let parent = rm!(RedisModule_GetCommand(ctx, parent.as_ptr()) else ptr::null_mut());
+            if parent.is_null() {
+                return false;
+            }
+            rm!(RedisModule_CreateSubcommand(parent, sub.as_ptr(), c_handler(spec.handler), spec.flags.as_ptr(), 0, 0, 0)
+                else raw::REDISMODULE_ERR as c_int)
+        }
+    };
+    created == raw::REDISMODULE_OK as c_int && set_command_info(ctx, spec)
+}
+
+fn c_handler(h: Option<RawHandler>) -> raw::RedisModuleCmdFunc {
+    h.map(|h| h as unsafe extern "C" fn(_, _, _) -> _)
+}
+
+fn set_command_info(ctx: *mut raw::RedisModuleCtx, spec: &CommandSpec) -> bool {
+    let command = rm!(RedisModule_GetCommand(ctx, spec.name.as_ptr()) else ptr::null_mut());
+    if command.is_null() {
+        return false;
+    }
+    let version = raw::RedisModuleCommandInfoVersion {
+        version: 1,
+        sizeof_historyentry: std::mem::size_of::<raw::RedisModuleCommandHistoryEntry>(),
+        sizeof_keyspec: std::mem::size_of::<raw::RedisModuleCommandKeySpec>(),
+        sizeof_arg: std::mem::size_of::<raw::RedisModuleCommandArg>(),
+    };
+    // SAFETY: plain C structs; all-zero is their documented "unset" value and a zeroed
+    // key spec terminates the array.
+    let mut specs: [raw::RedisModuleCommandKeySpec; 2] = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut info: raw::RedisModuleCommandInfo = unsafe { std::mem::zeroed() };
+    info.version = &version;
+    info.arity = spec.arity;
+    if let Some(write) = spec.numkeys_keys {
+        let [first, _] = &mut specs;
+        first.flags = u64::from(if write {
+            raw::REDISMODULE_CMD_KEY_RW | raw::REDISMODULE_CMD_KEY_ACCESS | raw::REDISMODULE_CMD_KEY_UPDATE
+        } else {
+            raw::REDISMODULE_CMD_KEY_RO | raw::REDISMODULE_CMD_KEY_ACCESS
+        });
+        first.begin_search_type = raw::RedisModuleKeySpecBeginSearchType_REDISMODULE_KSPEC_BS_INDEX;
+        first.bs.index.pos = 2;
+        first.find_keys_type = raw::RedisModuleKeySpecFindKeysType_REDISMODULE_KSPEC_FK_KEYNUM;
+        first.fk.keynum.keynumidx = 0;
+        first.fk.keynum.firstkey = 1;
+        first.fk.keynum.keystep = 1;
+        info.key_specs = specs.as_mut_ptr();
+    }
+    // SAFETY: `info`, `version` and `specs` outlive the call; the host copies what it keeps.
+    rm!(RedisModule_SetCommandInfo(command, &info) else raw::REDISMODULE_ERR as c_int)
+        == raw::REDISMODULE_OK as c_int
+}
+
+// ---------------------------------------------------------------------------------------------
+// One command call.
+
+/// The context of the command being served. Valid only during that call; the run context
+/// keeps a copy for exactly the length of one script run.
+#[derive(Clone, Copy)]
+pub struct Ctx {
+    raw: *mut raw::RedisModuleCtx,
+}
+
+// SAFETY: a Ctx is only ever used on the Redis main thread while its command runs; it is
+// `Send` so that the run context (a static) may hold it for the duration of a script.
+unsafe impl Send for Ctx {}
+
+/// The bits of RedisModule_GetContextFlags we act on.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CtxFlags(u32);
+
+impl CtxFlags {
+    pub fn resp3(self) -> bool {
+        self.0 & raw::REDISMODULE_CTX_FLAGS_RESP3 != 0
+    }
+    /// Blocking the client is refused (MULTI/EXEC, a script, RM_Call).
+    pub fn deny_blocking(self) -> bool {
+        self.0 & raw::REDISMODULE_CTX_FLAGS_DENY_BLOCKING != 0
+    }
+    pub fn in_multi(self) -> bool {
+        self.0 & raw::REDISMODULE_CTX_FLAGS_MULTI != 0
+    }
+    /// Called from a native Lua script.
+    pub fn in_lua(self) -> bool {
+        self.0 & raw::REDISMODULE_CTX_FLAGS_LUA != 0
+    }
+    pub fn readonly_replica(self) -> bool {
+        self.0 & raw::REDISMODULE_CTX_FLAGS_SLAVE != 0 && self.0 & raw::REDISMODULE_CTX_FLAGS_READONLY != 0
+    }
+    pub fn stale_replica(self) -> bool {
+        self.0 & raw::REDISMODULE_CTX_FLAGS_REPLICA_IS_STALE != 0
+    }
+    pub fn cluster(self) -> bool {
+        self.0 & raw::REDISMODULE_CTX_FLAGS_CLUSTER != 0
+    }
+    pub fn oom(self) -> bool {
+        self.0 & raw::REDISMODULE_CTX_FLAGS_OOM != 0
+    }
+}
+
+/// Key flags for `Ctx::key_at`.
+pub enum KeyAccess {
+    ReadWrite,
+    ReadOnly,
+}
+
+impl Ctx {
+    pub fn flags(&self) -> CtxFlags {
+        let f = rm!(RedisModule_GetContextFlags(self.raw) else 0);
+        CtxFlags(f as u32)
+    }
+
+    /// True when Redis only asks which arguments are keys (getkeys-api: COMMAND GETKEYS,
+    /// cluster routing, ACL key checks).
+    pub fn is_keys_position_request(&self) -> bool {
+        rm!(RedisModule_IsKeysPositionRequest(self.raw) else 0) != 0
+    }
+
+    pub fn key_at(&self, pos: usize, access: KeyAccess) {
+        let flags = match access {
+            KeyAccess::ReadWrite => {
+                raw::REDISMODULE_CMD_KEY_RW | raw::REDISMODULE_CMD_KEY_ACCESS | raw::REDISMODULE_CMD_KEY_UPDATE
+            }
+            KeyAccess::ReadOnly => raw::REDISMODULE_CMD_KEY_RO | raw::REDISMODULE_CMD_KEY_ACCESS,
+        };
+        if let Ok(pos) = c_int::try_from(pos) {
+            rm!(RedisModule_KeyAtPosWithFlags(self.raw, pos, c_int::try_from(flags).unwrap_or(0)) else ())
+        }
+    }
+
+    pub fn selected_db(&self) -> i32 {
+        rm!(RedisModule_GetSelectedDb(self.raw) else 0)
+    }
+
+    /// Changes the calling client's selected DB (a script's SELECT; restored after the run).
+    pub fn select_db(&self, db: i32) -> bool {
+        rm!(RedisModule_SelectDb(self.raw, db) else raw::REDISMODULE_ERR as c_int) == raw::REDISMODULE_OK as c_int
+    }
+
+    pub fn reply_error(&mut self, e: &ScriptError) {
+        match e {
+            ScriptError::Arity => {
+                rm!(RedisModule_WrongArity(self.raw) else 0);
+            }
+            other => self.error(&other.text()),
+        }
+    }
+
+    pub fn reply_ok(&mut self) {
+        self.status(b"OK");
+    }
+
+    /// Runs `cmd` through RedisModule_Call with the `v` format plus `flags` (see module.c's
+    /// format parser: S script mode, E errors as replies, C ACL, M OOM, W no writes, ! replicate,
+    /// A/R suppress AOF/replicas, 3 RESP3). `None` only if the host could not even build a
+    /// reply (unknown format character); with `E` every refusal is an error reply.
+    pub fn call(&self, cmd: &CStr, flags: &CStr, args: &[&[u8]]) -> Option<CallReply> {
+        let mut argv: Vec<*mut raw::RedisModuleString> = Vec::with_capacity(args.len());
+        for a in args {
+            let s = rm!(RedisModule_CreateString(self.raw, a.as_ptr().cast(), a.len()) else ptr::null_mut());
+            if s.is_null() {
+                free_strings(self.raw, &argv);
+                return None;
+            }
+            argv.push(s);
+        }
+        let reply = rm!(RedisModule_Call(self.raw, cmd.as_ptr(), flags.as_ptr(), argv.as_mut_ptr(), argv.len())
+            else ptr::null_mut());
+        // RM_Call took its own references to the argument strings.
+        free_strings(self.raw, &argv);
+        (!reply.is_null()).then_some(CallReply { raw: reply })
+    }
+
+    /// Blocks the calling client until `BlockedClient::unblock` is called from another thread,
+    /// which then replies `+OK`. `None` where blocking is not allowed (MULTI, scripts).
+    pub fn block_client(&self) -> Option<BlockedClient> {
+        if self.flags().deny_blocking() {
+            return None;
+        }
+        let bc = rm!(RedisModule_BlockClient(self.raw, Some(reply_ok_on_unblock), None, None, 0)
+            else ptr::null_mut());
+        (!bc.is_null()).then_some(BlockedClient { raw: bc })
+    }
+
+    pub fn log(&self, level: LogLevel, msg: &str) {
+        log_raw(self.raw, level, msg)
+    }
+}
+
+fn free_strings(ctx: *mut raw::RedisModuleCtx, strings: &[*mut raw::RedisModuleString]) {
+    for &s in strings {
+        rm!(RedisModule_FreeString(ctx, s) else ());
+    }
+}
+
+impl ReplySink for Ctx {
+    fn bulk(&mut self, s: &[u8]) {
+        rm!(RedisModule_ReplyWithStringBuffer(self.raw, s.as_ptr().cast(), s.len()) else 0);
+    }
+    fn status(&mut self, s: &[u8]) {
+        let line = c_line(s);
+        rm!(RedisModule_ReplyWithSimpleString(self.raw, line.as_ptr().cast()) else 0);
+    }
+    fn error(&mut self, s: &[u8]) {
+        let line = c_line(s);
+        rm!(RedisModule_ReplyWithError(self.raw, line.as_ptr().cast()) else 0);
+    }
+    fn int(&mut self, i: i64) {
+        rm!(RedisModule_ReplyWithLongLong(self.raw, i) else 0);
+    }
+    fn double(&mut self, d: f64) {
+        rm!(RedisModule_ReplyWithDouble(self.raw, d) else 0);
+    }
+    fn null(&mut self) {
+        rm!(RedisModule_ReplyWithNull(self.raw) else 0);
+    }
+    fn boolean(&mut self, b: bool) {
+        rm!(RedisModule_ReplyWithBool(self.raw, c_int::from(b)) else 0);
+    }
+    fn big_number(&mut self, s: &[u8]) {
+        rm!(RedisModule_ReplyWithBigNumber(self.raw, s.as_ptr().cast(), s.len()) else 0);
+    }
+    fn verbatim(&mut self, s: &[u8], format: &[u8]) {
+        // The host reads three bytes of the format, padding a short one with spaces.
+        let mut ext = [0u8; 4];
+        for (dst, &b) in ext.iter_mut().zip(format.iter().take_while(|&&b| b != 0).take(3)) {
+            *dst = b;
+        }
+        rm!(RedisModule_ReplyWithVerbatimStringType(self.raw, s.as_ptr().cast(), s.len(), ext.as_ptr().cast())
+            else 0);
+    }
+    fn array(&mut self, len: Option<usize>) {
+        rm!(RedisModule_ReplyWithArray(self.raw, reply_len(len)) else 0);
+    }
+    fn end_array(&mut self, len: usize) {
+        rm!(RedisModule_ReplySetArrayLength(self.raw, reply_len(Some(len))) else ());
+    }
+    fn map(&mut self, len: Option<usize>) {
+        rm!(RedisModule_ReplyWithMap(self.raw, reply_len(len)) else 0);
+    }
+    fn end_map(&mut self, len: usize) {
+        rm!(RedisModule_ReplySetMapLength(self.raw, reply_len(Some(len))) else ());
+    }
+    fn set(&mut self, len: Option<usize>) {
+        rm!(RedisModule_ReplyWithSet(self.raw, reply_len(len)) else 0);
+    }
+    fn end_set(&mut self, len: usize) {
+        rm!(RedisModule_ReplySetSetLength(self.raw, reply_len(Some(len))) else ());
+    }
+}
+
+fn reply_len(len: Option<usize>) -> c_long {
+    match len {
+        Some(n) => c_long::try_from(n).unwrap_or(c_long::MAX),
+        None => c_long::from(raw::REDISMODULE_POSTPONED_LEN),
+    }
+}
+
+/// A status or error line as a C string: cut at the first NUL (as Redis's `%s` does), CR/LF
+/// mapped to spaces.
+fn c_line(s: &[u8]) -> Vec<u8> {
+    let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
+    let mut v = protocol_safe(s.get(..end).unwrap_or_default()).into_owned();
+    v.push(0);
+    v
+}
+
+// ---------------------------------------------------------------------------------------------
+// RM_Call replies.
+
+/// An owned reply of RedisModule_Call, freed on drop.
+pub struct CallReply {
+    raw: *mut raw::RedisModuleCallReply,
+}
+
+impl Drop for CallReply {
+    fn drop(&mut self) {
+        rm!(RedisModule_FreeCallReply(self.raw) else ());
+    }
+}
+
+impl CallReply {
+    pub fn root(&self) -> ReplyRef<'_> {
+        ReplyRef { raw: self.raw, _owner: std::marker::PhantomData }
+    }
+}
+
+/// A reply or an element of one, borrowed from its owning `CallReply`.
+#[derive(Clone, Copy)]
+pub struct ReplyRef<'a> {
+    raw: *mut raw::RedisModuleCallReply,
+    _owner: std::marker::PhantomData<&'a CallReply>,
+}
+
+/// What one reply is, with borrowed bytes.
+pub enum ReplyKind<'a> {
+    Status(&'a [u8]),
+    Error(&'a [u8]),
+    Bulk(&'a [u8]),
+    Int(i64),
+    Null,
+    Array(usize),
+    Map(usize),
+    Set(usize),
+    Bool(bool),
+    Double(f64),
+    BigNumber(&'a [u8]),
+    /// (format, text)
+    Verbatim(&'a [u8], &'a [u8]),
+    Unknown,
+}
+
+impl<'a> ReplyRef<'a> {
+    pub fn kind(&self) -> ReplyKind<'a> {
+        let t = rm!(RedisModule_CallReplyType(self.raw) else -1) as isize;
+        match t {
+            raw::REDISMODULE_REPLY_STRING => {
+                let s = self.string();
+                // 7.0 types `+OK` and `$2 OK` alike; the protocol's first byte tells them apart.
+                if self.proto().first() == Some(&b'+') {
+                    ReplyKind::Status(s)
+                } else {
+                    ReplyKind::Bulk(s)
+                }
+            }
+            raw::REDISMODULE_REPLY_ERROR => ReplyKind::Error(self.string()),
+            raw::REDISMODULE_REPLY_INTEGER => ReplyKind::Int(rm!(RedisModule_CallReplyInteger(self.raw) else 0)),
+            raw::REDISMODULE_REPLY_NULL => ReplyKind::Null,
+            raw::REDISMODULE_REPLY_ARRAY => ReplyKind::Array(self.len()),
+            raw::REDISMODULE_REPLY_MAP => ReplyKind::Map(self.len()),
+            raw::REDISMODULE_REPLY_SET => ReplyKind::Set(self.len()),
+            raw::REDISMODULE_REPLY_BOOL => ReplyKind::Bool(rm!(RedisModule_CallReplyBool(self.raw) else 0) != 0),
+            raw::REDISMODULE_REPLY_DOUBLE => ReplyKind::Double(rm!(RedisModule_CallReplyDouble(self.raw) else 0.0)),
+            raw::REDISMODULE_REPLY_BIG_NUMBER => {
+                let mut len = 0usize;
+                let p = rm!(RedisModule_CallReplyBigNumber(self.raw, &mut len) else ptr::null());
+                ReplyKind::BigNumber(borrow_bytes(p, len))
+            }
+            raw::REDISMODULE_REPLY_VERBATIM_STRING => {
+                let mut len = 0usize;
+                let mut format: *const c_char = ptr::null();
+                let p = rm!(RedisModule_CallReplyVerbatim(self.raw, &mut len, &mut format) else ptr::null());
+                ReplyKind::Verbatim(borrow_bytes(format, if format.is_null() { 0 } else { 3 }), borrow_bytes(p, len))
+            }
+            _ => ReplyKind::Unknown,
+        }
+    }
+
+    fn string(&self) -> &'a [u8] {
+        let mut len = 0usize;
+        let p = rm!(RedisModule_CallReplyStringPtr(self.raw, &mut len) else ptr::null());
+        borrow_bytes(p, len)
+    }
+
+    fn proto(&self) -> &'a [u8] {
+        let mut len = 0usize;
+        let p = rm!(RedisModule_CallReplyProto(self.raw, &mut len) else ptr::null());
+        borrow_bytes(p, len)
+    }
+
+    fn len(&self) -> usize {
+        rm!(RedisModule_CallReplyLength(self.raw) else 0)
+    }
+
+    /// Element `i` of an array or set.
+    pub fn element(&self, i: usize) -> Option<ReplyRef<'a>> {
+        let t = rm!(RedisModule_CallReplyType(self.raw) else -1) as isize;
+        let p = if t == raw::REDISMODULE_REPLY_SET {
+            rm!(RedisModule_CallReplySetElement(self.raw, i) else ptr::null_mut())
+        } else {
+            rm!(RedisModule_CallReplyArrayElement(self.raw, i) else ptr::null_mut())
+        };
+        (!p.is_null()).then_some(ReplyRef { raw: p, _owner: std::marker::PhantomData })
+    }
+
+    /// Pair `i` of a map.
+    pub fn pair(&self, i: usize) -> Option<(ReplyRef<'a>, ReplyRef<'a>)> {
+        let mut k = ptr::null_mut();
+        let mut v = ptr::null_mut();
+        let ok = rm!(RedisModule_CallReplyMapElement(self.raw, i, &mut k, &mut v) else raw::REDISMODULE_ERR as c_int);
+        (ok == raw::REDISMODULE_OK as c_int && !k.is_null() && !v.is_null()).then_some((
+            ReplyRef { raw: k, _owner: std::marker::PhantomData },
+            ReplyRef { raw: v, _owner: std::marker::PhantomData },
+        ))
+    }
+}
+
+fn borrow_bytes<'a>(p: *const c_char, len: usize) -> &'a [u8] {
+    if p.is_null() {
+        return &[];
+    }
+    // SAFETY: the host returns a pointer into the reply's buffer, valid while the owning
+    // CallReply lives; ReplyRef<'a> is tied to it.
+    unsafe { std::slice::from_raw_parts(p.cast(), len) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Off the main thread: blocked clients and a detached context for reporting back.
+
+/// A client blocked until work on another thread finishes.
+pub struct BlockedClient {
+    raw: *mut raw::RedisModuleBlockedClient,
+}
+
+// SAFETY: RedisModule_UnblockClient is documented as callable from any thread.
+unsafe impl Send for BlockedClient {}
+
+impl BlockedClient {
+    /// Wakes the client; the host then calls the reply callback on the main thread.
+    pub fn unblock(self) {
+        rm!(RedisModule_UnblockClient(self.raw, ptr::null_mut()) else 0);
+    }
+}
+
+extern "C" fn reply_ok_on_unblock(
+    ctx: *mut raw::RedisModuleCtx,
+    _argv: *mut *mut raw::RedisModuleString,
+    _argc: c_int,
+) -> c_int {
+    let _ = catch_unwind(|| Ctx { raw: ctx }.reply_ok());
+    raw::REDISMODULE_OK as c_int
+}
+
+/// The module's own detached thread-safe context, created at load and freed at unload.
+static DETACHED: AtomicPtr<raw::RedisModuleCtx> = AtomicPtr::new(ptr::null_mut());
+
+pub fn init_detached_context(ctx: *mut raw::RedisModuleCtx) {
+    let detached = rm!(RedisModule_GetDetachedThreadSafeContext(ctx) else ptr::null_mut());
+    let old = DETACHED.swap(detached, Ordering::SeqCst);
+    if !old.is_null() {
+        rm!(RedisModule_FreeThreadSafeContext(old) else ());
+    }
+}
+
+pub fn free_detached_context() {
+    let old = DETACHED.swap(ptr::null_mut(), Ordering::SeqCst);
+    if !old.is_null() {
+        rm!(RedisModule_FreeThreadSafeContext(old) else ());
+    }
+}
+
+/// From a worker thread: takes the server lock (waits until the main thread is back in its
+/// event loop), runs `f` with a context, and releases the lock. Never call on the main thread:
+/// it already holds that lock and would deadlock.
+pub fn with_server_lock(f: impl FnOnce(&Ctx)) {
+    let ctx = DETACHED.load(Ordering::SeqCst);
+    if ctx.is_null() {
+        return;
+    }
+    rm!(RedisModule_ThreadSafeContextLock(ctx) else ());
+    let _ = catch_unwind(AssertUnwindSafe(|| f(&Ctx { raw: ctx })));
+    rm!(RedisModule_ThreadSafeContextUnlock(ctx) else ());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logging and server info.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Verbose,
+    Notice,
+    Warning,
+}
+
+fn log_raw(ctx: *mut raw::RedisModuleCtx, level: LogLevel, msg: &str) {
+    let level: &[u8] = match level {
+        LogLevel::Debug => raw::REDISMODULE_LOGLEVEL_DEBUG,
+        LogLevel::Verbose => raw::REDISMODULE_LOGLEVEL_VERBOSE,
+        LogLevel::Notice => raw::REDISMODULE_LOGLEVEL_NOTICE,
+        LogLevel::Warning => raw::REDISMODULE_LOGLEVEL_WARNING,
+    };
+    let mut text: Vec<u8> = msg.bytes().filter(|&b| b != 0).collect();
+    text.push(0);
+    // The format is "%s": the message is data, never a format string.
+    rm!(RedisModule_Log(ctx, level.as_ptr().cast(), c"%s".as_ptr(), text.as_ptr().cast::<c_char>()) else ());
+}
+
+/// Logs from the main thread through the module's own context (prefix `<alt>`).
+pub fn log_main_thread(level: LogLevel, msg: &str) {
+    log_raw(DETACHED.load(Ordering::SeqCst), level, msg)
+}
+
+/// A host config value (`CONFIG GET name`), read at call time as Redis itself would.
+pub fn config_get(ctx: &Ctx, name: &[u8]) -> Option<Vec<u8>> {
+    let reply = ctx.call(c"CONFIG", c"vE", &[b"GET", name])?;
+    let value = reply.root().element(1)?;
+    match value.kind() {
+        ReplyKind::Bulk(v) | ReplyKind::Status(v) => Some(v.to_vec()),
+        _ => None,
+    }
+}
+
+/// The host's version as 0x00MMmmpp (RM_GetServerVersion).
+pub fn server_version() -> i64 {
+    i64::from(rm!(RedisModule_GetServerVersion() else 0))
+}
+
+/// Reads a signed integer field of INFO `section` (e.g. memory/lazyfree_pending_objects).
+pub fn server_info_field(ctx: &Ctx, section: &CStr, field: &CStr) -> Option<i64> {
+    let data = rm!(RedisModule_GetServerInfo(ctx.raw, section.as_ptr()) else ptr::null_mut());
+    if data.is_null() {
+        return None;
+    }
+    let mut err: c_int = 0;
+    let v = rm!(RedisModule_ServerInfoGetFieldSigned(data, field.as_ptr(), &mut err) else 0);
+    rm!(RedisModule_FreeServerInfo(ctx.raw, data) else ());
+    (err == 0).then_some(v)
+}
+
+/// A raw pointer to a host context, as passed to OnLoad/OnUnload by the crate's macro.
+pub fn raw_ctx(ctx: &redis_module::Context) -> *mut raw::RedisModuleCtx {
+    ctx.ctx
+}
+

@@ -1,0 +1,81 @@
+//! redis-alt: a second, independent Lua scripting engine for Redis, as a module.
+//! This file is the table of contents: the modules, the command table and load/unload.
+#![deny(unsafe_code)]
+
+mod cmdinfo;
+mod commands;
+mod error;
+mod host;
+mod lazyfree;
+mod lua;
+mod reply;
+mod run;
+mod scripts;
+mod sha;
+mod shebang;
+mod state;
+
+use commands::{eval, flushall, script};
+use host::CommandSpec;
+use redis_module::{Context, RedisString, Status};
+
+/// Every command the module serves. Flags follow the native commands (deny-script = noscript,
+/// allow-stale = stale); `getkeys-api` lets cluster routing and ACLs see numkeys-based keys.
+fn command_table() -> [CommandSpec; 10] {
+    const EVAL_FLAGS: &std::ffi::CStr = c"deny-script may-replicate no-mandatory-keys allow-stale getkeys-api";
+    const EVAL_RO_FLAGS: &std::ffi::CStr = c"deny-script readonly no-mandatory-keys allow-stale getkeys-api";
+    [
+        CommandSpec { name: c"alt.eval", handler: Some(handler!(eval::eval)), flags: EVAL_FLAGS, arity: -3, numkeys_keys: Some(true) },
+        CommandSpec { name: c"alt.evalsha", handler: Some(handler!(eval::evalsha)), flags: EVAL_FLAGS, arity: -3, numkeys_keys: Some(true) },
+        CommandSpec { name: c"alt.eval_ro", handler: Some(handler!(eval::eval_ro)), flags: EVAL_RO_FLAGS, arity: -3, numkeys_keys: Some(false) },
+        CommandSpec { name: c"alt.evalsha_ro", handler: Some(handler!(eval::evalsha_ro)), flags: EVAL_RO_FLAGS, arity: -3, numkeys_keys: Some(false) },
+        CommandSpec { name: c"alt.script", handler: None, flags: c"", arity: -2, numkeys_keys: None },
+        CommandSpec { name: c"alt.script|load", handler: Some(handler!(script::load)), flags: c"deny-script allow-stale", arity: 3, numkeys_keys: None },
+        CommandSpec { name: c"alt.script|exists", handler: Some(handler!(script::exists)), flags: c"deny-script", arity: -3, numkeys_keys: None },
+        CommandSpec { name: c"alt.script|flush", handler: Some(handler!(script::flush)), flags: c"deny-script", arity: -2, numkeys_keys: None },
+        CommandSpec { name: c"alt.script|help", handler: Some(handler!(script::help)), flags: c"allow-loading allow-stale", arity: 2, numkeys_keys: None },
+        CommandSpec { name: c"alt.flushall", handler: Some(handler!(flushall::flushall)), flags: c"write", arity: -1, numkeys_keys: None },
+    ]
+}
+
+fn init(ctx: &Context, _args: &[RedisString]) -> Status {
+    let raw = host::raw_ctx(ctx);
+    host::init_detached_context(raw);
+    cmdinfo::reset();
+    lazyfree::reset_counters();
+    if state::init(host::server_version()).is_err() || !host::register_commands(raw, &command_table()) {
+        return Status::Err;
+    }
+    Status::Ok
+}
+
+fn deinit(_ctx: &Context) -> Status {
+    // A worker still freeing memory runs this library's code: stay loaded until it is done.
+    if lazyfree::in_flight() > 0 {
+        return Status::Err;
+    }
+    state::deinit();
+    cmdinfo::reset();
+    host::free_detached_context();
+    Status::Ok
+}
+
+#[cfg(not(test))]
+type Allocator = host::HostAllocator;
+#[cfg(not(test))]
+const ALLOCATOR: Allocator = host::HostAllocator;
+// Unit tests run outside Redis, where the host allocator does not exist.
+#[cfg(test)]
+type Allocator = std::alloc::System;
+#[cfg(test)]
+const ALLOCATOR: Allocator = std::alloc::System;
+
+redis_module::redis_module! {
+    name: "alt",
+    version: 1,
+    allocator: (Allocator, ALLOCATOR),
+    data_types: [],
+    init: init,
+    deinit: deinit,
+    commands: [],
+}

@@ -1,0 +1,244 @@
+//! The `redis` table scripts see (script_lua.c luaRegisterRedisAPI, eval.c): call/pcall,
+//! error_reply/status_reply, sha1hex, log, setresp, set_repl and the constants. Built once
+//! per VM; the callbacks reach the running script through run.rs, never through captures.
+
+use mlua::{BorrowedBytes, Lua, LuaString, MultiValue, Table, Value};
+
+use super::convert::{error_table, error_table_text, reply_to_lua};
+use super::number::format_g;
+use super::raise;
+use crate::host::LogLevel;
+use crate::run::{self, CallOutcome};
+use crate::sha::Sha;
+
+/// The host's version, `major.minor.patch` and as Redis's `REDIS_VERSION_NUM` number.
+#[derive(Clone, Copy, Debug)]
+pub struct Version(pub i64);
+
+impl Version {
+    fn text(self) -> String {
+        format!("{}.{}.{}", (self.0 >> 16) & 0xff, (self.0 >> 8) & 0xff, self.0 & 0xff)
+    }
+}
+
+/// Writes a log line at a level; supplied by the caller so that this file stays host-free.
+pub type Logger = fn(LogLevel, &str);
+
+pub fn build(lua: &Lua, version: Version, logger: Logger) -> mlua::Result<Table> {
+    let redis = lua.create_table()?;
+    redis.raw_set("call", lua.create_function(|lua, args: MultiValue| command(lua, args, true))?)?;
+    redis.raw_set("pcall", lua.create_function(|lua, args: MultiValue| command(lua, args, false))?)?;
+    redis.raw_set("error_reply", lua.create_function(error_reply)?)?;
+    redis.raw_set("status_reply", lua.create_function(status_reply)?)?;
+    redis.raw_set("sha1hex", lua.create_function(sha1hex)?)?;
+    redis.raw_set("log", lua.create_function(move |_, args: MultiValue| log(args, logger))?)?;
+    redis.raw_set("setresp", lua.create_function(setresp)?)?;
+    redis.raw_set("set_repl", lua.create_function(set_repl)?)?;
+    redis.raw_set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;
+    redis.raw_set("breakpoint", lua.create_function(|_, ()| Ok(false))?)?;
+    redis.raw_set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
+    for (name, value) in [("LOG_DEBUG", 0), ("LOG_VERBOSE", 1), ("LOG_NOTICE", 2), ("LOG_WARNING", 3)] {
+        redis.raw_set(name, value)?;
+    }
+    for (name, value) in [
+        ("REPL_NONE", 0),
+        ("REPL_AOF", i64::from(run::REPL_AOF)),
+        ("REPL_SLAVE", i64::from(run::REPL_REPLICA)),
+        ("REPL_REPLICA", i64::from(run::REPL_REPLICA)),
+        ("REPL_ALL", i64::from(run::REPL_ALL)),
+    ] {
+        redis.raw_set(name, value)?;
+    }
+    redis.raw_set("REDIS_VERSION", version.text())?;
+    redis.raw_set("REDIS_VERSION_NUM", version.0)?;
+    Ok(redis)
+}
+
+/// redis.call / redis.pcall (luaRedisGenericCommand).
+fn command(lua: &Lua, args: MultiValue, raise_errors: bool) -> mlua::Result<Value> {
+    let outcome = match command_args(&args) {
+        Ok(held) => {
+            let argv: Vec<&[u8]> = held.iter().map(Arg::bytes).collect();
+            run::call(&argv)
+        }
+        Err(text) => CallOutcome::Refused(text.as_bytes().to_vec()),
+    };
+    match outcome {
+        CallOutcome::Refused(text) => {
+            if raise_errors {
+                Err(raise(text))
+            } else {
+                Ok(Value::Table(error_table(lua, &error_table_text(&text), true)?))
+            }
+        }
+        CallOutcome::Reply(reply) => {
+            let value = reply_to_lua(lua, reply.root(), run::resp3())?;
+            if raise_errors {
+                if let Value::Table(t) = &value {
+                    if let Value::String(e) = t.raw_get::<Value>("err")? {
+                        return Err(raise(e.as_bytes().to_vec()));
+                    }
+                }
+            }
+            Ok(value)
+        }
+    }
+}
+
+/// One argument of redis.call: a Lua string's bytes (borrowed) or a number printed with
+/// `%.17g`, as luaArgsToRedisArgv does (Lua's own `%.14g` would lose precision).
+enum Arg {
+    Str(BorrowedBytes),
+    Num(String),
+}
+
+impl Arg {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Arg::Str(b) => b,
+            Arg::Num(n) => n.as_bytes(),
+        }
+    }
+}
+
+fn command_args(args: &MultiValue) -> Result<Vec<Arg>, &'static str> {
+    if args.is_empty() {
+        return Err("ERR Please specify at least one argument for this redis lib call");
+    }
+    args.iter()
+        .map(|v| match v {
+            Value::String(s) => Ok(Arg::Str(s.as_bytes())),
+            Value::Integer(i) => Ok(Arg::Num(format_g(*i as f64, 17))),
+            Value::Number(n) => Ok(Arg::Num(format_g(*n, 17))),
+            _ => Err("ERR Lua redis lib command arguments must be strings or integers"),
+        })
+        .collect()
+}
+
+/// The single string argument of error_reply/status_reply, or None (then they return an
+/// error table instead of raising).
+fn single_string(args: &MultiValue) -> Option<LuaString> {
+    match only(args) {
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// The argument of a one-argument call; None for any other count.
+fn only(args: &MultiValue) -> Option<&Value> {
+    match args.len() {
+        1 => args.front(),
+        _ => None,
+    }
+}
+
+fn error_reply(lua: &Lua, args: MultiValue) -> mlua::Result<Table> {
+    let Some(s) = single_string(&args) else {
+        return error_table(lua, b"ERR wrong number or type of arguments", false);
+    };
+    let bytes = s.as_bytes();
+    let mut line = Vec::with_capacity(bytes.len() + 1);
+    if bytes.first() != Some(&b'-') {
+        line.push(b'-');
+    }
+    line.extend_from_slice(&bytes);
+    error_table(lua, &error_table_text(&line), false)
+}
+
+fn status_reply(lua: &Lua, args: MultiValue) -> mlua::Result<Table> {
+    let Some(s) = single_string(&args) else {
+        return error_table(lua, b"ERR wrong number or type of arguments", false);
+    };
+    let t = lua.create_table_with_capacity(0, 1)?;
+    t.raw_set("ok", s)?;
+    Ok(t)
+}
+
+/// `lua_tolstring`: strings as they are, numbers as Lua prints them (`%.14g`), else None.
+fn to_lua_string(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        Value::Integer(i) => Some(format_g(*i as f64, 14).into_bytes()),
+        Value::Number(n) => Some(format_g(*n, 14).into_bytes()),
+        _ => None,
+    }
+}
+
+/// `lua_tonumber`: numbers and numeric strings; anything else is 0.
+fn to_number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Number(n) => Some(*n),
+        Value::String(s) => {
+            let s = s.to_str().ok()?;
+            let t = s.trim();
+            if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                return i64::from_str_radix(hex, 16).ok().map(|i| i as f64);
+            }
+            t.parse::<f64>().ok().filter(|_| !t.is_empty() && !t.contains(['i', 'n', 'I', 'N']))
+        }
+        _ => None,
+    }
+}
+
+fn sha1hex(_: &Lua, args: MultiValue) -> mlua::Result<String> {
+    let Some(arg) = only(&args) else {
+        return Err(raise(b"ERR wrong number of arguments".to_vec()));
+    };
+    let bytes = to_lua_string(arg).unwrap_or_default();
+    Ok(Sha::of(&bytes).as_str().to_string())
+}
+
+fn log(args: MultiValue, logger: Logger) -> mlua::Result<()> {
+    let args: Vec<&Value> = args.iter().collect();
+    let Some((level, rest)) = args.split_first().filter(|_| args.len() >= 2) else {
+        return Err(raise(b"ERR redis.log() requires two arguments or more.".to_vec()));
+    };
+    let Some(level) = to_number(level) else {
+        return Err(raise(b"ERR First argument must be a number (log level).".to_vec()));
+    };
+    let level = match level as i64 {
+        0 => LogLevel::Debug,
+        1 => LogLevel::Verbose,
+        2 => LogLevel::Notice,
+        3 => LogLevel::Warning,
+        _ => return Err(raise(b"ERR Invalid debug level.".to_vec())),
+    };
+    let mut line = Vec::new();
+    for (j, v) in rest.iter().enumerate() {
+        if let Some(s) = to_lua_string(v) {
+            if j != 0 {
+                line.push(b' ');
+            }
+            line.extend_from_slice(&s);
+        }
+    }
+    logger(level, &String::from_utf8_lossy(&line));
+    Ok(())
+}
+
+fn setresp(_: &Lua, args: MultiValue) -> mlua::Result<()> {
+    let Some(arg) = only(&args) else {
+        return Err(raise(b"ERR redis.setresp() requires one argument.".to_vec()));
+    };
+    match to_number(arg).map(|n| n as i64) {
+        Some(2) => run::set_resp3(false),
+        Some(3) => run::set_resp3(true),
+        _ => return Err(raise(b"ERR RESP version must be 2 or 3.".to_vec())),
+    };
+    Ok(())
+}
+
+fn set_repl(_: &Lua, args: MultiValue) -> mlua::Result<()> {
+    let Some(arg) = only(&args) else {
+        return Err(raise(b"ERR redis.set_repl() requires two arguments.".to_vec()));
+    };
+    let flags = to_number(arg).map_or(0, |n| n as i64);
+    if flags & !i64::from(run::REPL_ALL) != 0 {
+        return Err(raise(
+            b"ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.".to_vec(),
+        ));
+    }
+    run::set_repl(u8::try_from(flags).unwrap_or(run::REPL_ALL));
+    Ok(())
+}

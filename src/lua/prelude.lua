@@ -1,0 +1,28 @@
+-- redis-alt prelude: run once when a VM is built, before any user script.
+-- Receives the error handler and the error-text helper from Rust; returns the runner.
+local handler, errtext = ...
+local rawpcall, xpcall, select, type = pcall, xpcall, select, type
+
+-- Redis 7 raises error tables; its pcall hands back their `err` string (luaRedisPcall).
+local function fix(ok, ...)
+  if ok then return ok, ... end
+  local e = ...
+  local t = type(e)
+  if t == 'table' then
+    local m = e.err
+    local mt = type(m)
+    if mt == 'string' or mt == 'number' then return false, m end
+  elseif t == 'userdata' then
+    local m = errtext(e)
+    if m ~= nil then return false, m end
+  end
+  return false, e
+end
+
+pcall = function(...)
+  if select('#', ...) == 0 then return false, 'attempt to call a boolean value' end
+  return fix(rawpcall(...))
+end
+
+-- Runs a compiled script under the error handler that records where an error was raised.
+return function(f) return xpcall(f, handler) end

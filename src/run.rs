@@ -1,0 +1,265 @@
+//! One script run, engine-agnostic (script.c): the checks a script's flags make against the
+//! server before it starts (scriptPrepareForRun), the checks and bookkeeping of every inner
+//! command (scriptCall: read-only, OOM until the first write, replication targets, SELECT),
+//! and the guard that opens and always closes the run.
+
+use std::ffi::CStr;
+use std::sync::Mutex;
+
+use crate::cmdinfo;
+use crate::error::ScriptError;
+use crate::host::{CallReply, Ctx};
+use crate::shebang::ScriptFlags;
+
+/// Replication targets of `redis.set_repl` (PROPAGATE_AOF | PROPAGATE_REPL).
+pub const REPL_AOF: u8 = 1;
+pub const REPL_REPLICA: u8 = 2;
+pub const REPL_ALL: u8 = REPL_AOF | REPL_REPLICA;
+
+/// State of the run in progress. Lives in a static so that Lua callbacks reach it without
+/// capturing pointers; taken only briefly, never across a call back into Redis.
+struct Run {
+    ctx: Ctx,
+    read_only: bool,
+    allow_oom: bool,
+    wrote: bool,
+    resp3: bool,
+    repl: u8,
+    caller_db: i32,
+    db_changed: bool,
+}
+
+static CURRENT: Mutex<Option<Run>> = Mutex::new(None);
+
+fn with_run<R>(f: impl FnOnce(&mut Run) -> R) -> Option<R> {
+    let mut guard = CURRENT.lock().ok()?;
+    guard.as_mut().map(f)
+}
+
+/// How a run was asked for: the `_RO` command forms refuse writing scripts.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Access {
+    ReadWrite,
+    ReadOnly,
+}
+
+/// Opens the run; dropping it closes the run (restores the caller's DB, clears the state).
+pub struct RunGuard {
+    _private: (),
+}
+
+impl RunGuard {
+    /// scriptPrepareForRun: checks the script's declared flags against the server state, then
+    /// publishes the run.
+    pub fn enter(ctx: &Ctx, flags: ScriptFlags, access: Access) -> Result<RunGuard, ScriptError> {
+        let server = ctx.flags();
+        let mut read_only = access == Access::ReadOnly;
+        let mut allow_oom = false;
+        if !flags.eval_compat {
+            if flags.no_cluster && server.cluster() {
+                return Err(ScriptError::err("Can not run script on cluster, 'no-cluster' flag is set."));
+            }
+            if !flags.no_writes {
+                if server.readonly_replica() {
+                    return Err(ScriptError::Coded(
+                        b"READONLY Can not run script with write flag on readonly replica".to_vec(),
+                    ));
+                }
+                if access == Access::ReadOnly {
+                    return Err(ScriptError::err("Can not execute a script with write flag using *_ro command."));
+                }
+                if !flags.allow_oom && server.oom() {
+                    // processCommand refuses a writing script with declared flags up front.
+                    return Err(ScriptError::Coded(
+                        b"OOM command not allowed when used memory > 'maxmemory'.".to_vec(),
+                    ));
+                }
+            }
+            read_only |= flags.no_writes;
+            allow_oom = flags.allow_oom;
+        }
+        let run = Run {
+            ctx: *ctx,
+            read_only,
+            allow_oom,
+            wrote: false,
+            resp3: false,
+            repl: REPL_ALL,
+            caller_db: ctx.selected_db(),
+            db_changed: false,
+        };
+        let mut current = CURRENT.lock().map_err(|_| ScriptError::err("script run state unavailable"))?;
+        if current.is_some() {
+            return Err(ScriptError::err("a script is already running"));
+        }
+        *current = Some(run);
+        Ok(RunGuard { _private: () })
+    }
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        let Ok(mut current) = CURRENT.lock() else { return };
+        if let Some(run) = current.take() {
+            if run.db_changed {
+                run.ctx.select_db(run.caller_db);
+            }
+        }
+    }
+}
+
+/// `redis.setresp`: protocol of the replies the script sees (and of booleans it returns).
+pub fn set_resp3(resp3: bool) -> bool {
+    with_run(|r| r.resp3 = resp3).is_some()
+}
+
+/// Whether the running script asked for RESP3 (decides how returned booleans are sent).
+pub fn resp3() -> bool {
+    with_run(|r| r.resp3).unwrap_or(false)
+}
+
+/// `redis.set_repl`.
+pub fn set_repl(targets: u8) -> bool {
+    with_run(|r| r.repl = targets).is_some()
+}
+
+/// The outcome of one inner command: the host's reply, or a refusal with its full coded text.
+pub enum CallOutcome {
+    Reply(CallReply),
+    Refused(Vec<u8>),
+}
+
+/// scriptCall: runs one command for the script, with the checks native scripting makes.
+pub fn call(argv: &[&[u8]]) -> CallOutcome {
+    let Some((ctx, read_only, allow_oom, wrote, resp3, repl)) =
+        with_run(|r| (r.ctx, r.read_only, r.allow_oom, r.wrote, r.resp3, r.repl))
+    else {
+        return refused("ERR redis.call/pcall can only be called inside a script invocation");
+    };
+    let Some(name) = argv.first() else {
+        return refused("ERR Please specify at least one argument for this redis lib call");
+    };
+    let info = cmdinfo::lookup(&ctx, argv);
+    if let Some(info) = &info {
+        if info.arity_ok(argv.len()) && !info.noscript && read_only && (info.write || info.may_replicate) {
+            return refused("ERR Write commands are not allowed from read-only scripts.");
+        }
+    }
+    let is_write = info.as_ref().is_some_and(|i| i.write);
+    let is_select = name.eq_ignore_ascii_case(b"select");
+    let flags = call_flags(!allow_oom && !wrote, repl, resp3);
+    let Some(cmd) = command_name(name) else {
+        return refused("ERR Unknown Redis command called from script");
+    };
+    let Some(reply) = ctx.call(&cmd, flags, argv.get(1..).unwrap_or_default()) else {
+        return refused("ERR Unknown Redis command called from script");
+    };
+    let root = reply.root();
+    if let crate::host::ReplyKind::Error(text) = root.kind() {
+        if let Some(native) = translate_refusal(text) {
+            return CallOutcome::Refused(native);
+        }
+    } else if is_select {
+        // The script's SELECT lasts for the rest of the script only (restored by RunGuard).
+        if let Some(db) = argv.get(1).and_then(|d| std::str::from_utf8(d).ok()).and_then(|d| d.parse().ok()) {
+            if ctx.select_db(db) {
+                with_run(|r| r.db_changed = true);
+            }
+        }
+    }
+    if is_write {
+        with_run(|r| r.wrote = true);
+    }
+    CallOutcome::Reply(reply)
+}
+
+fn refused(text: &str) -> CallOutcome {
+    CallOutcome::Refused(text.as_bytes().to_vec())
+}
+
+/// The RM_Call format: `v` argv, `E` errors as replies, `S` script mode (refuses noscript
+/// commands), `C` ACL as the caller, `M` OOM check (only until the first write), `!` effects
+/// replication with `A`/`R` to drop AOF or replicas, `3` RESP3.
+fn call_flags(check_oom: bool, repl: u8, resp3: bool) -> &'static CStr {
+    const FORMATS: [[&CStr; 4]; 4] = [
+        // repl: NONE, AOF, REPLICA, ALL
+        [c"vESC", c"vESC!R", c"vESC!A", c"vESC!"],
+        [c"vESCM", c"vESCM!R", c"vESCM!A", c"vESCM!"],
+        [c"vESC3", c"vESC!R3", c"vESC!A3", c"vESC!3"],
+        [c"vESCM3", c"vESCM!R3", c"vESCM!A3", c"vESCM!3"],
+    ];
+    let row = usize::from(check_oom) + 2 * usize::from(resp3);
+    FORMATS
+        .get(row)
+        .and_then(|r| r.get(usize::from(repl & REPL_ALL)))
+        .copied()
+        .unwrap_or(c"vESC!")
+}
+
+/// A command name as the C string RM_Call wants; a NUL inside would silently name another
+/// command, so such a name is unknown.
+fn command_name(name: &[u8]) -> Option<std::ffi::CString> {
+    std::ffi::CString::new(name).ok()
+}
+
+/// RM_Call's own refusals carry texts of module.c; scripts answer with script.c's.
+fn translate_refusal(text: &[u8]) -> Option<Vec<u8>> {
+    const TABLE: &[(&[u8], &str)] = &[
+        (b"ERR unknown command", "ERR Unknown Redis command called from script"),
+        (b"ERR unknown subcommand", "ERR Unknown Redis command called from script"),
+        (b"ERR wrong number of arguments", "ERR Wrong number of args calling Redis command from script"),
+        (b"ERR Attempted to access a non local key", "ERR Script attempted to access a non local key in a cluster node"),
+    ];
+    for (prefix, native) in TABLE {
+        if text.starts_with(prefix) {
+            return Some(native.as_bytes().to_vec());
+        }
+    }
+    if text.starts_with(b"ERR command '") && text.ends_with(b"' is not allowed on script mode") {
+        return Some(b"ERR This Redis command is not allowed from script".to_vec());
+    }
+    if let Some(rest) = text.strip_prefix(b"ERR acl verification failed, ") {
+        let rest = rest.strip_suffix(b".").unwrap_or(rest);
+        let mut v = b"ERR The user executing the script ".to_vec();
+        v.extend_from_slice(rest);
+        return Some(v);
+    }
+    if text.starts_with(b"ERR Can not execute a command '") && text.ends_with(b"' while the cluster is down") {
+        return Some(b"ERR Script attempted to execute a command while the cluster is down".to_vec());
+    }
+    if text.starts_with(b"ERR Can not execute a write command '") {
+        return Some(b"ERR Script attempted to execute a write command while the cluster is down and readonly".to_vec());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(call_flags(false, REPL_ALL, false), c"vESC!");
+        assert_eq!(call_flags(true, REPL_ALL, true), c"vESCM!3");
+        assert_eq!(call_flags(false, 0, false), c"vESC");
+        assert_eq!(call_flags(true, REPL_AOF, false), c"vESCM!R");
+    }
+
+    #[test]
+    fn translations() {
+        let t = |s: &str| translate_refusal(s.as_bytes()).map(|v| String::from_utf8(v).unwrap());
+        assert_eq!(
+            t("ERR unknown command 'nosuch', with args beginning with: ").as_deref(),
+            Some("ERR Unknown Redis command called from script")
+        );
+        assert_eq!(
+            t("ERR acl verification failed, can't run this command or subcommand.").as_deref(),
+            Some("ERR The user executing the script can't run this command or subcommand")
+        );
+        assert_eq!(
+            t("ERR command 'config|set' is not allowed on script mode").as_deref(),
+            Some("ERR This Redis command is not allowed from script")
+        );
+        assert_eq!(t("WRONGTYPE Operation against a key holding the wrong kind of value"), None);
+    }
+}

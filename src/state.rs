@@ -1,0 +1,54 @@
+//! The module's one piece of global state: the EVAL scripts (cache + VM). Created at load,
+//! dropped at unload, reached only through `with_scripts` on the main thread. The lock is
+//! never contended (Redis runs commands one at a time, and the module's commands cannot
+//! nest: they are `deny-script`); a failed `try_lock` is answered, never waited on.
+
+use std::sync::Mutex;
+
+use crate::error::ScriptError;
+use crate::host::{self, LogLevel};
+use crate::lua::api::Version;
+use crate::scripts::{Scripts, VmSettings};
+
+struct State {
+    scripts: Scripts,
+    settings: VmSettings,
+}
+
+static STATE: Mutex<Option<State>> = Mutex::new(None);
+
+/// Called from OnLoad: builds the first VM. `version` is the host's (RM_GetServerVersion).
+pub fn init(version: i64) -> Result<(), ScriptError> {
+    let settings = VmSettings { version: Version(version), logger: log_from_script };
+    let scripts = Scripts::new(settings)?;
+    let mut state = STATE.lock().map_err(|_| ScriptError::err("state poisoned"))?;
+    *state = Some(State { scripts, settings });
+    Ok(())
+}
+
+/// Called from OnUnload.
+pub fn deinit() {
+    if let Ok(mut state) = STATE.lock() {
+        *state = None;
+    }
+}
+
+pub fn with_scripts<R>(f: impl FnOnce(&mut Scripts) -> Result<R, ScriptError>) -> Result<R, ScriptError> {
+    let mut guard = STATE.try_lock().map_err(|_| ScriptError::err("the script engine is busy"))?;
+    let state = guard.as_mut().ok_or_else(|| ScriptError::err("the script engine is not loaded"))?;
+    f(&mut state.scripts)
+}
+
+/// Swaps in a fresh, empty cache and VM; returns the old ones for the caller to free.
+pub fn take_scripts() -> Result<Scripts, ScriptError> {
+    let mut guard = STATE.try_lock().map_err(|_| ScriptError::err("the script engine is busy"))?;
+    let state = guard.as_mut().ok_or_else(|| ScriptError::err("the script engine is not loaded"))?;
+    let fresh = Scripts::new(state.settings)?;
+    Ok(std::mem::replace(&mut state.scripts, fresh))
+}
+
+/// `redis.log` goes to the server log (Redis would write it without the module prefix).
+fn log_from_script(level: LogLevel, msg: &str) {
+    host::log_main_thread(level, msg);
+}
+
