@@ -318,20 +318,28 @@ impl Ctx {
     /// A/R suppress AOF/replicas, 3 RESP3). `None` only if the host could not even build a
     /// reply (unknown format character); with `E` every refusal is an error reply.
     pub fn call(&self, cmd: &CStr, flags: &CStr, args: &[&[u8]]) -> Option<CallReply> {
+        self.call_errno(cmd, flags, args).0
+    }
+
+    /// `call`, also returning the errno RM_Call set when it refused the command itself
+    /// (ENOENT unknown, EINVAL arity, ESPIPE script mode, EACCES ACL, ...); 0 otherwise.
+    pub fn call_errno(&self, cmd: &CStr, flags: &CStr, args: &[&[u8]]) -> (Option<CallReply>, i32) {
         let mut argv: Vec<*mut raw::RedisModuleString> = Vec::with_capacity(args.len());
         for a in args {
             let s = rm!(RedisModule_CreateString(self.raw, a.as_ptr().cast(), a.len()) else ptr::null_mut());
             if s.is_null() {
                 free_strings(self.raw, &argv);
-                return None;
+                return (None, 0);
             }
             argv.push(s);
         }
+        set_errno(0);
         let reply = rm!(RedisModule_Call(self.raw, cmd.as_ptr(), flags.as_ptr(), argv.as_mut_ptr(), argv.len())
             else ptr::null_mut());
+        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
         // RM_Call took its own references to the argument strings.
         free_strings(self.raw, &argv);
-        (!reply.is_null()).then_some(CallReply { raw: reply })
+        ((!reply.is_null()).then_some(CallReply { raw: reply }), errno)
     }
 
     /// Blocks the calling client until `BlockedClient::unblock` is called from another thread,
@@ -348,6 +356,11 @@ impl Ctx {
     pub fn log(&self, level: LogLevel, msg: &str) {
         log_raw(self.raw, level, msg)
     }
+}
+
+fn set_errno(value: c_int) {
+    // SAFETY: __errno_location returns this thread's errno slot, always valid.
+    unsafe { *libc::__errno_location() = value };
 }
 
 fn free_strings(ctx: *mut raw::RedisModuleCtx, strings: &[*mut raw::RedisModuleString]) {

@@ -6,6 +6,7 @@ mod cmdinfo;
 mod commands;
 mod error;
 mod host;
+mod inner;
 mod lazyfree;
 mod lua;
 mod reply;

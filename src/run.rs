@@ -8,7 +8,8 @@ use std::sync::Mutex;
 
 use crate::cmdinfo;
 use crate::error::ScriptError;
-use crate::host::{CallReply, Ctx};
+use crate::host::{CallReply, Ctx, ReplyKind};
+use crate::inner::{self, Adapted};
 use crate::shebang::ScriptFlags;
 
 /// Replication targets of `redis.set_repl` (PROPAGATE_AOF | PROPAGATE_REPL).
@@ -146,20 +147,39 @@ pub fn call(argv: &[&[u8]]) -> CallOutcome {
         }
     }
     let is_write = info.as_ref().is_some_and(|i| i.write);
-    let is_select = name.eq_ignore_ascii_case(b"select");
-    let flags = call_flags(!allow_oom && !wrote, repl, resp3);
     let Some(cmd) = command_name(name) else {
         return refused("ERR Unknown Redis command called from script");
     };
-    let Some(reply) = ctx.call(&cmd, flags, argv.get(1..).unwrap_or_default()) else {
+    let key_type = |key: &[u8]| {
+        let reply = ctx.call(c"TYPE", c"vE", &[key])?;
+        match reply.root().kind() {
+            ReplyKind::Status(t) => Some(t.to_vec()),
+            _ => None,
+        }
+    };
+    let flags = call_flags(!allow_oom && !wrote, repl, resp3);
+    match inner::adapt(argv, key_type) {
+        Adapted::Refused(text) => CallOutcome::Refused(text),
+        Adapted::AsIs => finish_call(&ctx, &cmd, argv, is_write, flags),
+        Adapted::Rewritten(all) => {
+            let all: Vec<&[u8]> = all.iter().map(|a| a.as_ref()).collect();
+            finish_call(&ctx, &cmd, &all, is_write, flags)
+        }
+    }
+}
+
+/// Runs the (possibly rewritten) command and does the bookkeeping after it.
+fn finish_call(ctx: &Ctx, cmd: &CStr, argv: &[&[u8]], is_write: bool, flags: &CStr) -> CallOutcome {
+    let (reply, errno) = ctx.call_errno(cmd, flags, argv.get(1..).unwrap_or_default());
+    let Some(reply) = reply else {
         return refused("ERR Unknown Redis command called from script");
     };
     let root = reply.root();
-    if let crate::host::ReplyKind::Error(text) = root.kind() {
-        if let Some(native) = translate_refusal(text) {
+    if let ReplyKind::Error(text) = root.kind() {
+        if let Some(native) = translate_refusal(errno, text) {
             return CallOutcome::Refused(native);
         }
-    } else if is_select {
+    } else if argv.first().is_some_and(|n| n.eq_ignore_ascii_case(b"select")) {
         // The script's SELECT lasts for the rest of the script only (restored by RunGuard).
         if let Some(db) = argv.get(1).and_then(|d| std::str::from_utf8(d).ok()).and_then(|d| d.parse().ok()) {
             if ctx.select_db(db) {
@@ -167,10 +187,16 @@ pub fn call(argv: &[&[u8]]) -> CallOutcome {
             }
         }
     }
-    if is_write {
+    if is_write && !is_refusal(errno) {
         with_run(|r| r.wrote = true);
     }
     CallOutcome::Reply(reply)
+}
+
+/// errno values with which RM_Call refuses a command before running it (module.c RM_Call).
+fn is_refusal(errno: i32) -> bool {
+    [libc::ENOENT, libc::EINVAL, libc::ESPIPE, libc::EACCES, libc::ENOSPC, libc::EPERM, libc::ENETDOWN, libc::EROFS]
+        .contains(&errno)
 }
 
 fn refused(text: &str) -> CallOutcome {
@@ -203,7 +229,10 @@ fn command_name(name: &[u8]) -> Option<std::ffi::CString> {
 }
 
 /// RM_Call's own refusals carry texts of module.c; scripts answer with script.c's.
-fn translate_refusal(text: &[u8]) -> Option<Vec<u8>> {
+fn translate_refusal(errno: i32, text: &[u8]) -> Option<Vec<u8>> {
+    if !is_refusal(errno) {
+        return None;
+    }
     const TABLE: &[(&[u8], &str)] = &[
         (b"ERR unknown command", "ERR Unknown Redis command called from script"),
         (b"ERR unknown subcommand", "ERR Unknown Redis command called from script"),
@@ -247,7 +276,7 @@ mod tests {
 
     #[test]
     fn translations() {
-        let t = |s: &str| translate_refusal(s.as_bytes()).map(|v| String::from_utf8(v).unwrap());
+        let t = |s: &str| translate_refusal(libc::ENOENT, s.as_bytes()).map(|v| String::from_utf8(v).unwrap());
         assert_eq!(
             t("ERR unknown command 'nosuch', with args beginning with: ").as_deref(),
             Some("ERR Unknown Redis command called from script")

@@ -2,7 +2,7 @@
 //! error_reply/status_reply, sha1hex, log, setresp, set_repl and the constants. Built once
 //! per VM; the callbacks reach the running script through run.rs, never through captures.
 
-use mlua::{BorrowedBytes, Lua, LuaString, MultiValue, Table, Value};
+use mlua::{Lua, LuaString, MultiValue, Table, Value};
 
 use super::convert::{error_table, error_table_text, reply_to_lua};
 use super::number::format_g;
@@ -56,11 +56,8 @@ pub fn build(lua: &Lua, version: Version, logger: Logger) -> mlua::Result<Table>
 
 /// redis.call / redis.pcall (luaRedisGenericCommand).
 fn command(lua: &Lua, args: MultiValue, raise_errors: bool) -> mlua::Result<Value> {
-    let outcome = match command_args(&args) {
-        Ok(held) => {
-            let argv: Vec<&[u8]> = held.iter().map(Arg::bytes).collect();
-            run::call(&argv)
-        }
+    let outcome = match ArgBuffer::from_lua(&args) {
+        Ok(buffer) => run::call(&buffer.slices()),
         Err(text) => CallOutcome::Refused(text.as_bytes().to_vec()),
     };
     match outcome {
@@ -68,7 +65,7 @@ fn command(lua: &Lua, args: MultiValue, raise_errors: bool) -> mlua::Result<Valu
             if raise_errors {
                 Err(raise(text))
             } else {
-                Ok(Value::Table(error_table(lua, &error_table_text(&text), true)?))
+                Ok(Value::Table(error_table(lua, &text, true)?))
             }
         }
         CallOutcome::Reply(reply) => {
@@ -85,34 +82,43 @@ fn command(lua: &Lua, args: MultiValue, raise_errors: bool) -> mlua::Result<Valu
     }
 }
 
-/// One argument of redis.call: a Lua string's bytes (borrowed) or a number printed with
-/// `%.17g`, as luaArgsToRedisArgv does (Lua's own `%.14g` would lose precision).
-enum Arg {
-    Str(BorrowedBytes),
-    Num(String),
+/// The arguments of redis.call copied into one buffer (luaArgsToRedisArgv): strings as they
+/// are, numbers with `%.17g` (Lua's own `%.14g` would lose precision). Copying keeps no Lua
+/// references alive while the command runs.
+struct ArgBuffer {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
 }
 
-impl Arg {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Arg::Str(b) => b,
-            Arg::Num(n) => n.as_bytes(),
+impl ArgBuffer {
+    fn from_lua(args: &MultiValue) -> Result<ArgBuffer, &'static str> {
+        if args.is_empty() {
+            return Err("ERR Please specify at least one argument for this redis lib call");
         }
+        let mut buffer = ArgBuffer { bytes: Vec::with_capacity(64), ends: Vec::with_capacity(args.len()) };
+        for v in args.iter() {
+            match v {
+                Value::String(s) => buffer.bytes.extend_from_slice(&s.as_bytes()),
+                Value::Integer(i) => buffer.bytes.extend_from_slice(format_g(*i as f64, 17).as_bytes()),
+                Value::Number(n) => buffer.bytes.extend_from_slice(format_g(*n, 17).as_bytes()),
+                _ => return Err("ERR Lua redis lib command arguments must be strings or integers"),
+            }
+            buffer.ends.push(buffer.bytes.len());
+        }
+        Ok(buffer)
     }
-}
 
-fn command_args(args: &MultiValue) -> Result<Vec<Arg>, &'static str> {
-    if args.is_empty() {
-        return Err("ERR Please specify at least one argument for this redis lib call");
+    fn slices(&self) -> Vec<&[u8]> {
+        let mut start = 0;
+        self.ends
+            .iter()
+            .map(|&end| {
+                let s = self.bytes.get(start..end).unwrap_or_default();
+                start = end;
+                s
+            })
+            .collect()
     }
-    args.iter()
-        .map(|v| match v {
-            Value::String(s) => Ok(Arg::Str(s.as_bytes())),
-            Value::Integer(i) => Ok(Arg::Num(format_g(*i as f64, 17))),
-            Value::Number(n) => Ok(Arg::Num(format_g(*n, 17))),
-            _ => Err("ERR Lua redis lib command arguments must be strings or integers"),
-        })
-        .collect()
 }
 
 /// The single string argument of error_reply/status_reply, or None (then they return an

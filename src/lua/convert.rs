@@ -3,14 +3,18 @@
 //! reply (luaReplyToRedisReply), and the error-table text (luaPushErrorBuff).
 //! Both directions are bounded in depth, so no reply or table can exhaust the native stack.
 
-use mlua::{Lua, Table, Value};
+use std::collections::HashMap;
+
+use mlua::{Function, Lua, Table, Value};
 
 use crate::host::{ReplyKind, ReplyRef};
 use crate::reply::ReplySink;
 
-/// Nesting beyond this is answered with Redis's "reached lua stack limit" error element.
-/// (Redis runs out of Lua stack after about this many levels; LUAI_MAXCSTACK is 8000.)
-pub const MAX_REPLY_DEPTH: usize = 7990;
+/// Lua's C stack limit (LUAI_MAXCSTACK): Redis answers "reached lua stack limit" past it.
+pub const MAX_LUA_STACK: usize = 8000;
+
+/// Command replies nest a few levels at most; deeper ones are refused, not recursed into.
+const MAX_CALL_REPLY_DEPTH: usize = 200;
 
 /// Text of the error table Redis builds from an error reply line (luaPushErrorBuff): a
 /// leading `-` is dropped and the first word is the code; without a space the code is `ERR`;
@@ -53,7 +57,7 @@ pub fn reply_to_lua(lua: &Lua, reply: ReplyRef<'_>, resp3: bool) -> mlua::Result
 }
 
 fn reply_to_lua_at(lua: &Lua, reply: ReplyRef<'_>, resp3: bool, depth: usize) -> mlua::Result<Value> {
-    if depth > MAX_REPLY_DEPTH {
+    if depth > MAX_CALL_REPLY_DEPTH {
         return Err(mlua::Error::runtime("reply nested too deeply"));
     }
     let single = |key: &str, value: Value| -> mlua::Result<Value> {
@@ -135,101 +139,177 @@ pub fn number_to_int(n: f64) -> i64 {
 
 /// Writes the script's result to the client (luaReplyToRedisReply). `script_resp3` is the
 /// protocol the script chose with redis.setresp: it decides only how booleans are sent.
-pub fn write_result(sink: &mut dyn ReplySink, value: &Value, script_resp3: bool) -> mlua::Result<()> {
-    write_at(sink, value, script_resp3, 0)
+/// `next` is Lua's own `next`, used to walk map and set tables in `lua_next` order.
+///
+/// Iterative, with an explicit stack: a self-referencing table costs heap, not native stack,
+/// and each distinct table is held once. Depth is accounted in Lua stack slots the way
+/// Redis's recursion uses them, so "reached lua stack limit" appears exactly where Redis
+/// puts it.
+pub fn write_result(sink: &mut dyn ReplySink, value: &Value, script_resp3: bool, next: &Function) -> mlua::Result<()> {
+    let mut w = Writer { sink, resp3: script_resp3, next, tables: Vec::new(), seen: HashMap::new(), stack: Vec::new() };
+    // Redis starts with the error handler and the result on its stack.
+    let mut pending = Some((value.clone(), 2));
+    loop {
+        if let Some((value, slots)) = pending.take() {
+            w.write_one(value, slots)?;
+        }
+        let Some(mut top) = w.stack.pop() else { return Ok(()) };
+        match w.advance(&mut top)? {
+            Some(item) => {
+                pending = Some(item);
+                w.stack.push(top);
+            }
+            None => top.close(w.sink),
+        }
+    }
 }
 
-fn write_at(sink: &mut dyn ReplySink, value: &Value, resp3: bool, depth: usize) -> mlua::Result<()> {
-    if depth >= MAX_REPLY_DEPTH {
-        sink.error(b"ERR reached lua stack limit");
-        return Ok(());
+/// Slots a value needs on Redis's Lua stack before it converts it (lua_checkstack(4)).
+const STACK_ROOM: usize = 4;
+
+struct Writer<'a> {
+    sink: &'a mut dyn ReplySink,
+    resp3: bool,
+    next: &'a Function,
+    /// Every table being walked, once each (a table nested in itself is held once).
+    tables: Vec<Table>,
+    seen: HashMap<*const std::ffi::c_void, usize>,
+    stack: Vec<Frame>,
+}
+
+/// A container being written, by index into `Writer::tables`.
+enum Frame {
+    Array { table: usize, written: usize, slots: usize },
+    /// A map (`value` holds the entry's value while its key is written) or a set.
+    Items { table: usize, key: Value, value: Option<Value>, count: usize, map: bool, slots: usize },
+}
+
+impl Frame {
+    fn close(self, sink: &mut dyn ReplySink) {
+        match self {
+            Frame::Array { written, .. } => sink.end_array(written),
+            Frame::Items { count, map: true, .. } => sink.end_map(count),
+            Frame::Items { count, map: false, .. } => sink.end_set(count),
+        }
     }
-    match value {
-        Value::String(s) => sink.bulk(&s.as_bytes()),
-        Value::Boolean(b) => {
-            if resp3 {
-                sink.boolean(*b)
-            } else if *b {
-                sink.int(1)
-            } else {
-                sink.null()
+}
+
+impl Writer<'_> {
+    /// The next element of a frame to write, with the stack slots it will sit at.
+    fn advance(&mut self, frame: &mut Frame) -> mlua::Result<Option<(Value, usize)>> {
+        match frame {
+            Frame::Array { table, written, slots } => {
+                let Some(t) = self.tables.get(*table) else { return Ok(None) };
+                let v = t.raw_get::<Value>(*written + 1)?;
+                if v.is_nil() {
+                    return Ok(None);
+                }
+                *written += 1;
+                Ok(Some((v, *slots + 1)))
+            }
+            Frame::Items { table, key, value, count, map, slots } => {
+                // Stack while converting: table, map, key, value, and the key's copy.
+                if let Some(v) = value.take() {
+                    return Ok(Some((v, *slots + 3)));
+                }
+                let Some(t) = self.tables.get(*table) else { return Ok(None) };
+                let (k, v): (Value, Value) = self.next.call((t, key.clone()))?;
+                if k.is_nil() {
+                    return Ok(None);
+                }
+                *key = k.clone();
+                *count += 1;
+                if *map {
+                    *value = Some(v);
+                    Ok(Some((k, *slots + 4)))
+                } else {
+                    Ok(Some((k, *slots + 3)))
+                }
             }
         }
-        Value::Integer(i) => sink.int(*i),
-        Value::Number(n) => sink.int(number_to_int(*n)),
-        Value::Table(t) => write_table(sink, t, resp3, depth)?,
-        _ => sink.null(),
     }
-    Ok(())
-}
 
-fn write_table(sink: &mut dyn ReplySink, t: &Table, resp3: bool, depth: usize) -> mlua::Result<()> {
-    if let Value::String(e) = t.raw_get::<Value>("err")? {
-        sink.error(&e.as_bytes());
-        return Ok(());
+    fn table_index(&mut self, t: Table) -> usize {
+        let p = t.to_pointer();
+        if let Some(&i) = self.seen.get(&p) {
+            return i;
+        }
+        self.tables.push(t);
+        let i = self.tables.len() - 1;
+        self.seen.insert(p, i);
+        i
     }
-    if let Value::String(ok) = t.raw_get::<Value>("ok")? {
-        sink.status(&ok.as_bytes());
-        return Ok(());
-    }
-    match t.raw_get::<Value>("double")? {
-        Value::Number(d) => {
-            sink.double(d);
+
+    /// Writes a scalar, or opens a container and pushes its frame.
+    fn write_one(&mut self, value: Value, slots: usize) -> mlua::Result<()> {
+        if slots + STACK_ROOM > MAX_LUA_STACK {
+            self.sink.error(b"ERR reached lua stack limit");
             return Ok(());
         }
-        Value::Integer(i) => {
-            sink.double(i as f64);
+        let sink = &mut *self.sink;
+        match value {
+            Value::String(s) => sink.bulk(&s.as_bytes()),
+            Value::Boolean(b) => {
+                if self.resp3 {
+                    sink.boolean(b)
+                } else if b {
+                    sink.int(1)
+                } else {
+                    sink.null()
+                }
+            }
+            Value::Integer(i) => sink.int(i),
+            Value::Number(n) => sink.int(number_to_int(n)),
+            Value::Table(t) => return self.write_table(t, slots),
+            _ => sink.null(),
+        }
+        Ok(())
+    }
+
+    fn write_table(&mut self, t: Table, slots: usize) -> mlua::Result<()> {
+        let sink = &mut *self.sink;
+        if let Value::String(e) = t.raw_get::<Value>("err")? {
+            sink.error(&e.as_bytes());
             return Ok(());
         }
-        _ => {}
-    }
-    if let Value::String(b) = t.raw_get::<Value>("big_number")? {
-        sink.big_number(&crate::reply::protocol_safe(&b.as_bytes()));
-        return Ok(());
-    }
-    if let Value::Table(v) = t.raw_get::<Value>("verbatim_string")? {
-        if let (Value::String(format), Value::String(s)) =
-            (v.raw_get::<Value>("format")?, v.raw_get::<Value>("string")?)
-        {
-            sink.verbatim(&s.as_bytes(), &format.as_bytes());
+        if let Value::String(ok) = t.raw_get::<Value>("ok")? {
+            sink.status(&ok.as_bytes());
             return Ok(());
         }
-    }
-    if let Value::Table(map) = t.raw_get::<Value>("map")? {
-        sink.map(None);
-        let mut n = 0;
-        for pair in map.pairs::<Value, Value>() {
-            let (k, v) = pair?;
-            write_at(sink, &k, resp3, depth + 1)?;
-            write_at(sink, &v, resp3, depth + 1)?;
-            n += 1;
+        match t.raw_get::<Value>("double")? {
+            Value::Number(d) => return Ok(sink.double(d)),
+            Value::Integer(i) => return Ok(sink.double(i as f64)),
+            _ => {}
         }
-        sink.end_map(n);
-        return Ok(());
-    }
-    if let Value::Table(set) = t.raw_get::<Value>("set")? {
-        sink.set(None);
-        let mut n = 0;
-        for pair in set.pairs::<Value, Value>() {
-            let (k, _) = pair?;
-            write_at(sink, &k, resp3, depth + 1)?;
-            n += 1;
+        if let Value::String(b) = t.raw_get::<Value>("big_number")? {
+            sink.big_number(&crate::reply::protocol_safe(&b.as_bytes()));
+            return Ok(());
         }
-        sink.end_set(n);
-        return Ok(());
-    }
-    sink.array(None);
-    let mut n = 0;
-    loop {
-        let v = t.raw_get::<Value>(n + 1)?;
-        if v.is_nil() {
-            break;
+        if let Value::Table(v) = t.raw_get::<Value>("verbatim_string")? {
+            if let (Value::String(format), Value::String(s)) =
+                (v.raw_get::<Value>("format")?, v.raw_get::<Value>("string")?)
+            {
+                sink.verbatim(&s.as_bytes(), &format.as_bytes());
+                return Ok(());
+            }
         }
-        write_at(sink, &v, resp3, depth + 1)?;
-        n += 1;
+        for (field, map) in [("map", true), ("set", false)] {
+            if let Value::Table(items) = t.raw_get::<Value>(field)? {
+                if map {
+                    sink.map(None);
+                } else {
+                    sink.set(None);
+                }
+                let table = self.table_index(items);
+                self.stack.push(Frame::Items { table, key: Value::Nil, value: None, count: 0, map, slots });
+                return Ok(());
+            }
+        }
+        sink.array(None);
+        let table = self.table_index(t);
+        self.stack.push(Frame::Array { table, written: 0, slots });
+        Ok(())
     }
-    sink.end_array(n);
-    Ok(())
 }
 
 #[cfg(test)]
@@ -260,7 +340,8 @@ mod tests {
         let lua = Lua::new();
         let v: Value = lua.load(code).eval().unwrap();
         let mut r = Recorder::default();
-        write_result(&mut r, &v, resp3).unwrap();
+        let next: Function = lua.globals().get("next").unwrap();
+        write_result(&mut r, &v, resp3, &next).unwrap();
         r.0
     }
 
@@ -281,9 +362,17 @@ mod tests {
     }
 
     #[test]
+    fn big_maps_hold_no_references() {
+        let out = run("local m = {} for i = 1, 20000 do m['k'..i] = 'v'..i end return {map=m}", false);
+        assert_eq!(out.len(), 40002);
+    }
+
+    #[test]
     fn self_reference_is_bounded() {
         let out = run("local t = {} t[1] = t return t", false);
-        assert_eq!(out.len(), 2 * MAX_REPLY_DEPTH + 1);
+        // As native 7.0.15: 7995 nested one-element arrays, then the error.
+        assert_eq!(out.iter().filter(|e| *e == "*?").count(), 7995);
+        assert_eq!(out.len(), 2 * 7995 + 1);
         assert!(out.contains(&"-ERR reached lua stack limit".to_string()));
     }
 }

@@ -54,6 +54,7 @@ pub struct LuaVm {
     runner: Function,
     globals: Table,
     tostring: Function,
+    next: Function,
     calls: u32,
 }
 
@@ -66,6 +67,7 @@ impl LuaVm {
         }
         globals.raw_set("redis", api::build(&lua, version, logger)?)?;
         let tostring: Function = globals.raw_get("tostring")?;
+        let next: Function = globals.raw_get("next")?;
         let handler = {
             let tostring = tostring.clone();
             lua.create_function(move |lua, err: Value| error_handler(lua, err, &tostring))?
@@ -79,7 +81,7 @@ impl LuaVm {
             .set_name("=redis-alt")
             .set_mode(ChunkMode::Text)
             .call((handler, errtext))?;
-        Ok(LuaVm { lua, runner, globals, tostring, calls: 0 })
+        Ok(LuaVm { lua, runner, globals, tostring, next, calls: 0 })
     }
 
     /// Compiles a script body; text only, never bytecode. The error is Lua's message.
@@ -113,7 +115,7 @@ impl LuaVm {
         let outcome = self.set_array("KEYS", keys).and_then(|()| self.set_array("ARGV", args)).and_then(|()| {
             let (ok, value): (bool, Value) = self.runner.call(f)?;
             if ok {
-                convert::write_result(sink, &value, run::resp3())?;
+                convert::write_result(sink, &value, run::resp3(), &self.next)?;
                 Ok(None)
             } else {
                 Ok(Some(self.failure_text(&value, name)?))
