@@ -81,7 +81,7 @@ fn spawn<F: FnOnce(bool) + Send + 'static>(job: F) {
 fn finish(label: &str, took: Duration, on_worker: bool) {
     if on_worker {
         host::with_server_lock(|ctx| {
-            ctx.log(LogLevel::Verbose, &format!("background flush of the {label} done in {} us", took.as_micros()));
+            ctx.log(LogLevel::Notice, &format!("background flush of the {label} done in {} us", took.as_micros()));
         });
     }
     DONE.fetch_add(1, Ordering::SeqCst);

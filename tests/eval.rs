@@ -1,0 +1,303 @@
+//! ALT.EVAL and friends against native EVAL on the same server: returned values, conversions in
+//! both directions, errors and the redis.* API, in RESP2 and RESP3, keyspace included.
+
+mod support;
+
+use support::{eval_same, same_as_native, Server};
+
+/// Lua values into replies (luaReplyToRedisReply).
+#[test]
+fn lua_to_reply_conversions() {
+    let server = Server::start();
+    for script in [
+        "return 1",
+        "return 'hello'",
+        "return 3.99",
+        "return -3.99",
+        "return 100.5",
+        "return -0.0",
+        "return 0/0",
+        "return 1/0",
+        "return 1e300",
+        "return true",
+        "return false",
+        "return nil",
+        "return {}",
+        "return {1, 2, 3, 'x', {4, {5}}}",
+        "return {1, nil, 3}",
+        "return {1, 2, a = 3}",
+        "return {ok = 'fine'}",
+        "return {ok = 'a\\r\\nb'}",
+        "return {ok = 'a\\0b'}",
+        "return {err = 'My Error'}",
+        "return {err = ''}",
+        "return {err = 'x', ok = 'y'}",
+        "return {ok = 123}",
+        "return {err = 123}",
+        "return {1, {err = 'inner'}, {ok = 'st'}, 4}",
+        "return redis.error_reply('FOO')",
+        "return redis.error_reply('-X')",
+        "return redis.error_reply('My Error')",
+        "return redis.error_reply('')",
+        "return redis.status_reply('PONG')",
+        "return {double = 3.14}",
+        "return {double = '3'}",
+        "return {double = 0.1}",
+        "return {double = 1/0}",
+        "return {big_number = '123456789012345678901234567890'}",
+        "return {big_number = 'a\\r\\nb'}",
+        "return {verbatim_string = {format = 'txt', string = 'hello'}}",
+        "return {verbatim_string = {format = 'txt'}}",
+        "return {map = {a = 1}}",
+        "return {set = {a = true}}",
+        "return {map = {}}",
+        "return {set = {}}",
+        "return 'bin\\0ary\\r\\n'",
+        "return 1, 2, 3",
+        "local t = {} t[1] = t return t",
+        "local a = {} local b = {a} a[1] = b return a",
+    ] {
+        eval_same(&server, &[], script, &[], &[]);
+    }
+}
+
+/// Booleans and RESP3 types under redis.setresp(3).
+#[test]
+fn setresp_conversions() {
+    let server = Server::start();
+    let setup: &[&[&str]] = &[&["HSET", "h", "f", "v", "g", "w"], &["SADD", "s", "m"], &["ZADD", "z", "1.5", "m"]];
+    for script in [
+        "redis.setresp(3) return true",
+        "redis.setresp(3) return false",
+        "redis.setresp(3) return redis.call('hgetall', 'h')",
+        "redis.setresp(3) return redis.call('smembers', 's')",
+        "redis.setresp(3) return redis.call('zscore', 'z', 'm')",
+        "redis.setresp(3) return redis.call('get', 'nokey')",
+        "redis.setresp(3) local r = redis.call('get', 'nokey') return type(r)",
+        "redis.setresp(3) return type(redis.call('hgetall', 'h'))",
+        "redis.setresp(3) return redis.call('hgetall', 'h').map.f",
+        "redis.setresp(3) return redis.call('zscore', 'z', 'm').double",
+        "redis.setresp(2) return redis.call('hgetall', 'h')",
+        "redis.setresp('3') return true",
+    ] {
+        eval_same(&server, setup, script, &[], &[]);
+    }
+}
+
+/// Replies of commands into Lua values (redisProtocolToLuaType).
+#[test]
+fn reply_to_lua_conversions() {
+    let server = Server::start();
+    let setup: &[&[&str]] = &[&["SET", "str", "v"], &["HSET", "h", "f", "v"], &["RPUSH", "l", "a", "b"]];
+    for script in [
+        "return type(redis.call('set', 'k', 'v'))",
+        "return redis.call('set', 'k', 'v').ok",
+        "return redis.call('get', 'nokey') == false",
+        "return type(redis.call('get', 'str'))",
+        "return redis.call('lrange', 'l', 0, -1)",
+        "return #redis.call('lrange', 'l', 0, -1)",
+        "return redis.call('hgetall', 'h')",
+        "return redis.call('incr', 'n') + 1",
+        "local r = redis.pcall('incr', 'str') return type(r)",
+        "local r = redis.pcall('incr', 'str') return r.err",
+        "return redis.pcall('incr', 'str')",
+        "return redis.pcall('nosuchcommand')",
+        "return redis.pcall('get')",
+        "return redis.call('ping')",
+        "return redis.call('echo', 'a\\0b')",
+        "return redis.call('type', 'l')",
+        "return redis.call('exists', 'str', 'l', 'x')",
+    ] {
+        eval_same(&server, setup, script, &[], &[]);
+    }
+}
+
+/// Lua numbers and other values as command arguments (luaArgsToRedisArgv).
+#[test]
+fn argument_conversions() {
+    let server = Server::start();
+    for script in [
+        "redis.call('set', 'k', 0.1) return redis.call('get', 'k')",
+        "redis.call('set', 'k', 3.0) return redis.call('get', 'k')",
+        "redis.call('set', 'k', 1e20) return redis.call('get', 'k')",
+        "redis.call('set', 'k', 2^63) return redis.call('get', 'k')",
+        "redis.call('set', 'k', -0.0) return redis.call('get', 'k')",
+        "redis.call('set', 'k', 1/0) return redis.call('get', 'k')",
+        "redis.call('set', 'k', 12345678901234567) return redis.call('get', 'k')",
+        "return redis.call('set', 'k', nil)",
+        "return redis.call('set', 'k', true)",
+        "return redis.call('set', 'k', {})",
+        "return redis.pcall('set', 'k', {})",
+        "return redis.call()",
+        "return redis.pcall()",
+    ] {
+        eval_same(&server, &[], script, &[], &[]);
+    }
+}
+
+/// KEYS and ARGV, binary safe.
+#[test]
+fn keys_and_argv() {
+    let server = Server::start();
+    eval_same(&server, &[], "return {KEYS[1], KEYS[2], ARGV[1], ARGV[2], #KEYS, #ARGV}", &["k1", "k2"], &["a1", "a\u{0}2"]);
+    eval_same(&server, &[], "return redis.call('set', KEYS[1], ARGV[1])", &["key"], &["value"]);
+    eval_same(&server, &[], "return {#KEYS, #ARGV}", &[], &[]);
+    eval_same(&server, &[], "KEYS[1] = 'changed' return KEYS[1]", &["k"], &[]);
+}
+
+/// Runtime and compile errors, with the native `script: <sha>, on @user_script:<line>.` suffix.
+#[test]
+fn error_formats() {
+    let server = Server::start();
+    let setup: &[&[&str]] = &[&["SET", "str", "v"], &["HSET", "h", "f", "v"]];
+    for script in [
+        "error('boom')",
+        "error('boom', 0)",
+        "error(123)",
+        "error()",
+        "error({err = 'CODE msg'})",
+        "error({err = 42})",
+        "error(redis.error_reply('MY text'))",
+        "\n\nerror('on line three')",
+        "local x = nil + 1",
+        "return redis.call('incr', 'h')",
+        "\nreturn redis.call('incr', 'str')",
+        "return redis.call('nosuchcommand')",
+        "return redis.call('get')",
+        "return redis.call('object', 'nosuch', 'k')",
+        "return redis.call('object')",
+        "return redis.call('get', 'a', 'b')",
+        "local function f() error('deep') end f()",
+        "local function f() return redis.call('incr', 'h') end return f()",
+        "return pcall(redis.call, 'incr', 'h')",
+        "local ok, e = pcall(redis.call, 'incr', 'h') return e",
+        "local ok, e = pcall(error, {err = 'X y'}) return e",
+        "local ok, e = pcall(error, 'plain') return e",
+        "local ok, e = pcall(function() local x = nil + 1 end) return e",
+        "return {pcall()}",
+        "local ok, e = pcall(error, {code = 1}) return type(e)",
+        "error('a\\r\\nb')",
+        "return +",
+        "return 'unfinished",
+        "x = ",
+    ] {
+        eval_same(&server, setup, script, &[], &[]);
+    }
+}
+
+/// The redis.* helpers, including their argument errors.
+#[test]
+fn redis_api() {
+    let server = Server::start();
+    for script in [
+        "return redis.sha1hex('')",
+        "return redis.sha1hex('return 1')",
+        "return redis.sha1hex(12)",
+        "return redis.sha1hex(nil)",
+        "return redis.sha1hex()",
+        "return redis.sha1hex('a', 'b')",
+        "return redis.error_reply()",
+        "return redis.error_reply(1)",
+        "return redis.status_reply()",
+        "return redis.status_reply('a', 'b')",
+        "redis.log(redis.LOG_WARNING, 'from a script') return 1",
+        "redis.log(redis.LOG_DEBUG, 'quiet', 1, nil, 'x') return 1",
+        "redis.log('3', 'numeric string level') return 1",
+        "return redis.log()",
+        "return redis.log(1)",
+        "return redis.log('x', 'y')",
+        "return redis.log(9, 'y')",
+        "return redis.log(-1, 'y')",
+        "return redis.setresp()",
+        "return redis.setresp(4)",
+        "return redis.setresp('x')",
+        "return redis.set_repl()",
+        "return redis.set_repl(9)",
+        "redis.set_repl(redis.REPL_NONE) return redis.call('set', 'k', 1)",
+        "redis.set_repl(redis.REPL_ALL) return 1",
+        "return redis.replicate_commands()",
+        "return redis.breakpoint()",
+        "return redis.debug('x')",
+        "return {redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING}",
+        "return {redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL}",
+        "return redis.REDIS_VERSION",
+        "return redis.REDIS_VERSION_NUM",
+        "return type(redis.call)",
+    ] {
+        eval_same(&server, &[], script, &[], &[]);
+    }
+}
+
+/// Commands that scripts may not run, and those that behave differently inside scripts.
+#[test]
+fn commands_inside_scripts() {
+    let server = Server::start();
+    let setup: &[&[&str]] =
+        &[&["SADD", "myset", "c", "a", "b", "aa", "d"], &["XADD", "st", "1-1", "f", "v"], &["SET", "x", "1"]];
+    for script in [
+        "return redis.pcall('config', 'set', 'maxmemory', '0')",
+        "return redis.pcall('shutdown')",
+        "return redis.pcall('blpop', 'l', 0)",
+        "return redis.pcall('multi')",
+        "return redis.pcall('eval', 'return 1', 0)",
+        "return redis.pcall('subscribe', 'c')",
+        "return redis.pcall('xread', 'BLOCK', '0', 'STREAMS', 'st', '$')",
+        "return redis.pcall('XREAD', 'COUNT', '1', 'block', '0', 'STREAMS', 'st', '0')",
+        "return redis.call('xread', 'STREAMS', 'st', '0')",
+        "return redis.call('sort', 'myset', 'by', 'nosort')",
+        "return redis.call('sort', 'myset', 'by', 'nosort', 'desc', 'limit', 0, 3)",
+        "return redis.call('sort_ro', 'myset', 'by', 'constant')",
+        "return redis.call('blmpop', 0, 1, 'nolist', 'left')",
+        "return redis.call('spop', 'myset', 0)",
+        "redis.call('select', 1) redis.call('set', 'in1', 'v') return redis.call('get', 'x')",
+        "return redis.pcall('select', 99)",
+        "redis.call('select', 2) return redis.call('dbsize')",
+    ] {
+        eval_same(&server, setup, script, &[], &[]);
+    }
+    // A script's SELECT does not leak to the caller's connection.
+    same_as_native(&server, 2, setup, &[&["EVAL", "redis.call('select', 3) return 1", "0"], &["SET", "after", "1"]]);
+}
+
+/// EVAL_RO / EVALSHA_RO and no-writes scripts refuse writes with the native text.
+#[test]
+fn read_only_runs() {
+    let server = Server::start();
+    for steps in [
+        vec![vec!["EVAL_RO", "return redis.call('set', 'k', 1)", "0"]],
+        vec![vec!["EVAL_RO", "return redis.pcall('set', 'k', 1)", "0"]],
+        vec![vec!["EVAL_RO", "return redis.call('get', 'k')", "1", "k"]],
+        vec![vec!["EVAL_RO", "return redis.pcall('publish', 'ch', 'm')", "0"]],
+        vec![vec!["EVAL_RO", "return redis.pcall('pfcount', 'hll')", "0"]],
+        vec![vec!["EVAL_RO", "#!lua\nreturn 1", "0"]],
+        vec![vec!["EVAL_RO", "#!lua flags=no-writes\nreturn redis.call('get', 'k')", "0"]],
+        vec![vec!["EVAL", "#!lua flags=no-writes\nreturn redis.pcall('set', 'k', 1)", "0"]],
+    ] {
+        let steps: Vec<&[&str]> = steps.iter().map(|s| s.as_slice()).collect();
+        same_as_native(&server, 2, &[], &steps);
+        same_as_native(&server, 3, &[], &steps);
+    }
+    let body = "return redis.call('set', 'k', 1)";
+    let sha = support::sha1hex(body);
+    same_as_native(&server, 2, &[], &[&["SCRIPT", "LOAD", body], &["EVALSHA_RO", &sha, "0"], &["EVALSHA", &sha, "0"]]);
+}
+
+/// Writes are propagated as effects: MULTI/EXEC-wrapped commands in the AOF.
+#[test]
+fn writes_reach_the_aof() {
+    let server = Server::start_with(&["--appendonly", "yes", "--appendfsync", "always"], true);
+    let mut con = server.con();
+    support::run_str(&mut con, &["ALT.EVAL", "redis.call('set', 'a', 1) redis.call('incr', 'a') return 1", "0"]);
+    support::run_str(&mut con, &["ALT.EVAL", "redis.set_repl(redis.REPL_NONE) redis.call('set', 'hidden', 1)", "0"]);
+    let aof_dir = server.dir.join("appendonlydir");
+    let mut aof = String::new();
+    for entry in std::fs::read_dir(&aof_dir).expect("aof dir").flatten() {
+        if entry.path().to_string_lossy().ends_with(".incr.aof") {
+            aof.push_str(&String::from_utf8_lossy(&std::fs::read(entry.path()).expect("aof")));
+        }
+    }
+    let compact: String = aof.split("\r\n").filter(|l| !l.starts_with('*') && !l.starts_with('$')).collect::<Vec<_>>().join(" ");
+    assert!(compact.contains("MULTI set a 1 incr a EXEC"), "{compact}");
+    assert!(!compact.contains("hidden"), "REPL_NONE write reached the AOF: {compact}");
+    assert!(!compact.to_lowercase().contains("alt.eval"), "the script itself was propagated: {compact}");
+}

@@ -1,0 +1,318 @@
+//! A real redis-server per test, on a free loopback port, with the freshly built module
+//! loaded; stopped by its PID when the test ends. Plus the oracle: run a command natively and
+//! through `ALT.*` on the same server and compare replies (errors included) and keyspaces.
+#![allow(dead_code)]
+
+use std::env;
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use redis::{Connection, Value};
+
+/// The cdylib next to the test binary (target/<profile>/deps/.. ).
+pub fn module_path() -> PathBuf {
+    let exe = env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    dir.join(format!("{}redis_alt{}", env::consts::DLL_PREFIX, env::consts::DLL_SUFFIX))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+fn scratch_dir() -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = env::temp_dir().join(format!(
+        "redis-alt-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl Server {
+    /// A server with the module loaded at start.
+    pub fn start() -> Server {
+        Server::start_with(&[], true)
+    }
+
+    /// A server with extra arguments; `load` decides whether `--loadmodule` is given.
+    pub fn start_with(extra: &[&str], load: bool) -> Server {
+        let dir = scratch_dir();
+        // Copy the module: a rebuild replaces the file, never a mapped copy.
+        let module = dir.join("redis_alt.so");
+        fs::copy(module_path(), &module).expect("module built (cargo build) before the tests");
+        Server::spawn(dir, extra, load.then_some(module))
+    }
+
+    fn spawn(dir: PathBuf, extra: &[&str], module: Option<PathBuf>) -> Server {
+        let port = free_port();
+        let mut cmd = Command::new(env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into()));
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .args(["--logfile", "redis.log", "--enable-debug-command", "yes", "--enable-module-command", "yes"])
+            .args(extra);
+        if let Some(module) = &module {
+            cmd.arg("--loadmodule").arg(module);
+        }
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server on PATH (make deps)");
+        let mut server = Server { child, port, dir };
+        server.wait_until_ready(Duration::from_secs(20));
+        server
+    }
+
+    pub fn module_copy(&self) -> PathBuf {
+        let module = self.dir.join("redis_alt_runtime.so");
+        if !module.exists() {
+            fs::copy(module_path(), &module).expect("module built");
+        }
+        module
+    }
+
+    fn wait_until_ready(&mut self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("redis-server exited ({status}) before answering:\n{}", self.log());
+            }
+            if let Ok(mut con) = self.try_con() {
+                if redis::cmd("PING").query::<String>(&mut con).is_ok() {
+                    return;
+                }
+            }
+            if Instant::now() > deadline {
+                panic!("redis-server did not answer within {limit:?}:\n{}", self.log());
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn try_con(&self) -> redis::RedisResult<Connection> {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))?.get_connection()
+    }
+
+    /// A RESP2 connection.
+    pub fn con(&self) -> Connection {
+        self.try_con().unwrap_or_else(|e| panic!("connect: {e}\n{}", self.log()))
+    }
+
+    /// A RESP3 connection.
+    pub fn con3(&self) -> Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{}/?protocol=resp3", self.port))
+            .and_then(|c| c.get_connection())
+            .unwrap_or_else(|e| panic!("connect: {e}\n{}", self.log()))
+    }
+
+    /// A connection in the given protocol (2 or 3).
+    pub fn con_proto(&self, proto: u8) -> Connection {
+        if proto == 3 {
+            self.con3()
+        } else {
+            self.con()
+        }
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.join("redis.log")).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// True while the process runs.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits for the process to exit by itself.
+    pub fn wait_exit(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if !self.alive() {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if thread::panicking() {
+            eprintln!("---- redis.log of the server on port {} ----\n{}", self.port, self.log());
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Replies as comparable text.
+
+/// A reply (or error) as text that keeps every distinction the client library sees.
+pub fn show(r: &redis::RedisResult<Value>) -> String {
+    match r {
+        Ok(v) => show_value(v),
+        Err(e) => format!("-{}", error_text(e)),
+    }
+}
+
+/// `CODE detail` of an error reply.
+pub fn error_text(e: &redis::RedisError) -> String {
+    match (e.code(), e.detail()) {
+        (Some(code), Some(detail)) => format!("{code} {detail}"),
+        (Some(code), None) => code.to_string(),
+        (None, Some(detail)) => detail.to_string(),
+        (None, None) => e.to_string(),
+    }
+}
+
+pub fn show_value(v: &Value) -> String {
+    match v {
+        Value::Nil => "nil".into(),
+        Value::Int(i) => format!(":{i}"),
+        Value::BulkString(b) => format!("${}", String::from_utf8_lossy(b)),
+        Value::SimpleString(s) => format!("+{s}"),
+        Value::Okay => "+OK".into(),
+        Value::Array(items) => format!("[{}]", items.iter().map(show_value).collect::<Vec<_>>().join(", ")),
+        Value::Set(items) => format!("~[{}]", items.iter().map(show_value).collect::<Vec<_>>().join(", ")),
+        Value::Map(pairs) => format!(
+            "%{{{}}}",
+            pairs.iter().map(|(k, v)| format!("{} => {}", show_value(k), show_value(v))).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Double(d) => format!(",{d:?}"),
+        Value::Boolean(b) => format!("#{b}"),
+        Value::BigNumber(n) => format!("({n}"),
+        Value::VerbatimString { format, text } => format!("={format}:{text}"),
+        Value::Attribute { data, .. } => show_value(data),
+        Value::ServerError(e) => format!("-{}{}", e.code(), e.details().map(|d| format!(" {d}")).unwrap_or_default()),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Removes the `ALT.` prefix where it names a scripting command inside an error text, the
+/// one difference the project allows (`wrong number of arguments for 'alt.eval' command`).
+pub fn normalize(text: &str) -> String {
+    let mut out = text.to_string();
+    for prefix in ["alt.", "ALT.", "Alt."] {
+        for name in [
+            "eval", "evalsha", "eval_ro", "evalsha_ro", "script", "function", "fcall", "fcall_ro", "flushall", "EVAL",
+            "EVALSHA", "EVAL_RO", "EVALSHA_RO", "SCRIPT", "FUNCTION", "FCALL", "FCALL_RO", "FLUSHALL",
+        ] {
+            out = out.replace(&format!("{prefix}{name}"), name);
+        }
+    }
+    out
+}
+
+/// Runs `argv` and shows the reply.
+pub fn run(con: &mut Connection, argv: &[&[u8]]) -> String {
+    let mut cmd = redis::cmd(std::str::from_utf8(argv[0]).expect("command name"));
+    for a in &argv[1..] {
+        cmd.arg(*a);
+    }
+    show(&cmd.query::<Value>(con))
+}
+
+pub fn run_str(con: &mut Connection, argv: &[&str]) -> String {
+    let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+    run(con, &argv)
+}
+
+/// Every key of every DB with its type, serialized value (DUMP) and whether it expires.
+pub fn keyspace(con: &mut Connection) -> Vec<String> {
+    let mut out = Vec::new();
+    for db in 0..16 {
+        let _: () = redis::cmd("SELECT").arg(db).query(con).expect("select");
+        let mut keys: Vec<Vec<u8>> = redis::cmd("KEYS").arg("*").query(con).expect("keys");
+        keys.sort();
+        for k in keys {
+            let ty: String = redis::cmd("TYPE").arg(&k).query(con).expect("type");
+            let dump: Option<Vec<u8>> = redis::cmd("DUMP").arg(&k).query(con).expect("dump");
+            let ttl: i64 = redis::cmd("PTTL").arg(&k).query(con).expect("pttl");
+            out.push(format!("{db} {} {ty} {:?} ttl={}", String::from_utf8_lossy(&k), dump, ttl >= 0));
+        }
+    }
+    let _: () = redis::cmd("SELECT").arg(0).query(con).expect("select");
+    out
+}
+
+/// The ALT form of a scripting command name.
+pub fn alt(name: &str) -> String {
+    format!("ALT.{name}")
+}
+
+/// The oracle: `setup` (plain commands) then `steps` run once natively and once with every
+/// scripting command prefixed, each on an empty server, in protocol `proto`. Replies
+/// (normalized) and the resulting keyspaces must be equal. Returns the native replies.
+pub fn same_as_native(server: &Server, proto: u8, setup: &[&[&str]], steps: &[&[&str]]) -> Vec<String> {
+    let run_all = |prefix: bool| {
+        let mut admin = server.con();
+        let _: () = redis::cmd("FLUSHALL").query(&mut admin).expect("flushall");
+        for s in setup {
+            run_str(&mut admin, s);
+        }
+        let mut con = server.con_proto(proto);
+        let replies: Vec<String> = steps
+            .iter()
+            .map(|step| {
+                let mut argv: Vec<String> = step.iter().map(|s| s.to_string()).collect();
+                if prefix && is_scripting(&argv[0]) {
+                    argv[0] = alt(&argv[0]);
+                }
+                let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+                normalize(&run_str(&mut con, &argv))
+            })
+            .collect();
+        (replies, keyspace(&mut admin))
+    };
+    let (native, native_keys) = run_all(false);
+    let (alt_replies, alt_keys) = run_all(true);
+    assert_eq!(alt_replies, native, "replies differ (RESP{proto}) for {steps:?}");
+    assert_eq!(alt_keys, native_keys, "keyspaces differ (RESP{proto}) for {steps:?}");
+    native
+}
+
+fn is_scripting(name: &str) -> bool {
+    ["EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "SCRIPT", "FUNCTION", "FCALL", "FCALL_RO", "FLUSHALL"]
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// `same_as_native` for one EVAL in both protocols.
+pub fn eval_same(server: &Server, setup: &[&[&str]], script: &str, keys: &[&str], args: &[&str]) -> String {
+    let numkeys = keys.len().to_string();
+    let mut step: Vec<&str> = vec!["EVAL", script, &numkeys];
+    step.extend_from_slice(keys);
+    step.extend_from_slice(args);
+    let r2 = same_as_native(server, 2, setup, &[&step]);
+    same_as_native(server, 3, setup, &[&step]);
+    r2.into_iter().next().unwrap_or_default()
+}
+
+/// SHA1 of a script body, as SCRIPT LOAD names it.
+pub fn sha1hex(body: &str) -> String {
+    use sha1::Digest;
+    sha1::Sha1::digest(body.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
