@@ -4,11 +4,9 @@
 
 use std::collections::HashMap;
 
-use mlua::Function;
-
 use crate::error::ScriptError;
 use crate::host::Ctx;
-use crate::lua::{api, LuaVm};
+use crate::lua::{api, Compiled, LuaVm};
 use crate::run::{Access, RunGuard};
 use crate::sha::Sha;
 use crate::shebang::{self, ScriptFlags};
@@ -16,7 +14,7 @@ use crate::shebang::{self, ScriptFlags};
 pub struct Script {
     pub body: Vec<u8>,
     pub flags: ScriptFlags,
-    function: Function,
+    function: Compiled,
 }
 
 /// The EVAL VM and every script compiled into it. Everything that points into the VM lives

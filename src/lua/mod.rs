@@ -45,6 +45,9 @@ fn error_text(e: &mlua::Error) -> Vec<u8> {
     format!("ERR {msg}").into_bytes()
 }
 
+/// A compiled script, kept in the VM's registry.
+pub struct Compiled(mlua::RegistryKey);
+
 /// How a script failed, already as the error line the client gets.
 pub struct ScriptFailure(pub Vec<u8>);
 
@@ -84,17 +87,16 @@ impl LuaVm {
         Ok(LuaVm { lua, runner, globals, tostring, next, calls: 0 })
     }
 
-    /// Compiles a script body; text only, never bytecode. The error is Lua's message.
-    pub fn compile(&self, code: &[u8], chunk_name: &str) -> Result<Function, String> {
-        self.lua
-            .load(code)
-            .set_name(chunk_name)
-            .set_mode(ChunkMode::Text)
-            .into_function()
-            .map_err(|e| match e {
-                mlua::Error::SyntaxError { message, .. } => message,
-                other => String::from_utf8_lossy(&error_text(&other)).into_owned(),
-            })
+    /// Compiles a script body (text only, never bytecode) into the Lua registry, as Redis
+    /// keeps `f_<sha>` there: any number of scripts, none holding a Lua stack slot.
+    /// The error is Lua's message.
+    pub fn compile(&self, code: &[u8], chunk_name: &str) -> Result<Compiled, String> {
+        let message = |e: mlua::Error| match e {
+            mlua::Error::SyntaxError { message, .. } => message,
+            other => String::from_utf8_lossy(&error_text(&other)).into_owned(),
+        };
+        let function = self.lua.load(code).set_name(chunk_name).set_mode(ChunkMode::Text).into_function().map_err(message)?;
+        self.lua.create_registry_value(function).map(Compiled).map_err(message)
     }
 
     /// Bytes of Lua memory in use.
@@ -106,13 +108,14 @@ impl LuaVm {
     /// `name` is what error replies call the script (its SHA).
     pub fn run_eval(
         &mut self,
-        f: &Function,
+        f: &Compiled,
         keys: &[&[u8]],
         args: &[&[u8]],
         sink: &mut dyn ReplySink,
         name: &str,
     ) -> Result<(), ScriptFailure> {
         let outcome = self.set_array("KEYS", keys).and_then(|()| self.set_array("ARGV", args)).and_then(|()| {
+            let f: Function = self.lua.registry_value(&f.0)?;
             let (ok, value): (bool, Value) = self.runner.call(f)?;
             if ok {
                 convert::write_result(sink, &value, run::resp3(), &self.next)?;

@@ -1,0 +1,44 @@
+# Shortcuts only; the work is in cargo and the scripts it runs.
+PORT ?= 6379
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+MODULE := target/release/libredis_alt.so
+
+.PHONY: help deps build run test lint bench
+
+help:
+	@echo "make run    install what is missing, build, start redis-server with the module on \$$PORT (default 6379)"
+	@echo "make test   install what is missing, build, run every test"
+	@echo "make bench  native vs ALT.* throughput and flush stalls on one server"
+	@echo "make lint   cargo fmt --check and clippy -D warnings"
+	@echo "make deps   apt-get install redis-server redis-tools libclang-dev where missing"
+
+deps:
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v redis-cli >/dev/null 2>&1 || missing="$$missing redis-tools"; \
+	command -v redis-benchmark >/dev/null 2>&1 || missing="$$missing redis-tools"; \
+	dpkg -s libclang-dev >/dev/null 2>&1 || missing="$$missing libclang-dev"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	cargo build --release
+
+run: build
+	redis-server --port $(PORT) --enable-module-command local --loadmodule $(CURDIR)/$(MODULE)
+
+# The integration tests load target/debug/libredis_alt.so: build it before testing.
+test: deps
+	cargo build
+	cargo test --no-fail-fast
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+bench: build
+	cargo build --release --example bench
+	./target/release/examples/bench

@@ -1,0 +1,199 @@
+//! `make bench`: native scripting against ALT.* on one redis-server with the release module.
+//! Throughput with redis-benchmark (-c 50 -P 16), native and ALT interleaved A B A B, median
+//! ratio of the rounds; then the stall other clients see during flushes (worst PING round trip).
+//! One run, printed; nothing here is a pass/fail test.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use support::{run_str, sha1hex, Server};
+
+struct Workload {
+    name: &'static str,
+    script: &'static str,
+    keys: &'static [&'static str],
+    args: &'static [&'static str],
+    requests: u32,
+}
+
+const WORKLOADS: &[Workload] = &[
+    Workload { name: "return 1", script: "return 1", keys: &[], args: &[], requests: 400_000 },
+    Workload {
+        name: "INCR KEYS[1]",
+        script: "return redis.call('INCR', KEYS[1])",
+        keys: &["bench:counter"],
+        args: &[],
+        requests: 300_000,
+    },
+    Workload {
+        name: "10 x SET + GET",
+        script: "for i=1,10 do redis.call('SET', KEYS[1], i) end return redis.call('GET', KEYS[1])",
+        keys: &["bench:str"],
+        args: &[],
+        requests: 100_000,
+    },
+    Workload {
+        name: "HSET + HGETALL",
+        script: "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return redis.call('HGETALL', KEYS[1])",
+        keys: &["bench:hash"],
+        args: &["field", "value"],
+        requests: 200_000,
+    },
+    Workload {
+        name: "pure-Lua loop",
+        script: "local s=0 for i=1,20000 do s=(s+i*i)%1000003 end return s",
+        keys: &[],
+        args: &[],
+        requests: 3_000,
+    },
+];
+
+const ROUNDS: usize = 3;
+
+fn main() {
+    let rounds = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(ROUNDS);
+    let server = Server::start();
+    let mut con = server.con();
+    println!("redis-alt bench: redis-server {} on 127.0.0.1:{}, {} cores", version(&mut con), server.port, cores());
+    println!("throughput: redis-benchmark -c 50 -P 16, native and ALT interleaved, {rounds} rounds, median ratio\n");
+    println!("{:<18} {:>14} {:>14} {:>8}", "workload", "native rps", "ALT rps", "ALT/native");
+    for w in WORKLOADS {
+        let sha = sha1hex(w.script);
+        run_str(&mut con, &["SCRIPT", "LOAD", w.script]);
+        run_str(&mut con, &["ALT.SCRIPT", "LOAD", w.script]);
+        let mut native = Vec::new();
+        let mut alt = Vec::new();
+        let mut ratios = Vec::new();
+        for _ in 0..rounds {
+            let n = benchmark(&server, "EVALSHA", &sha, w);
+            let a = benchmark(&server, "ALT.EVALSHA", &sha, w);
+            native.push(n);
+            alt.push(a);
+            ratios.push(a / n);
+        }
+        println!("{:<18} {:>14.0} {:>14.0} {:>8.2}", w.name, median(&mut native), median(&mut alt), median(&mut ratios));
+    }
+    println!();
+    flush_stalls(&server);
+}
+
+fn version(con: &mut redis::Connection) -> String {
+    let info = run_str(con, &["INFO", "server"]);
+    info.split("\\r\\n")
+        .chain(info.split('\n'))
+        .find_map(|l| l.trim().strip_prefix("redis_version:"))
+        .unwrap_or("?")
+        .trim_end_matches(['\r', '\\'])
+        .to_string()
+}
+
+fn cores() -> usize {
+    thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Requests per second of one redis-benchmark run.
+fn benchmark(server: &Server, command: &str, sha: &str, w: &Workload) -> f64 {
+    let numkeys = w.keys.len().to_string();
+    let out = Command::new("redis-benchmark")
+        .args(["-h", "127.0.0.1", "-p", &server.port.to_string(), "-c", "50", "-P", "16"])
+        .args(["-n", &w.requests.to_string(), "--csv", command, sha, &numkeys])
+        .args(w.keys)
+        .args(w.args)
+        .output()
+        .expect("redis-benchmark (make deps)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .nth(1)
+        .and_then(|l| l.split(',').nth(1))
+        .and_then(|v| v.trim_matches('"').parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Worst PING round trip another client sees while `action` runs.
+fn worst_ping_during(server: &Server, action: impl FnOnce(&mut redis::Connection)) -> Duration {
+    let stop = Arc::new(AtomicBool::new(false));
+    let port = server.port;
+    let pinger = {
+        let stop = stop.clone();
+        thread::spawn(move || {
+            let mut con = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+            let mut worst = Duration::ZERO;
+            while !stop.load(Ordering::SeqCst) {
+                let t = Instant::now();
+                let _: redis::RedisResult<String> = redis::cmd("PING").query(&mut con);
+                worst = worst.max(t.elapsed());
+            }
+            worst
+        })
+    };
+    thread::sleep(Duration::from_millis(50));
+    let mut con = server.con();
+    action(&mut con);
+    thread::sleep(Duration::from_millis(50));
+    stop.store(true, Ordering::SeqCst);
+    pinger.join().unwrap_or(Duration::MAX)
+}
+
+fn load_scripts(con: &mut redis::Connection, prefix: &str, n: usize) {
+    let mut pipe = redis::pipe();
+    for i in 0..n {
+        pipe.cmd(&format!("{prefix}SCRIPT")).arg("LOAD").arg(format!("return {i}")).ignore();
+        if i % 10_000 == 9_999 {
+            let _: () = pipe.query(con).expect("load scripts");
+            pipe = redis::pipe();
+        }
+    }
+    let _: () = pipe.query(con).expect("load scripts");
+}
+
+fn flush_stalls(server: &Server) {
+    println!("stalls: worst PING round trip of another client during the flush");
+    println!("{:<44} {:>12} {:>12}", "operation", "native", "ALT");
+    const SCRIPTS: usize = 100_000;
+    for mode in ["SYNC", "ASYNC"] {
+        let mut timings = Vec::new();
+        for prefix in ["", "ALT."] {
+            load_scripts(&mut server.con(), prefix, SCRIPTS);
+            let stall = worst_ping_during(server, |con| {
+                assert_eq!(run_str(con, &[&format!("{prefix}SCRIPT"), "FLUSH", mode]), "+OK");
+            });
+            timings.push(stall);
+        }
+        println!(
+            "{:<44} {:>10.2}ms {:>10.2}ms",
+            format!("SCRIPT FLUSH {mode} ({SCRIPTS} scripts)"),
+            ms(timings[0]),
+            ms(timings[1])
+        );
+    }
+    const KEYS: &str = "2000000";
+    let mut timings = Vec::new();
+    for prefix in ["", "ALT."] {
+        let mut con = server.con();
+        run_str(&mut con, &["DEBUG", "POPULATE", KEYS]);
+        thread::sleep(Duration::from_millis(100));
+        let mut dbsize_after = String::new();
+        let stall = worst_ping_during(server, |con| {
+            run_str(con, &[&format!("{prefix}FLUSHALL"), "SYNC"]);
+            dbsize_after = run_str(con, &["DBSIZE"]);
+        });
+        assert_eq!(dbsize_after, ":0");
+        timings.push(stall);
+    }
+    println!("{:<44} {:>10.2}ms {:>10.2}ms", format!("FLUSHALL SYNC ({KEYS} keys)"), ms(timings[0]), ms(timings[1]));
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
