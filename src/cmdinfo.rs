@@ -1,21 +1,24 @@
 //! What a script's inner command is: the flags that script.c's checks need (write,
-//! may-replicate, deny-oom, noscript) and its arity. 7.0 gives modules no API for command
-//! flags, so they are read once per command from `COMMAND INFO` and kept for the process.
+//! may-replicate, noscript) and its arity. 7.0 gives modules no API for command flags, so
+//! they are read once per command from `COMMAND INFO` and kept for the process.
 
 use std::collections::HashMap;
+use std::ffi::CString;
 use std::sync::{Arc, Mutex};
 
 use crate::host::{Ctx, ReplyKind, ReplyRef};
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug)]
 pub struct CmdInfo {
+    /// The name to hand RM_Call: the command's own (lower-case) name, the container's for
+    /// a subcommand.
+    pub call_name: CString,
     pub arity: i64,
     pub write: bool,
     pub may_replicate: bool,
-    pub denyoom: bool,
     pub noscript: bool,
-    /// Lower-case `container|sub` -> subcommand info.
-    pub subcommands: HashMap<Vec<u8>, CmdInfo>,
+    /// `container|sub` (lower case) -> subcommand.
+    subcommands: HashMap<Vec<u8>, Arc<CmdInfo>>,
 }
 
 impl CmdInfo {
@@ -43,30 +46,24 @@ pub fn reset() {
     }
 }
 
-/// The info of `argv`'s command (the subcommand's, for containers), or `None` if the host
-/// does not know it (RM_Call then answers with its own error, which the caller translates).
-pub fn lookup(ctx: &Ctx, argv: &[&[u8]]) -> Option<CmdInfo> {
-    let (name, rest) = argv.split_first()?;
+/// The command `name` with first argument `first` names (the subcommand's entry for a
+/// container), or `None` if the host does not know it (RM_Call then answers with its own
+/// error, which the run context translates).
+pub fn lookup(ctx: &Ctx, name: &[u8], first: Option<&[u8]>) -> Option<Arc<CmdInfo>> {
     let mut buf = [0u8; 64];
     let lower = lower_into(name, &mut buf)?;
     let info = cached(lower).or_else(|| fetch(ctx, lower))?;
     if info.subcommands.is_empty() {
-        return Some((*info).clone_shallow());
+        return Some(info);
     }
-    let sub = rest.first()?;
-    let mut key = lower.to_vec();
+    let mut key = Vec::with_capacity(lower.len() + 16);
+    key.extend_from_slice(lower);
     key.push(b'|');
-    key.extend(sub.iter().map(u8::to_ascii_lowercase));
-    info.subcommands.get(&key).map(CmdInfo::clone_shallow)
+    key.extend(first?.iter().map(u8::to_ascii_lowercase));
+    info.subcommands.get(&key).cloned()
 }
 
-impl CmdInfo {
-    fn clone_shallow(&self) -> CmdInfo {
-        CmdInfo { subcommands: HashMap::new(), ..*self }
-    }
-}
-
-fn lower_into<'a>(name: &[u8], buf: &'a mut [u8; 64]) -> Option<&'a [u8]> {
+fn lower_into<'a>(name: &[u8], buf: &'a mut [u8; 64]) -> Option<&'a mut [u8]> {
     let out = buf.get_mut(..name.len())?;
     for (d, s) in out.iter_mut().zip(name) {
         *d = s.to_ascii_lowercase();
@@ -79,47 +76,47 @@ fn cached(name: &[u8]) -> Option<Arc<CmdInfo>> {
 }
 
 fn fetch(ctx: &Ctx, name: &[u8]) -> Option<Arc<CmdInfo>> {
-    if name.contains(&0) {
-        return None;
-    }
+    let call_name = CString::new(name).ok()?;
     let reply = ctx.call(c"COMMAND", c"vE", &[b"INFO", name])?;
     let root = reply.root();
     let ReplyKind::Array(1) = root.kind() else { return None };
-    let entry = root.element(0)?;
-    let info = Arc::new(parse_entry(entry)?);
+    let info = Arc::new(parse_entry(root.element(0)?, &call_name)?);
     let mut table = TABLE.lock().ok()?;
     table.get_or_insert_with(HashMap::new).insert(name.to_vec(), info.clone());
     Some(info)
 }
 
 /// One COMMAND INFO entry: [name, arity, flags, first, last, step, acl, tips, keyspecs, subcommands].
-fn parse_entry(entry: ReplyRef<'_>) -> Option<CmdInfo> {
+fn parse_entry(entry: ReplyRef<'_>, call_name: &CString) -> Option<CmdInfo> {
     let ReplyKind::Bulk(name) = entry.element(0)?.kind() else { return None };
     let ReplyKind::Int(arity) = entry.element(1)?.kind() else { return None };
-    let mut info = CmdInfo { arity, ..CmdInfo::default() };
+    let lower: Vec<u8> = name.iter().map(u8::to_ascii_lowercase).collect();
+    let mut info = CmdInfo {
+        call_name: call_name.clone(),
+        arity,
+        write: false,
+        may_replicate: MAY_REPLICATE.contains(&lower.as_slice()),
+        noscript: false,
+        subcommands: HashMap::new(),
+    };
     let flags = entry.element(2)?;
     if let ReplyKind::Array(n) | ReplyKind::Set(n) = flags.kind() {
         for i in 0..n {
-            if let Some(ReplyKind::Status(f) | ReplyKind::Bulk(f)) = flags.element(i).map(|f| f.kind()) {
-                match f {
-                    b"write" => info.write = true,
-                    b"denyoom" => info.denyoom = true,
-                    b"noscript" => info.noscript = true,
-                    _ => {}
-                }
+            match flags.element(i).map(|f| f.kind()) {
+                Some(ReplyKind::Status(b"write") | ReplyKind::Bulk(b"write")) => info.write = true,
+                Some(ReplyKind::Status(b"noscript") | ReplyKind::Bulk(b"noscript")) => info.noscript = true,
+                _ => {}
             }
         }
     }
-    let lower: Vec<u8> = name.iter().map(u8::to_ascii_lowercase).collect();
-    info.may_replicate = MAY_REPLICATE.contains(&lower.as_slice());
     if let Some(subs) = entry.element(9) {
         if let ReplyKind::Array(n) = subs.kind() {
             for i in 0..n {
                 let Some(sub) = subs.element(i) else { continue };
                 let Some(ReplyKind::Bulk(sub_name)) = sub.element(0).map(|s| s.kind()) else { continue };
                 let key: Vec<u8> = sub_name.iter().map(u8::to_ascii_lowercase).collect();
-                if let Some(parsed) = parse_entry(sub) {
-                    info.subcommands.insert(key, parsed);
+                if let Some(parsed) = parse_entry(sub, call_name) {
+                    info.subcommands.insert(key, Arc::new(parsed));
                 }
             }
         }

@@ -29,43 +29,6 @@ macro_rules! rm {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Memory: every Rust and Lua allocation goes through the host's allocator (zmalloc), so it is
-// counted in used_memory and held to maxmemory like the rest of the server.
-
-/// The global allocator: RedisModule_Alloc/Realloc/Free. Unlike the crate's `RedisAlloc` it
-/// forwards `realloc`, which Lua calls for every table and string buffer that grows.
-pub struct HostAllocator;
-
-const MALLOC_ALIGN: usize = 16;
-
-// SAFETY: RedisModule_Alloc/Realloc/Free are thread-safe (jemalloc) and return blocks aligned
-// for any fundamental type (16 bytes on x86-64); larger alignments go to the system allocator,
-// chosen again by the same layout on free.
-unsafe impl std::alloc::GlobalAlloc for HostAllocator {
-    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        if layout.align() > MALLOC_ALIGN {
-            // SAFETY: forwarded with the caller's layout.
-            return unsafe { std::alloc::System.alloc(layout) };
-        }
-        rm!(RedisModule_Alloc(layout.size()) else ptr::null_mut()).cast()
-    }
-    unsafe fn dealloc(&self, p: *mut u8, layout: std::alloc::Layout) {
-        if layout.align() > MALLOC_ALIGN {
-            // SAFETY: allocated by System above with this layout.
-            return unsafe { std::alloc::System.dealloc(p, layout) };
-        }
-        rm!(RedisModule_Free(p.cast()) else ())
-    }
-    unsafe fn realloc(&self, p: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
-        if layout.align() > MALLOC_ALIGN {
-            // SAFETY: allocated by System above with this layout.
-            return unsafe { std::alloc::System.realloc(p, layout, new) };
-        }
-        rm!(RedisModule_Realloc(p.cast(), new) else ptr::null_mut()).cast()
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Commands: registration and the one door through which Redis enters the module.
 
 /// The C signature of a command handler.
@@ -114,13 +77,22 @@ pub fn dispatch(
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let mut ctx = Ctx { raw: ctx };
         let argc = usize::try_from(argc).unwrap_or(0);
-        let mut args: Vec<&[u8]> = Vec::with_capacity(argc);
-        for i in 0..argc {
-            // SAFETY: Redis passes `argc` valid strings in `argv` for the duration of the call.
-            let s = unsafe { *argv.add(i) };
-            args.push(string_bytes(s));
-        }
-        if let Err(e) = handler(&mut ctx, &args) {
+        // SAFETY: Redis passes `argc` valid strings in `argv` for the duration of the call.
+        let arg = |i: usize| string_bytes(unsafe { *argv.add(i) });
+        // Most commands have few arguments: keep their slices on the stack.
+        const INLINE: usize = 16;
+        let mut inline: [&[u8]; INLINE] = [&[]; INLINE];
+        let heap: Vec<&[u8]>;
+        let args: &[&[u8]] = if argc <= INLINE {
+            for (i, slot) in inline.iter_mut().enumerate().take(argc) {
+                *slot = arg(i);
+            }
+            inline.get(..argc).unwrap_or_default()
+        } else {
+            heap = (0..argc).map(arg).collect();
+            &heap
+        };
+        if let Err(e) = handler(&mut ctx, args) {
             ctx.reply_error(&e);
         }
     }));
@@ -318,27 +290,20 @@ impl Ctx {
     /// A/R suppress AOF/replicas, 3 RESP3). `None` only if the host could not even build a
     /// reply (unknown format character); with `E` every refusal is an error reply.
     pub fn call(&self, cmd: &CStr, flags: &CStr, args: &[&[u8]]) -> Option<CallReply> {
-        self.call_errno(cmd, flags, args).0
+        let mut argv = Argv::with_capacity(args.len());
+        for a in args {
+            argv.push(a);
+        }
+        self.call_argv(cmd, flags, &argv).0
     }
 
-    /// `call`, also returning the errno RM_Call set when it refused the command itself
-    /// (ENOENT unknown, EINVAL arity, ESPIPE script mode, EACCES ACL, ...); 0 otherwise.
-    pub fn call_errno(&self, cmd: &CStr, flags: &CStr, args: &[&[u8]]) -> (Option<CallReply>, i32) {
-        let mut argv: Vec<*mut raw::RedisModuleString> = Vec::with_capacity(args.len());
-        for a in args {
-            let s = rm!(RedisModule_CreateString(self.raw, a.as_ptr().cast(), a.len()) else ptr::null_mut());
-            if s.is_null() {
-                free_strings(self.raw, &argv);
-                return (None, 0);
-            }
-            argv.push(s);
-        }
+    /// `call` with prepared arguments, also returning the errno RM_Call set when it refused
+    /// the command itself (ENOENT unknown, EINVAL arity, ESPIPE script mode, EACCES ACL, ...).
+    pub fn call_argv(&self, cmd: &CStr, flags: &CStr, argv: &Argv) -> (Option<CallReply>, i32) {
         set_errno(0);
-        let reply = rm!(RedisModule_Call(self.raw, cmd.as_ptr(), flags.as_ptr(), argv.as_mut_ptr(), argv.len())
+        let reply = rm!(RedisModule_Call(self.raw, cmd.as_ptr(), flags.as_ptr(), argv.strings.as_ptr().cast_mut(), argv.strings.len())
             else ptr::null_mut());
         let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-        // RM_Call took its own references to the argument strings.
-        free_strings(self.raw, &argv);
         ((!reply.is_null()).then_some(CallReply { raw: reply }), errno)
     }
 
@@ -363,9 +328,39 @@ fn set_errno(value: c_int) {
     unsafe { *libc::__errno_location() = value };
 }
 
-fn free_strings(ctx: *mut raw::RedisModuleCtx, strings: &[*mut raw::RedisModuleString]) {
-    for &s in strings {
-        rm!(RedisModule_FreeString(ctx, s) else ());
+/// Arguments for RM_Call, as host strings (copied in once, freed on drop). RM_Call takes its
+/// own references, so an Argv can be reused or dropped right after the call.
+pub struct Argv {
+    strings: Vec<*mut raw::RedisModuleString>,
+}
+
+impl Argv {
+    pub fn with_capacity(n: usize) -> Argv {
+        Argv { strings: Vec::with_capacity(n) }
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) {
+        // A NULL context: the string is ours to free, outside any auto-memory pool.
+        let s = rm!(RedisModule_CreateString(ptr::null_mut(), bytes.as_ptr().cast(), bytes.len()) else ptr::null_mut());
+        if !s.is_null() {
+            self.strings.push(s);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.strings.len()
+    }
+
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        self.strings.get(i).map(|&s| string_bytes(s))
+    }
+}
+
+impl Drop for Argv {
+    fn drop(&mut self) {
+        for &s in &self.strings {
+            rm!(RedisModule_FreeString(ptr::null_mut(), s) else ());
+        }
     }
 }
 

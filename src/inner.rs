@@ -14,6 +14,11 @@ pub enum Adapted<'a> {
     Refused(Vec<u8>),
 }
 
+/// Whether `adapt` can change anything for this command (a cheap check for the hot path).
+pub fn may_adapt(name: &[u8]) -> bool {
+    [&b"xread"[..], b"xreadgroup", b"sort", b"sort_ro"].iter().any(|n| name.eq_ignore_ascii_case(n))
+}
+
 /// Decides how `argv` runs for a script. `key_type` answers `TYPE key` when needed.
 pub fn adapt<'a>(argv: &[&'a [u8]], key_type: impl FnOnce(&[u8]) -> Option<Vec<u8>>) -> Adapted<'a> {
     let Some(name) = argv.first() else { return Adapted::AsIs };

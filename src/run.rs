@@ -3,12 +3,12 @@
 //! command (scriptCall: read-only, OOM until the first write, replication targets, SELECT),
 //! and the guard that opens and always closes the run.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::sync::Mutex;
 
 use crate::cmdinfo;
 use crate::error::ScriptError;
-use crate::host::{CallReply, Ctx, ReplyKind};
+use crate::host::{Argv, CallReply, Ctx, ReplyKind};
 use crate::inner::{self, Adapted};
 use crate::shebang::ScriptFlags;
 
@@ -131,25 +131,39 @@ pub enum CallOutcome {
 }
 
 /// scriptCall: runs one command for the script, with the checks native scripting makes.
-pub fn call(argv: &[&[u8]]) -> CallOutcome {
+/// `name` is the command, `args` the rest of its arguments.
+pub fn call(name: &[u8], args: &Argv) -> CallOutcome {
     let Some((ctx, read_only, allow_oom, wrote, resp3, repl)) =
         with_run(|r| (r.ctx, r.read_only, r.allow_oom, r.wrote, r.resp3, r.repl))
     else {
         return refused("ERR redis.call/pcall can only be called inside a script invocation");
     };
-    let Some(name) = argv.first() else {
-        return refused("ERR Please specify at least one argument for this redis lib call");
-    };
-    let info = cmdinfo::lookup(&ctx, argv);
+    let info = cmdinfo::lookup(&ctx, name, args.get(0));
     if let Some(info) = &info {
-        if info.arity_ok(argv.len()) && !info.noscript && read_only && (info.write || info.may_replicate) {
+        if info.arity_ok(args.len() + 1) && !info.noscript && read_only && (info.write || info.may_replicate) {
             return refused("ERR Write commands are not allowed from read-only scripts.");
         }
     }
     let is_write = info.as_ref().is_some_and(|i| i.write);
-    let Some(cmd) = command_name(name) else {
-        return refused("ERR Unknown Redis command called from script");
+    let fallback_name;
+    let cmd: &CStr = match &info {
+        Some(info) => &info.call_name,
+        None => match CString::new(name) {
+            Ok(n) => {
+                fallback_name = n;
+                &fallback_name
+            }
+            // A NUL inside would silently name another command.
+            Err(_) => return refused("ERR Unknown Redis command called from script"),
+        },
     };
+    let flags = call_flags(!allow_oom && !wrote, repl, resp3);
+    if !inner::may_adapt(name) {
+        return finish_call(&ctx, cmd, name, args, is_write, flags);
+    }
+    let mut argv: Vec<&[u8]> = Vec::with_capacity(args.len() + 1);
+    argv.push(name);
+    argv.extend((0..args.len()).filter_map(|i| args.get(i)));
     let key_type = |key: &[u8]| {
         let reply = ctx.call(c"TYPE", c"vE", &[key])?;
         match reply.root().kind() {
@@ -157,20 +171,22 @@ pub fn call(argv: &[&[u8]]) -> CallOutcome {
             _ => None,
         }
     };
-    let flags = call_flags(!allow_oom && !wrote, repl, resp3);
-    match inner::adapt(argv, key_type) {
+    match inner::adapt(&argv, key_type) {
         Adapted::Refused(text) => CallOutcome::Refused(text),
-        Adapted::AsIs => finish_call(&ctx, &cmd, argv, is_write, flags),
+        Adapted::AsIs => finish_call(&ctx, cmd, name, args, is_write, flags),
         Adapted::Rewritten(all) => {
-            let all: Vec<&[u8]> = all.iter().map(|a| a.as_ref()).collect();
-            finish_call(&ctx, &cmd, &all, is_write, flags)
+            let mut rewritten = Argv::with_capacity(all.len());
+            for a in all.iter().skip(1) {
+                rewritten.push(a);
+            }
+            finish_call(&ctx, cmd, name, &rewritten, is_write, flags)
         }
     }
 }
 
 /// Runs the (possibly rewritten) command and does the bookkeeping after it.
-fn finish_call(ctx: &Ctx, cmd: &CStr, argv: &[&[u8]], is_write: bool, flags: &CStr) -> CallOutcome {
-    let (reply, errno) = ctx.call_errno(cmd, flags, argv.get(1..).unwrap_or_default());
+fn finish_call(ctx: &Ctx, cmd: &CStr, name: &[u8], args: &Argv, is_write: bool, flags: &CStr) -> CallOutcome {
+    let (reply, errno) = ctx.call_argv(cmd, flags, args);
     let Some(reply) = reply else {
         return refused("ERR Unknown Redis command called from script");
     };
@@ -179,9 +195,9 @@ fn finish_call(ctx: &Ctx, cmd: &CStr, argv: &[&[u8]], is_write: bool, flags: &CS
         if let Some(native) = translate_refusal(errno, text) {
             return CallOutcome::Refused(native);
         }
-    } else if argv.first().is_some_and(|n| n.eq_ignore_ascii_case(b"select")) {
+    } else if name.eq_ignore_ascii_case(b"select") {
         // The script's SELECT lasts for the rest of the script only (restored by RunGuard).
-        if let Some(db) = argv.get(1).and_then(|d| std::str::from_utf8(d).ok()).and_then(|d| d.parse().ok()) {
+        if let Some(db) = args.get(0).and_then(|d| std::str::from_utf8(d).ok()).and_then(|d| d.parse().ok()) {
             if ctx.select_db(db) {
                 with_run(|r| r.db_changed = true);
             }
@@ -220,12 +236,6 @@ fn call_flags(check_oom: bool, repl: u8, resp3: bool) -> &'static CStr {
         .and_then(|r| r.get(usize::from(repl & REPL_ALL)))
         .copied()
         .unwrap_or(c"vESC!")
-}
-
-/// A command name as the C string RM_Call wants; a NUL inside would silently name another
-/// command, so such a name is unknown.
-fn command_name(name: &[u8]) -> Option<std::ffi::CString> {
-    std::ffi::CString::new(name).ok()
 }
 
 /// RM_Call's own refusals carry texts of module.c; scripts answer with script.c's.

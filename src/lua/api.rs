@@ -5,9 +5,9 @@
 use mlua::{Lua, LuaString, MultiValue, Table, Value};
 
 use super::convert::{error_table, error_table_text, reply_to_lua};
-use super::number::format_g;
+use super::number::{format_g, NumText};
 use super::raise;
-use crate::host::LogLevel;
+use crate::host::{Argv, LogLevel};
 use crate::run::{self, CallOutcome};
 use crate::sha::Sha;
 
@@ -56,8 +56,8 @@ pub fn build(lua: &Lua, version: Version, logger: Logger) -> mlua::Result<Table>
 
 /// redis.call / redis.pcall (luaRedisGenericCommand).
 fn command(lua: &Lua, args: MultiValue, raise_errors: bool) -> mlua::Result<Value> {
-    let outcome = match ArgBuffer::from_lua(&args) {
-        Ok(buffer) => run::call(&buffer.slices()),
+    let outcome = match command_argv(&args) {
+        Ok((name, argv)) => run::call(&name.bytes(), &argv),
         Err(text) => CallOutcome::Refused(text.as_bytes().to_vec()),
     };
     match outcome {
@@ -82,43 +82,44 @@ fn command(lua: &Lua, args: MultiValue, raise_errors: bool) -> mlua::Result<Valu
     }
 }
 
-/// The arguments of redis.call copied into one buffer (luaArgsToRedisArgv): strings as they
-/// are, numbers with `%.17g` (Lua's own `%.14g` would lose precision). Copying keeps no Lua
-/// references alive while the command runs.
-struct ArgBuffer {
-    bytes: Vec<u8>,
-    ends: Vec<usize>,
+/// A command argument as bytes: a Lua string's own, or a number printed as `%.17g`
+/// (luaArgsToRedisArgv; Lua's `%.14g` would lose precision).
+enum ArgBytes {
+    Str(mlua::BorrowedBytes),
+    Num(NumText),
 }
 
-impl ArgBuffer {
-    fn from_lua(args: &MultiValue) -> Result<ArgBuffer, &'static str> {
-        if args.is_empty() {
-            return Err("ERR Please specify at least one argument for this redis lib call");
+impl ArgBytes {
+    fn of(v: &Value) -> Option<ArgBytes> {
+        match v {
+            Value::String(s) => Some(ArgBytes::Str(s.as_bytes())),
+            Value::Integer(i) => Some(ArgBytes::Num(NumText::new(*i as f64))),
+            Value::Number(n) => Some(ArgBytes::Num(NumText::new(*n))),
+            _ => None,
         }
-        let mut buffer = ArgBuffer { bytes: Vec::with_capacity(64), ends: Vec::with_capacity(args.len()) };
-        for v in args.iter() {
-            match v {
-                Value::String(s) => buffer.bytes.extend_from_slice(&s.as_bytes()),
-                Value::Integer(i) => buffer.bytes.extend_from_slice(format_g(*i as f64, 17).as_bytes()),
-                Value::Number(n) => buffer.bytes.extend_from_slice(format_g(*n, 17).as_bytes()),
-                _ => return Err("ERR Lua redis lib command arguments must be strings or integers"),
-            }
-            buffer.ends.push(buffer.bytes.len());
-        }
-        Ok(buffer)
     }
 
-    fn slices(&self) -> Vec<&[u8]> {
-        let mut start = 0;
-        self.ends
-            .iter()
-            .map(|&end| {
-                let s = self.bytes.get(start..end).unwrap_or_default();
-                start = end;
-                s
-            })
-            .collect()
+    fn bytes(&self) -> &[u8] {
+        match self {
+            ArgBytes::Str(b) => b,
+            ArgBytes::Num(n) => n.as_bytes(),
+        }
     }
+}
+
+/// The command name and the remaining arguments, copied straight into host strings.
+fn command_argv(args: &MultiValue) -> Result<(ArgBytes, Argv), &'static str> {
+    const NOT_STRING: &str = "ERR Lua redis lib command arguments must be strings or integers";
+    let mut values = args.iter();
+    let Some(first) = values.next() else {
+        return Err("ERR Please specify at least one argument for this redis lib call");
+    };
+    let name = ArgBytes::of(first).ok_or(NOT_STRING)?;
+    let mut argv = Argv::with_capacity(args.len() - 1);
+    for v in values {
+        argv.push(&ArgBytes::of(v).ok_or(NOT_STRING)?.bytes());
+    }
+    Ok((name, argv))
 }
 
 /// The single string argument of error_reply/status_reply, or None (then they return an

@@ -1,6 +1,37 @@
 //! Lua numbers as text the way Redis's C code prints them: `%.17g` for command arguments
 //! (script_lua.c luaArgsToRedisArgv), reproduced exactly (glibc rounding, `inf`, `-nan`).
 
+/// A number as a command argument (`%.17g`), without a heap allocation for the common case
+/// of integers below 10^15.
+pub struct NumText {
+    buf: [u8; 32],
+    len: usize,
+    long: Option<String>,
+}
+
+impl NumText {
+    pub fn new(x: f64) -> NumText {
+        let mut t = NumText { buf: [0; 32], len: 0, long: None };
+        if x.fract() == 0.0 && x.abs() < 1e15 && !(x == 0.0 && x.is_sign_negative()) {
+            use std::io::Write;
+            let mut cursor = std::io::Cursor::new(&mut t.buf[..]);
+            if write!(cursor, "{}", x as i64).is_ok() {
+                t.len = usize::try_from(cursor.position()).unwrap_or(0);
+                return t;
+            }
+        }
+        t.long = Some(format_g(x, 17));
+        t
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.long {
+            Some(s) => s.as_bytes(),
+            None => self.buf.get(..self.len).unwrap_or_default(),
+        }
+    }
+}
+
 /// `printf("%.<precision>g", x)` as glibc prints it on x86-64.
 pub fn format_g(x: f64, precision: usize) -> String {
     let p = precision.max(1);
@@ -64,6 +95,9 @@ mod tests {
             assert_eq!(format_g(*x, 17), *want, "{x}");
         }
         assert_eq!(format_g(f64::NAN.copysign(-1.0), 17), "-nan");
+        for x in [0.0, -0.0, 7.0, -12.0, 1e14, 123456789012345.0, 1e15, 0.5, f64::INFINITY] {
+            assert_eq!(super::NumText::new(x).as_bytes(), format_g(x, 17).as_bytes(), "{x}");
+        }
         assert_eq!(format_g(0.1, 14), "0.1");
         assert_eq!(format_g(1.0 / 3.0, 14), "0.33333333333333");
     }
