@@ -77,7 +77,13 @@ fn main() {
             alt.push(a);
             ratios.push(a / n);
         }
-        println!("{:<18} {:>14.0} {:>14.0} {:>8.2}", w.name, median(&mut native), median(&mut alt), median(&mut ratios));
+        println!(
+            "{:<18} {:>14.0} {:>14.0} {:>8.2}",
+            w.name,
+            median(&mut native),
+            median(&mut alt),
+            median(&mut ratios)
+        );
     }
     println!();
     flush_stalls(&server);
@@ -113,11 +119,7 @@ fn benchmark(server: &Server, command: &str, sha: &str, w: &Workload) -> f64 {
         .output()
         .expect("redis-benchmark (make deps)");
     let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .nth(1)
-        .and_then(|l| l.split(',').nth(1))
-        .and_then(|v| v.trim_matches('"').parse().ok())
-        .unwrap_or(0.0)
+    text.lines().nth(1).and_then(|l| l.split(',').nth(1)).and_then(|v| v.trim_matches('"').parse().ok()).unwrap_or(0.0)
 }
 
 /// Worst PING round trip another client sees while `action` runs.

@@ -32,8 +32,7 @@ macro_rules! rm {
 // Commands: registration and the one door through which Redis enters the module.
 
 /// The C signature of a command handler.
-pub type RawHandler =
-    extern "C" fn(*mut raw::RedisModuleCtx, *mut *mut raw::RedisModuleString, c_int) -> c_int;
+pub type RawHandler = extern "C" fn(*mut raw::RedisModuleCtx, *mut *mut raw::RedisModuleString, c_int) -> c_int;
 
 /// A handler as the command layer writes it: parse `args`, reply through `ctx`.
 pub type Handler = fn(&mut Ctx, &[&[u8]]) -> Result<(), ScriptError>;
@@ -127,10 +126,9 @@ fn register_one(ctx: *mut raw::RedisModuleCtx, spec: &CommandSpec) -> bool {
                 else raw::REDISMODULE_ERR as c_int)
         }
         Some(bar) => {
-            let (Ok(parent), Ok(sub)) = (
-                std::ffi::CString::new(&name[..bar]),
-                std::ffi::CString::new(&name[bar + 1..]),
-            ) else {
+            let (Ok(parent), Ok(sub)) =
+                (std::ffi::CString::new(&name[..bar]), std::ffi::CString::new(&name[bar + 1..]))
+            else {
                 return false;
             };
             let parent = rm!(RedisModule_GetCommand(ctx, parent.as_ptr()) else ptr::null_mut());
@@ -182,8 +180,7 @@ fn set_command_info(ctx: *mut raw::RedisModuleCtx, spec: &CommandSpec) -> bool {
         info.key_specs = specs.as_mut_ptr();
     }
     // SAFETY: `info`, `version` and `specs` outlive the call; the host copies what it keeps.
-    rm!(RedisModule_SetCommandInfo(command, &info) else raw::REDISMODULE_ERR as c_int)
-        == raw::REDISMODULE_OK as c_int
+    rm!(RedisModule_SetCommandInfo(command, &info) else raw::REDISMODULE_ERR as c_int) == raw::REDISMODULE_OK as c_int
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -205,25 +202,12 @@ unsafe impl Send for Ctx {}
 pub struct CtxFlags(u32);
 
 impl CtxFlags {
-    pub fn resp3(self) -> bool {
-        self.0 & raw::REDISMODULE_CTX_FLAGS_RESP3 != 0
-    }
     /// Blocking the client is refused (MULTI/EXEC, a script, RM_Call).
     pub fn deny_blocking(self) -> bool {
         self.0 & raw::REDISMODULE_CTX_FLAGS_DENY_BLOCKING != 0
     }
-    pub fn in_multi(self) -> bool {
-        self.0 & raw::REDISMODULE_CTX_FLAGS_MULTI != 0
-    }
-    /// Called from a native Lua script.
-    pub fn in_lua(self) -> bool {
-        self.0 & raw::REDISMODULE_CTX_FLAGS_LUA != 0
-    }
     pub fn readonly_replica(self) -> bool {
         self.0 & raw::REDISMODULE_CTX_FLAGS_SLAVE != 0 && self.0 & raw::REDISMODULE_CTX_FLAGS_READONLY != 0
-    }
-    pub fn stale_replica(self) -> bool {
-        self.0 & raw::REDISMODULE_CTX_FLAGS_REPLICA_IS_STALE != 0
     }
     pub fn cluster(self) -> bool {
         self.0 & raw::REDISMODULE_CTX_FLAGS_CLUSTER != 0
@@ -683,4 +667,3 @@ pub fn server_info_field(ctx: &Ctx, section: &CStr, field: &CStr) -> Option<i64>
 pub fn raw_ctx(ctx: &redis_module::Context) -> *mut raw::RedisModuleCtx {
     ctx.ctx
 }
-

@@ -70,8 +70,7 @@ fn sort<'a>(argv: &[&'a [u8]], readonly: bool, key_type: impl FnOnce(&[u8]) -> O
     let mut j = 2;
     while let Some(opt) = argv.get(j) {
         let left = argv.len() - j - 1;
-        if opt.eq_ignore_ascii_case(b"asc") || opt.eq_ignore_ascii_case(b"desc") || opt.eq_ignore_ascii_case(b"alpha")
-        {
+        if opt.eq_ignore_ascii_case(b"asc") || opt.eq_ignore_ascii_case(b"desc") || opt.eq_ignore_ascii_case(b"alpha") {
         } else if opt.eq_ignore_ascii_case(b"limit") && left >= 2 {
             j += 2;
         } else if !readonly && opt.eq_ignore_ascii_case(b"store") && left >= 1 {
@@ -117,7 +116,9 @@ mod tests {
         match adapt(&argv, |_| Some(ty.as_bytes().to_vec())) {
             Adapted::AsIs => "as-is".into(),
             Adapted::Refused(t) => String::from_utf8(t).unwrap(),
-            Adapted::Rewritten(v) => v.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" "),
+            Adapted::Rewritten(v) => {
+                v.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" ")
+            }
         }
     }
 

@@ -18,10 +18,6 @@ pub fn in_flight() -> u64 {
     IN_FLIGHT.load(Ordering::SeqCst)
 }
 
-pub fn done() -> u64 {
-    DONE.load(Ordering::SeqCst)
-}
-
 pub fn reset_counters() {
     DONE.store(0, Ordering::SeqCst);
 }
@@ -45,19 +41,21 @@ pub fn wait_for_host_lazyfree(client: BlockedClient) {
     spawn(move |on_worker| {
         let started = Instant::now();
         // Only a worker may take the server lock; inline (no thread) the caller just gets OK.
-        while on_worker {
-            let mut pending = None;
-            host::with_server_lock(|ctx| {
-                pending = host::server_info_field(ctx, c"memory", c"lazyfree_pending_objects");
-            });
-            if pending.unwrap_or(0) == 0 {
-                break;
+        if on_worker {
+            while host_lazyfree_pending() {
+                std::thread::sleep(Duration::from_millis(1));
             }
-            std::thread::sleep(Duration::from_millis(1));
         }
         client.unblock();
         finish("keyspace", started.elapsed(), on_worker);
     });
+}
+
+/// Whether the host still has objects queued for lazy freeing (from a worker thread).
+fn host_lazyfree_pending() -> bool {
+    let mut pending = None;
+    host::with_server_lock(|ctx| pending = host::server_info_field(ctx, c"memory", c"lazyfree_pending_objects"));
+    pending.unwrap_or(0) != 0
 }
 
 /// Runs `job(true)` on a new thread, or `job(false)` right here if no thread can be had.

@@ -26,16 +26,70 @@ fn command_table() -> [CommandSpec; 10] {
     const EVAL_FLAGS: &std::ffi::CStr = c"deny-script may-replicate no-mandatory-keys allow-stale getkeys-api";
     const EVAL_RO_FLAGS: &std::ffi::CStr = c"deny-script readonly no-mandatory-keys allow-stale getkeys-api";
     [
-        CommandSpec { name: c"alt.eval", handler: Some(handler!(eval::eval)), flags: EVAL_FLAGS, arity: -3, numkeys_keys: Some(true) },
-        CommandSpec { name: c"alt.evalsha", handler: Some(handler!(eval::evalsha)), flags: EVAL_FLAGS, arity: -3, numkeys_keys: Some(true) },
-        CommandSpec { name: c"alt.eval_ro", handler: Some(handler!(eval::eval_ro)), flags: EVAL_RO_FLAGS, arity: -3, numkeys_keys: Some(false) },
-        CommandSpec { name: c"alt.evalsha_ro", handler: Some(handler!(eval::evalsha_ro)), flags: EVAL_RO_FLAGS, arity: -3, numkeys_keys: Some(false) },
+        CommandSpec {
+            name: c"alt.eval",
+            handler: Some(handler!(eval::eval)),
+            flags: EVAL_FLAGS,
+            arity: -3,
+            numkeys_keys: Some(true),
+        },
+        CommandSpec {
+            name: c"alt.evalsha",
+            handler: Some(handler!(eval::evalsha)),
+            flags: EVAL_FLAGS,
+            arity: -3,
+            numkeys_keys: Some(true),
+        },
+        CommandSpec {
+            name: c"alt.eval_ro",
+            handler: Some(handler!(eval::eval_ro)),
+            flags: EVAL_RO_FLAGS,
+            arity: -3,
+            numkeys_keys: Some(false),
+        },
+        CommandSpec {
+            name: c"alt.evalsha_ro",
+            handler: Some(handler!(eval::evalsha_ro)),
+            flags: EVAL_RO_FLAGS,
+            arity: -3,
+            numkeys_keys: Some(false),
+        },
         CommandSpec { name: c"alt.script", handler: None, flags: c"", arity: -2, numkeys_keys: None },
-        CommandSpec { name: c"alt.script|load", handler: Some(handler!(script::load)), flags: c"deny-script allow-stale", arity: 3, numkeys_keys: None },
-        CommandSpec { name: c"alt.script|exists", handler: Some(handler!(script::exists)), flags: c"deny-script", arity: -3, numkeys_keys: None },
-        CommandSpec { name: c"alt.script|flush", handler: Some(handler!(script::flush)), flags: c"deny-script", arity: -2, numkeys_keys: None },
-        CommandSpec { name: c"alt.script|help", handler: Some(handler!(script::help)), flags: c"allow-loading allow-stale", arity: 2, numkeys_keys: None },
-        CommandSpec { name: c"alt.flushall", handler: Some(handler!(flushall::flushall)), flags: c"write", arity: -1, numkeys_keys: None },
+        CommandSpec {
+            name: c"alt.script|load",
+            handler: Some(handler!(script::load)),
+            flags: c"deny-script allow-stale",
+            arity: 3,
+            numkeys_keys: None,
+        },
+        CommandSpec {
+            name: c"alt.script|exists",
+            handler: Some(handler!(script::exists)),
+            flags: c"deny-script",
+            arity: -3,
+            numkeys_keys: None,
+        },
+        CommandSpec {
+            name: c"alt.script|flush",
+            handler: Some(handler!(script::flush)),
+            flags: c"deny-script",
+            arity: -2,
+            numkeys_keys: None,
+        },
+        CommandSpec {
+            name: c"alt.script|help",
+            handler: Some(handler!(script::help)),
+            flags: c"allow-loading allow-stale",
+            arity: 2,
+            numkeys_keys: None,
+        },
+        CommandSpec {
+            name: c"alt.flushall",
+            handler: Some(handler!(flushall::flushall)),
+            flags: c"write",
+            arity: -1,
+            numkeys_keys: None,
+        },
     ]
 }
 

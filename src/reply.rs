@@ -28,11 +28,7 @@ pub trait ReplySink {
 /// CR and LF inside a status or error line would break the protocol: Redis maps them to spaces.
 pub fn protocol_safe(s: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     if s.iter().any(|&b| b == b'\r' || b == b'\n') {
-        std::borrow::Cow::Owned(
-            s.iter()
-                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
-                .collect(),
-        )
+        std::borrow::Cow::Owned(s.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }).collect())
     } else {
         std::borrow::Cow::Borrowed(s)
     }

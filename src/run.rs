@@ -231,11 +231,7 @@ fn call_flags(check_oom: bool, repl: u8, resp3: bool) -> &'static CStr {
         [c"vESCM3", c"vESCM!R3", c"vESCM!A3", c"vESCM!3"],
     ];
     let row = usize::from(check_oom) + 2 * usize::from(resp3);
-    FORMATS
-        .get(row)
-        .and_then(|r| r.get(usize::from(repl & REPL_ALL)))
-        .copied()
-        .unwrap_or(c"vESC!")
+    FORMATS.get(row).and_then(|r| r.get(usize::from(repl & REPL_ALL))).copied().unwrap_or(c"vESC!")
 }
 
 /// RM_Call's own refusals carry texts of module.c; scripts answer with script.c's.
@@ -247,7 +243,10 @@ fn translate_refusal(errno: i32, text: &[u8]) -> Option<Vec<u8>> {
         (b"ERR unknown command", "ERR Unknown Redis command called from script"),
         (b"ERR unknown subcommand", "ERR Unknown Redis command called from script"),
         (b"ERR wrong number of arguments", "ERR Wrong number of args calling Redis command from script"),
-        (b"ERR Attempted to access a non local key", "ERR Script attempted to access a non local key in a cluster node"),
+        (
+            b"ERR Attempted to access a non local key",
+            "ERR Script attempted to access a non local key in a cluster node",
+        ),
     ];
     for (prefix, native) in TABLE {
         if text.starts_with(prefix) {
@@ -267,7 +266,9 @@ fn translate_refusal(errno: i32, text: &[u8]) -> Option<Vec<u8>> {
         return Some(b"ERR Script attempted to execute a command while the cluster is down".to_vec());
     }
     if text.starts_with(b"ERR Can not execute a write command '") {
-        return Some(b"ERR Script attempted to execute a write command while the cluster is down and readonly".to_vec());
+        return Some(
+            b"ERR Script attempted to execute a write command while the cluster is down and readonly".to_vec(),
+        );
     }
     None
 }

@@ -12,7 +12,6 @@ use crate::sha::Sha;
 use crate::shebang::{self, ScriptFlags};
 
 pub struct Script {
-    pub body: Vec<u8>,
     pub flags: ScriptFlags,
     function: Compiled,
 }
@@ -36,14 +35,6 @@ impl Scripts {
         Ok(Scripts { vm: LuaVm::new(settings.version, settings.logger)?, cache: HashMap::new() })
     }
 
-    pub fn len(&self) -> usize {
-        self.cache.len()
-    }
-
-    pub fn vm_memory(&self) -> usize {
-        self.vm.used_memory()
-    }
-
     /// Caches `body` (luaCreateFunction): an already cached script is not compiled again; a
     /// shebang or compile error caches nothing.
     pub fn load(&mut self, body: &[u8]) -> Result<Sha, ScriptError> {
@@ -57,7 +48,7 @@ impl Scripts {
             .vm
             .compile(code, "@user_script")
             .map_err(|msg| ScriptError::err(format!("Error compiling script (new function): {msg}")))?;
-        self.cache.insert(sha, Script { body: body.to_vec(), flags, function });
+        self.cache.insert(sha, Script { flags, function });
         Ok(sha)
     }
 
@@ -77,7 +68,6 @@ impl Scripts {
         let Scripts { vm, cache } = self;
         let Some(script) = cache.get(sha) else { return Err(ScriptError::NoScript) };
         let _run = RunGuard::enter(ctx, script.flags, access)?;
-        vm.run_eval(&script.function, keys, args, ctx, sha.as_str())
-            .map_err(|failure| ScriptError::Coded(failure.0))
+        vm.run_eval(&script.function, keys, args, ctx, sha.as_str()).map_err(|failure| ScriptError::Coded(failure.0))
     }
 }

@@ -62,10 +62,7 @@ pub fn parse(body: &[u8]) -> Result<(ScriptFlags, usize), ScriptError> {
     let mut parts = parts.into_iter();
     let engine = parts.next().unwrap_or_default();
     if engine != b"#!lua" {
-        return Err(ScriptError::err(format!(
-            "Unexpected engine in script shebang: {}",
-            c_str_lossy(&engine)
-        )));
+        return Err(ScriptError::err(format!("Unexpected engine in script shebang: {}", c_str_lossy(&engine))));
     }
     let mut flags = ScriptFlags::default();
     for part in parts {
@@ -77,10 +74,7 @@ pub fn parse(body: &[u8]) -> Result<(ScriptFlags, usize), ScriptError> {
         }
         for flag in list.split(|&b| b == b',') {
             if !flags.set(flag) {
-                return Err(ScriptError::err(format!(
-                    "Unexpected flag in script shebang: {}",
-                    c_str_lossy(flag)
-                )));
+                return Err(ScriptError::err(format!("Unexpected flag in script shebang: {}", c_str_lossy(flag))));
             }
         }
     }

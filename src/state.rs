@@ -51,4 +51,3 @@ pub fn take_scripts() -> Result<Scripts, ScriptError> {
 fn log_from_script(level: LogLevel, msg: &str) {
     host::log_main_thread(level, msg);
 }
-

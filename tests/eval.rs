@@ -139,7 +139,13 @@ fn argument_conversions() {
 #[test]
 fn keys_and_argv() {
     let server = Server::start();
-    eval_same(&server, &[], "return {KEYS[1], KEYS[2], ARGV[1], ARGV[2], #KEYS, #ARGV}", &["k1", "k2"], &["a1", "a\u{0}2"]);
+    eval_same(
+        &server,
+        &[],
+        "return {KEYS[1], KEYS[2], ARGV[1], ARGV[2], #KEYS, #ARGV}",
+        &["k1", "k2"],
+        &["a1", "a\u{0}2"],
+    );
     eval_same(&server, &[], "return redis.call('set', KEYS[1], ARGV[1])", &["key"], &["value"]);
     eval_same(&server, &[], "return {#KEYS, #ARGV}", &[], &[]);
     eval_same(&server, &[], "KEYS[1] = 'changed' return KEYS[1]", &["k"], &[]);
@@ -296,7 +302,8 @@ fn writes_reach_the_aof() {
             aof.push_str(&String::from_utf8_lossy(&std::fs::read(entry.path()).expect("aof")));
         }
     }
-    let compact: String = aof.split("\r\n").filter(|l| !l.starts_with('*') && !l.starts_with('$')).collect::<Vec<_>>().join(" ");
+    let compact: String =
+        aof.split("\r\n").filter(|l| !l.starts_with('*') && !l.starts_with('$')).collect::<Vec<_>>().join(" ");
     assert!(compact.contains("MULTI set a 1 incr a EXEC"), "{compact}");
     assert!(!compact.contains("hidden"), "REPL_NONE write reached the AOF: {compact}");
     assert!(!compact.to_lowercase().contains("alt.eval"), "the script itself was propagated: {compact}");

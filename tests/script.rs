@@ -137,7 +137,10 @@ fn flush_modes_empty_the_cache() {
         flush.extend(mode);
         assert_eq!(run_str(&mut con, &flush), "+OK");
         assert_eq!(run_str(&mut con, &["ALT.SCRIPT", "EXISTS", &sha[1..]]), "[:0]", "after FLUSH {mode:?}");
-        assert_eq!(run_str(&mut con, &["ALT.EVALSHA", &sha[1..], "0"]), "-NOSCRIPT No matching script. Please use EVAL.");
+        assert_eq!(
+            run_str(&mut con, &["ALT.EVALSHA", &sha[1..], "0"]),
+            "-NOSCRIPT No matching script. Please use EVAL."
+        );
         // The fresh VM works at once.
         assert_eq!(run_str(&mut con, &["ALT.EVAL", "return 7", "0"]), ":7");
     }

@@ -57,7 +57,7 @@ pub fn build(lua: &Lua, version: Version, logger: Logger) -> mlua::Result<Table>
 /// redis.call / redis.pcall (luaRedisGenericCommand).
 fn command(lua: &Lua, args: MultiValue, raise_errors: bool) -> mlua::Result<Value> {
     let outcome = match command_argv(&args) {
-        Ok((name, argv)) => run::call(&name.bytes(), &argv),
+        Ok((name, argv)) => run::call(name.bytes(), &argv),
         Err(text) => CallOutcome::Refused(text.as_bytes().to_vec()),
     };
     match outcome {
@@ -117,7 +117,7 @@ fn command_argv(args: &MultiValue) -> Result<(ArgBytes, Argv), &'static str> {
     let name = ArgBytes::of(first).ok_or(NOT_STRING)?;
     let mut argv = Argv::with_capacity(args.len() - 1);
     for v in values {
-        argv.push(&ArgBytes::of(v).ok_or(NOT_STRING)?.bytes());
+        argv.push(ArgBytes::of(v).ok_or(NOT_STRING)?.bytes());
     }
     Ok((name, argv))
 }

@@ -179,9 +179,20 @@ struct Writer<'a> {
 
 /// A container being written, by index into `Writer::tables`.
 enum Frame {
-    Array { table: usize, written: usize, slots: usize },
+    Array {
+        table: usize,
+        written: usize,
+        slots: usize,
+    },
     /// A map (`value` holds the entry's value while its key is written) or a set.
-    Items { table: usize, key: Value, value: Option<Value>, count: usize, map: bool, slots: usize },
+    Items {
+        table: usize,
+        key: Value,
+        value: Option<Value>,
+        count: usize,
+        map: bool,
+        slots: usize,
+    },
 }
 
 impl Frame {
@@ -277,8 +288,14 @@ impl Writer<'_> {
             return Ok(());
         }
         match t.raw_get::<Value>("double")? {
-            Value::Number(d) => return Ok(sink.double(d)),
-            Value::Integer(i) => return Ok(sink.double(i as f64)),
+            Value::Number(d) => {
+                sink.double(d);
+                return Ok(());
+            }
+            Value::Integer(i) => {
+                sink.double(i as f64);
+                return Ok(());
+            }
             _ => {}
         }
         if let Value::String(b) = t.raw_get::<Value>("big_number")? {

@@ -95,13 +95,9 @@ impl LuaVm {
             mlua::Error::SyntaxError { message, .. } => message,
             other => String::from_utf8_lossy(&error_text(&other)).into_owned(),
         };
-        let function = self.lua.load(code).set_name(chunk_name).set_mode(ChunkMode::Text).into_function().map_err(message)?;
+        let function =
+            self.lua.load(code).set_name(chunk_name).set_mode(ChunkMode::Text).into_function().map_err(message)?;
         self.lua.create_registry_value(function).map(Compiled).map_err(message)
-    }
-
-    /// Bytes of Lua memory in use.
-    pub fn used_memory(&self) -> usize {
-        self.lua.used_memory()
     }
 
     /// Runs an EVAL script: KEYS and ARGV as globals, the result written to `sink`.

@@ -27,11 +27,8 @@ fn free_port() -> u16 {
 
 fn scratch_dir() -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = env::temp_dir().join(format!(
-        "redis-alt-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
+    let dir =
+        env::temp_dir().join(format!("redis-alt-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("scratch dir");
     dir
@@ -69,11 +66,7 @@ impl Server {
         if let Some(module) = &module {
             cmd.arg("--loadmodule").arg(module);
         }
-        let child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server on PATH (make deps)");
+        let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("redis-server on PATH (make deps)");
         let mut server = Server { child, port, dir };
         server.wait_until_ready(Duration::from_secs(20));
         server
@@ -217,8 +210,24 @@ pub fn normalize(text: &str) -> String {
     let mut out = text.to_string();
     for prefix in ["alt.", "ALT.", "Alt."] {
         for name in [
-            "eval", "evalsha", "eval_ro", "evalsha_ro", "script", "function", "fcall", "fcall_ro", "flushall", "EVAL",
-            "EVALSHA", "EVAL_RO", "EVALSHA_RO", "SCRIPT", "FUNCTION", "FCALL", "FCALL_RO", "FLUSHALL",
+            "eval",
+            "evalsha",
+            "eval_ro",
+            "evalsha_ro",
+            "script",
+            "function",
+            "fcall",
+            "fcall_ro",
+            "flushall",
+            "EVAL",
+            "EVALSHA",
+            "EVAL_RO",
+            "EVALSHA_RO",
+            "SCRIPT",
+            "FUNCTION",
+            "FCALL",
+            "FCALL_RO",
+            "FLUSHALL",
         ] {
             out = out.replace(&format!("{prefix}{name}"), name);
         }
