@@ -301,10 +301,6 @@ impl Ctx {
             else ptr::null_mut());
         (!bc.is_null()).then_some(BlockedClient { raw: bc })
     }
-
-    pub fn log(&self, level: LogLevel, msg: &str) {
-        log_raw(self.raw, level, msg)
-    }
 }
 
 fn set_errno(value: c_int) {
@@ -607,6 +603,15 @@ pub fn with_server_lock(f: impl FnOnce(&Ctx)) {
     rm!(RedisModule_ThreadSafeContextUnlock(ctx) else ());
 }
 
+/// Makes the calling (worker) thread run only when a core would otherwise idle, so freeing
+/// memory in the background never takes CPU time from the main thread.
+pub fn lower_thread_priority() {
+    // SAFETY: sched_param is a plain C struct; pid 0 means the calling thread on Linux.
+    let param: libc::sched_param = unsafe { std::mem::zeroed() };
+    // SAFETY: valid policy and parameter for the calling thread; failure is harmless.
+    let _ = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Logging and server info.
 
@@ -631,8 +636,9 @@ fn log_raw(ctx: *mut raw::RedisModuleCtx, level: LogLevel, msg: &str) {
     rm!(RedisModule_Log(ctx, level.as_ptr().cast(), c"%s".as_ptr(), text.as_ptr().cast::<c_char>()) else ());
 }
 
-/// Logs from the main thread through the module's own context (prefix `<alt>`).
-pub fn log_main_thread(level: LogLevel, msg: &str) {
+/// Logs through the module's own detached context (prefix `<alt>`), from any thread:
+/// RM_Log needs no lock.
+pub fn log_any_thread(level: LogLevel, msg: &str) {
     log_raw(DETACHED.load(Ordering::SeqCst), level, msg)
 }
 

@@ -25,29 +25,33 @@ pub fn reset_counters() {
 /// Drops `what` on a worker thread. With `client`, unblocks it (reply `+OK`) once freed.
 /// If no thread can be started, frees inline: slower, never wrong.
 pub fn free_in_background<T: Send + 'static>(what: T, label: &'static str, client: Option<BlockedClient>) {
-    spawn(move |on_worker| {
+    // Freeing needs no server lock, so it can run at idle priority without ever holding up
+    // the main thread.
+    spawn(Priority::Idle, move |_on_worker| {
         let started = Instant::now();
         drop(what);
         if let Some(client) = client {
             client.unblock();
         }
-        finish(label, started.elapsed(), on_worker);
+        finish(label, started.elapsed());
     });
 }
 
 /// Waits on a worker until the host's lazy-free queue is empty (after FLUSHALL ASYNC), then
 /// unblocks `client` (`+OK`): the memory is released when the caller hears OK.
 pub fn wait_for_host_lazyfree(client: BlockedClient) {
-    spawn(move |on_worker| {
+    // This worker takes the server lock: at idle priority it could be preempted while
+    // holding it, so it keeps the normal priority.
+    spawn(Priority::Normal, move |on_worker| {
         let started = Instant::now();
         // Only a worker may take the server lock; inline (no thread) the caller just gets OK.
         if on_worker {
             while host_lazyfree_pending() {
-                std::thread::sleep(Duration::from_millis(1));
+                std::thread::sleep(Duration::from_millis(2));
             }
         }
         client.unblock();
-        finish("keyspace", started.elapsed(), on_worker);
+        finish("keyspace", started.elapsed());
     });
 }
 
@@ -58,13 +62,22 @@ fn host_lazyfree_pending() -> bool {
     pending.unwrap_or(0) != 0
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Priority {
+    Idle,
+    Normal,
+}
+
 /// Runs `job(true)` on a new thread, or `job(false)` right here if no thread can be had.
-fn spawn<F: FnOnce(bool) + Send + 'static>(job: F) {
+fn spawn<F: FnOnce(bool) + Send + 'static>(priority: Priority, job: F) {
     IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
     let slot = Arc::new(Mutex::new(Some(job)));
     let for_worker = Arc::clone(&slot);
     let take = |s: &Mutex<Option<F>>| s.lock().ok().and_then(|mut j| j.take());
     let started = std::thread::Builder::new().name("alt-lazyfree".into()).spawn(move || {
+        if priority == Priority::Idle {
+            host::lower_thread_priority();
+        }
         if let Some(job) = take(&for_worker) {
             job(true)
         }
@@ -76,12 +89,9 @@ fn spawn<F: FnOnce(bool) + Send + 'static>(job: F) {
     }
 }
 
-fn finish(label: &str, took: Duration, on_worker: bool) {
-    if on_worker {
-        host::with_server_lock(|ctx| {
-            ctx.log(LogLevel::Notice, &format!("background flush of the {label} done in {} us", took.as_micros()));
-        });
-    }
+fn finish(label: &str, took: Duration) {
+    // RM_Log is safe from any thread with the module's detached context; no lock is taken.
+    host::log_any_thread(LogLevel::Notice, &format!("background flush of the {label} done in {} us", took.as_micros()));
     DONE.fetch_add(1, Ordering::SeqCst);
     IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
 }

@@ -49,5 +49,5 @@ pub fn take_scripts() -> Result<Scripts, ScriptError> {
 
 /// `redis.log` goes to the server log (Redis would write it without the module prefix).
 fn log_from_script(level: LogLevel, msg: &str) {
-    host::log_main_thread(level, msg);
+    host::log_any_thread(level, msg);
 }
