@@ -3,7 +3,7 @@
 //! `CallReply` for an RM_Call reply, `BlockedClient` and `report()` for work off the main thread.
 #![allow(unsafe_code)]
 
-use std::ffi::{c_char, c_int, c_long, CStr};
+use std::ffi::{c_char, c_int, c_long, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -215,6 +215,14 @@ impl CtxFlags {
     pub fn oom(self) -> bool {
         self.0 & raw::REDISMODULE_CTX_FLAGS_OOM != 0
     }
+    /// Inside MULTI/EXEC, or called from a native Lua script: RM_Yield would crash 7.0.15.
+    pub fn yield_forbidden(self) -> bool {
+        self.0 & (raw::REDISMODULE_CTX_FLAGS_MULTI | raw::REDISMODULE_CTX_FLAGS_LUA) != 0
+    }
+    /// The command came from our primary (replication stream).
+    pub fn sent_by_primary(self) -> bool {
+        self.0 & raw::REDISMODULE_CTX_FLAGS_REPLICATED != 0
+    }
 }
 
 /// Key flags for `Ctx::key_at`.
@@ -224,6 +232,11 @@ pub enum KeyAccess {
 }
 
 impl Ctx {
+    /// The context Redis passed to OnLoad or an event callback.
+    pub fn from_raw(raw: *mut raw::RedisModuleCtx) -> Ctx {
+        Ctx { raw }
+    }
+
     pub fn flags(&self) -> CtxFlags {
         let f = rm!(RedisModule_GetContextFlags(self.raw) else 0);
         CtxFlags(f as u32)
@@ -254,6 +267,14 @@ impl Ctx {
     /// Changes the calling client's selected DB (a script's SELECT; restored after the run).
     pub fn select_db(&self, db: i32) -> bool {
         rm!(RedisModule_SelectDb(self.raw, db) else raw::REDISMODULE_ERR as c_int) == raw::REDISMODULE_OK as c_int
+    }
+
+    /// Lets the server serve other clients while a script runs (RM_Yield): from
+    /// `busy-reply-threshold` on they get `-BUSY <busy_reply>` except for `allow-busy`
+    /// commands (ALT.SCRIPT KILL), which run nested in here. Never call it when
+    /// `CtxFlags::yield_forbidden`.
+    pub fn yield_to_clients(&self, busy_reply: &CStr) {
+        rm!(RedisModule_Yield(self.raw, raw::REDISMODULE_YIELD_FLAG_CLIENTS as c_int, busy_reply.as_ptr()) else ());
     }
 
     pub fn reply_error(&mut self, e: &ScriptError) {
@@ -601,6 +622,25 @@ pub fn with_server_lock(f: impl FnOnce(&Ctx)) {
     rm!(RedisModule_ThreadSafeContextLock(ctx) else ());
     let _ = catch_unwind(AssertUnwindSafe(|| f(&Ctx { raw: ctx })));
     rm!(RedisModule_ThreadSafeContextUnlock(ctx) else ());
+}
+
+/// Calls `on_change` on the main thread whenever a host config changes (7.0's Config event).
+pub fn subscribe_config_changes(ctx: *mut raw::RedisModuleCtx, on_change: fn(&Ctx)) -> bool {
+    if let Ok(mut slot) = CONFIG_CALLBACK.lock() {
+        *slot = Some(on_change);
+    }
+    let event = raw::RedisModuleEvent { id: raw::REDISMODULE_EVENT_CONFIG, dataver: 1 };
+    rm!(RedisModule_SubscribeToServerEvent(ctx, event, Some(config_event)) else raw::REDISMODULE_ERR as c_int)
+        == raw::REDISMODULE_OK as c_int
+}
+
+static CONFIG_CALLBACK: std::sync::Mutex<Option<fn(&Ctx)>> = std::sync::Mutex::new(None);
+
+extern "C" fn config_event(ctx: *mut raw::RedisModuleCtx, _e: raw::RedisModuleEvent, _sub: u64, _data: *mut c_void) {
+    let callback = CONFIG_CALLBACK.lock().ok().and_then(|c| *c);
+    if let Some(callback) = callback {
+        let _ = catch_unwind(|| callback(&Ctx { raw: ctx }));
+    }
 }
 
 /// Makes the calling (worker) thread run only when a core would otherwise idle, so freeing

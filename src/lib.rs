@@ -4,6 +4,7 @@
 
 mod cmdinfo;
 mod commands;
+mod config;
 mod error;
 mod host;
 mod inner;
@@ -18,11 +19,12 @@ mod state;
 
 use commands::{eval, flushall, script};
 use host::CommandSpec;
+use redis_module::configuration::ConfigurationFlags;
 use redis_module::{Context, RedisString, Status};
 
 /// Every command the module serves. Flags follow the native commands (deny-script = noscript,
 /// allow-stale = stale); `getkeys-api` lets cluster routing and ACLs see numkeys-based keys.
-fn command_table() -> [CommandSpec; 10] {
+fn command_table() -> [CommandSpec; 11] {
     const EVAL_FLAGS: &std::ffi::CStr = c"deny-script may-replicate no-mandatory-keys allow-stale getkeys-api";
     const EVAL_RO_FLAGS: &std::ffi::CStr = c"deny-script readonly no-mandatory-keys allow-stale getkeys-api";
     [
@@ -77,6 +79,13 @@ fn command_table() -> [CommandSpec; 10] {
             numkeys_keys: None,
         },
         CommandSpec {
+            name: c"alt.script|kill",
+            handler: Some(handler!(script::kill)),
+            flags: c"deny-script allow-busy fast",
+            arity: 2,
+            numkeys_keys: None,
+        },
+        CommandSpec {
             name: c"alt.script|help",
             handler: Some(handler!(script::help)),
             flags: c"allow-loading allow-stale",
@@ -98,9 +107,13 @@ fn init(ctx: &Context, _args: &[RedisString]) -> Status {
     host::init_detached_context(raw);
     cmdinfo::reset();
     lazyfree::reset_counters();
-    if state::init(host::server_version()).is_err() || !host::register_commands(raw, &command_table()) {
+    if state::init(host::server_version()).is_err()
+        || !host::register_commands(raw, &command_table())
+        || !host::subscribe_config_changes(raw, config::refresh_host_configs)
+    {
         return Status::Err;
     }
+    config::refresh_host_configs(&host::Ctx::from_raw(raw));
     Status::Ok
 }
 
@@ -126,4 +139,14 @@ redis_module::redis_module! {
     init: init,
     deinit: deinit,
     commands: [],
+    configurations: [
+        i64: [
+            ["script-memory-limit", &config::SCRIPT_MEMORY_LIMIT, 0, 0, i64::MAX, ConfigurationFlags::MEMORY, None],
+            ["script-time-limit", &config::SCRIPT_TIME_LIMIT, 0, 0, i64::MAX, ConfigurationFlags::DEFAULT, None],
+        ],
+        string: [],
+        bool: [],
+        enum: [],
+        module_args_as_configuration: true,
+    ]
 }

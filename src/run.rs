@@ -1,15 +1,19 @@
 //! One script run, engine-agnostic (script.c): the checks a script's flags make against the
 //! server before it starts (scriptPrepareForRun), the checks and bookkeeping of every inner
 //! command (scriptCall: read-only, OOM until the first write, replication targets, SELECT),
-//! and the guard that opens and always closes the run.
+//! the busy state and kill (scriptInterrupt, scriptKill), and the guard that opens and always
+//! closes the run.
 
 use std::ffi::{CStr, CString};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::cmdinfo;
+use crate::config;
 use crate::error::ScriptError;
 use crate::host::{Argv, CallReply, Ctx, ReplyKind};
 use crate::inner::{self, Adapted};
+use crate::sha::Sha;
 use crate::shebang::ScriptFlags;
 
 /// Replication targets of `redis.set_repl` (PROPAGATE_AOF | PROPAGATE_REPL).
@@ -21,6 +25,19 @@ pub const REPL_ALL: u8 = REPL_AOF | REPL_REPLICA;
 /// capturing pointers; taken only briefly, never across a call back into Redis.
 struct Run {
     ctx: Ctx,
+    /// The script's name in logs and errors (its SHA).
+    name: Sha,
+    started: Instant,
+    /// `busy-reply-threshold` when the run started; `None` = never busy (threshold 0).
+    busy_after: Option<Duration>,
+    /// `alt.script-time-limit` when the run started.
+    time_limit: Option<Duration>,
+    /// RM_Yield is safe here (not inside MULTI/EXEC or a native script).
+    can_yield: bool,
+    timed_out: bool,
+    killed: bool,
+    limit_reported: bool,
+    from_primary: bool,
     read_only: bool,
     allow_oom: bool,
     wrote: bool,
@@ -52,7 +69,7 @@ pub struct RunGuard {
 impl RunGuard {
     /// scriptPrepareForRun: checks the script's declared flags against the server state, then
     /// publishes the run.
-    pub fn enter(ctx: &Ctx, flags: ScriptFlags, access: Access) -> Result<RunGuard, ScriptError> {
+    pub fn enter(ctx: &Ctx, name: Sha, flags: ScriptFlags, access: Access) -> Result<RunGuard, ScriptError> {
         let server = ctx.flags();
         let mut read_only = access == Access::ReadOnly;
         let mut allow_oom = false;
@@ -79,8 +96,18 @@ impl RunGuard {
             read_only |= flags.no_writes;
             allow_oom = flags.allow_oom;
         }
+        let millis = |ms: u64| (ms > 0).then(|| Duration::from_millis(ms));
         let run = Run {
             ctx: *ctx,
+            name,
+            started: Instant::now(),
+            busy_after: millis(config::busy_reply_threshold_ms()),
+            time_limit: millis(config::script_time_limit_ms()),
+            can_yield: !server.yield_forbidden(),
+            timed_out: false,
+            killed: false,
+            limit_reported: false,
+            from_primary: server.sent_by_primary(),
             read_only,
             allow_oom,
             wrote: false,
@@ -107,6 +134,99 @@ impl Drop for RunGuard {
             }
         }
     }
+}
+
+/// What the interrupt check decided.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Continue,
+    Kill,
+}
+
+/// `-BUSY` text other clients get while a script is past `busy-reply-threshold`.
+const BUSY_REPLY: &CStr = c"Redis is busy running a script. You can only call ALT.SCRIPT KILL or SHUTDOWN NOSAVE.";
+
+/// The error a killed script ends with (both for ALT.SCRIPT KILL and the time limit).
+pub const KILLED: &[u8] = b"ERR Script killed by user with SCRIPT KILL...";
+
+/// scriptInterrupt, from the engine's periodic hook: past `busy-reply-threshold` the server
+/// is busy and serves others (ALT.SCRIPT KILL may arrive, nested in the yield); past
+/// `alt.script-time-limit` a script that has not written is killed.
+pub fn interrupt() -> Verdict {
+    let Some((ctx, started, busy_after, time_limit, can_yield)) =
+        with_run(|r| (r.ctx, r.started, r.busy_after, r.time_limit, r.can_yield))
+    else {
+        return Verdict::Continue;
+    };
+    let elapsed = started.elapsed();
+    if time_limit.is_some_and(|limit| elapsed >= limit) {
+        with_run(|r| {
+            if !r.wrote && !r.killed {
+                r.killed = true;
+                log(&format!(
+                    "Lua script {} killed: it ran past alt.script-time-limit ({} ms).",
+                    r.name.as_str(),
+                    elapsed.as_millis()
+                ));
+            } else if r.wrote && !r.limit_reported {
+                r.limit_reported = true;
+                log(&format!(
+                    "Lua script {} ran past alt.script-time-limit ({} ms) but already wrote: it cannot be killed.",
+                    r.name.as_str(),
+                    elapsed.as_millis()
+                ));
+            }
+        });
+    }
+    if busy_after.is_some_and(|after| elapsed >= after) {
+        with_run(|r| {
+            if !r.timed_out {
+                r.timed_out = true;
+                log(&format!(
+                    "Slow script detected: still in execution after {} milliseconds. You can try killing the script \
+                     using the ALT.SCRIPT KILL command. Script name is: {}.",
+                    elapsed.as_millis(),
+                    r.name.as_str()
+                ));
+            }
+        });
+        // No run state is borrowed here: ALT.SCRIPT KILL runs inside this call.
+        if can_yield {
+            ctx.yield_to_clients(BUSY_REPLY);
+        }
+    }
+    if with_run(|r| r.killed).unwrap_or(false) {
+        Verdict::Kill
+    } else {
+        Verdict::Continue
+    }
+}
+
+/// scriptKill: ALT.SCRIPT KILL, which reaches us nested inside the running script's yield.
+pub fn kill() -> Result<(), ScriptError> {
+    with_run(|r| {
+        if r.from_primary {
+            return Err(ScriptError::Coded(
+                b"UNKILLABLE The busy script was sent by a master instance in the context of replication and \
+                  cannot be killed."
+                    .to_vec(),
+            ));
+        }
+        if r.wrote {
+            return Err(ScriptError::Coded(
+                b"UNKILLABLE Sorry the script already executed write commands against the dataset. You can either \
+                  wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."
+                    .to_vec(),
+            ));
+        }
+        r.killed = true;
+        Ok(())
+    })
+    .unwrap_or(Err(ScriptError::Coded(b"NOTBUSY No scripts in execution right now.".to_vec())))
+}
+
+fn log(msg: &str) {
+    crate::host::log_any_thread(crate::host::LogLevel::Warning, msg);
 }
 
 /// `redis.setresp`: protocol of the replies the script sees (and of booleans it returns).

@@ -67,7 +67,7 @@ impl Scripts {
     ) -> Result<(), ScriptError> {
         let Scripts { vm, cache } = self;
         let Some(script) = cache.get(sha) else { return Err(ScriptError::NoScript) };
-        let _run = RunGuard::enter(ctx, script.flags, access)?;
+        let _run = RunGuard::enter(ctx, *sha, script.flags, access)?;
         vm.run_eval(&script.function, keys, args, ctx, sha.as_str()).map_err(|failure| ScriptError::Coded(failure.0))
     }
 }

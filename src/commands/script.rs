@@ -51,6 +51,14 @@ pub fn flush(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
     Ok(())
 }
 
+/// ALT.SCRIPT KILL (allow-busy): runs nested inside the busy script's yield and only marks
+/// the run; the script ends at its next hook with the kill error.
+pub fn kill(ctx: &mut Ctx, _argv: &[&[u8]]) -> Result<(), ScriptError> {
+    crate::run::kill()?;
+    ctx.reply_ok();
+    Ok(())
+}
+
 fn flush_syntax() -> ScriptError {
     ScriptError::err("SCRIPT FLUSH only support SYNC|ASYNC option")
 }

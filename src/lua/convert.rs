@@ -3,8 +3,6 @@
 //! reply (luaReplyToRedisReply), and the error-table text (luaPushErrorBuff).
 //! Both directions are bounded in depth, so no reply or table can exhaust the native stack.
 
-use std::collections::HashMap;
-
 use mlua::{Function, Lua, Table, Value};
 
 use crate::host::{ReplyKind, ReplyRef};
@@ -137,29 +135,29 @@ pub fn number_to_int(n: f64) -> i64 {
     }
 }
 
+/// What the writer needs from the VM: Lua's own `next` (to walk map and set tables in
+/// `lua_next` order) and a scratch table that holds the containers being walked.
+pub struct WriteTools<'a> {
+    pub next: &'a Function,
+    pub scratch: &'a Table,
+}
+
 /// Writes the script's result to the client (luaReplyToRedisReply). `script_resp3` is the
 /// protocol the script chose with redis.setresp: it decides only how booleans are sent.
-/// `next` is Lua's own `next`, used to walk map and set tables in `lua_next` order.
 ///
-/// Iterative, with an explicit stack: a self-referencing table costs heap, not native stack,
-/// and each distinct table is held once. Depth is accounted in Lua stack slots the way
-/// Redis's recursion uses them, so "reached lua stack limit" appears exactly where Redis
-/// puts it.
-pub fn write_result(sink: &mut dyn ReplySink, value: &Value, script_resp3: bool, next: &Function) -> mlua::Result<()> {
-    let mut w = Writer { sink, resp3: script_resp3, next, tables: Vec::new(), seen: HashMap::new(), stack: Vec::new() };
-    // Redis starts with the error handler and the result on its stack.
-    let mut pending = Some((value.clone(), 2));
-    loop {
-        if let Some((value, slots)) = pending.take() {
-            w.write_one(value, slots)?;
-        }
-        let Some(mut top) = w.stack.pop() else { return Ok(()) };
-        match w.advance(&mut top)? {
-            Some(item) => {
-                pending = Some(item);
-                w.stack.push(top);
-            }
-            None => top.close(w.sink),
+/// Iterative, with an explicit stack: deep or self-referencing tables cost heap, not native
+/// stack, and the tables being walked sit in a Lua scratch table, not in Rust-held references
+/// (of which a Lua 5.1 VM has only about 8,000). Depth is accounted in Lua stack slots the
+/// way Redis's recursion uses them, so "reached lua stack limit" appears exactly where Redis
+/// puts it. The reply is always well formed: an internal failure becomes an error element
+/// in place and every open container is closed.
+pub fn write_result(sink: &mut dyn ReplySink, value: Value, script_resp3: bool, tools: &WriteTools<'_>) {
+    let mut w = Writer { sink, resp3: script_resp3, tools, stack: Vec::new() };
+    if let Err(e) = w.write_all(value) {
+        w.sink.error(format!("ERR {e}").as_bytes());
+        while let Some(frame) = w.stack.pop() {
+            w.forget(&frame);
+            frame.close(w.sink);
         }
     }
 }
@@ -167,28 +165,23 @@ pub fn write_result(sink: &mut dyn ReplySink, value: &Value, script_resp3: bool,
 /// Slots a value needs on Redis's Lua stack before it converts it (lua_checkstack(4)).
 const STACK_ROOM: usize = 4;
 
-struct Writer<'a> {
+struct Writer<'a, 'b> {
     sink: &'a mut dyn ReplySink,
     resp3: bool,
-    next: &'a Function,
-    /// Every table being walked, once each (a table nested in itself is held once).
-    tables: Vec<Table>,
-    seen: HashMap<*const std::ffi::c_void, usize>,
+    tools: &'a WriteTools<'b>,
     stack: Vec<Frame>,
 }
 
-/// A container being written, by index into `Writer::tables`.
+/// A container being written. Its table is `scratch[2 * depth + 1]`; a map or set also keeps
+/// its iteration key at `scratch[2 * depth + 2]`.
 enum Frame {
     Array {
-        table: usize,
         written: usize,
         slots: usize,
     },
-    /// A map (`value` holds the entry's value while its key is written) or a set.
+    /// A map (`value_next` holds the entry's value while its key is written) or a set.
     Items {
-        table: usize,
-        key: Value,
-        value: Option<Value>,
+        value_next: bool,
         count: usize,
         map: bool,
         slots: usize,
@@ -196,8 +189,8 @@ enum Frame {
 }
 
 impl Frame {
-    fn close(self, sink: &mut dyn ReplySink) {
-        match self {
+    fn close(&self, sink: &mut dyn ReplySink) {
+        match *self {
             Frame::Array { written, .. } => sink.end_array(written),
             Frame::Items { count, map: true, .. } => sink.end_map(count),
             Frame::Items { count, map: false, .. } => sink.end_set(count),
@@ -205,50 +198,78 @@ impl Frame {
     }
 }
 
-impl Writer<'_> {
-    /// The next element of a frame to write, with the stack slots it will sit at.
-    fn advance(&mut self, frame: &mut Frame) -> mlua::Result<Option<(Value, usize)>> {
+impl Writer<'_, '_> {
+    fn write_all(&mut self, value: Value) -> mlua::Result<()> {
+        // Redis starts with the error handler and the result on its stack.
+        let mut pending = Some((value, 2));
+        loop {
+            if let Some((value, slots)) = pending.take() {
+                self.write_one(value, slots)?;
+            }
+            let depth = self.stack.len();
+            let Some(mut top) = self.stack.pop() else { return Ok(()) };
+            let next = match self.advance(&mut top, depth) {
+                Ok(next) => next,
+                Err(e) => {
+                    // Keep it open so the error path closes it.
+                    self.stack.push(top);
+                    return Err(e);
+                }
+            };
+            match next {
+                Some(item) => {
+                    pending = Some(item);
+                    self.stack.push(top);
+                }
+                None => {
+                    self.forget(&top);
+                    top.close(self.sink);
+                }
+            }
+        }
+    }
+
+    fn table_slot(depth: usize) -> usize {
+        2 * depth + 1
+    }
+
+    /// Drops a finished frame's entries from the scratch table (the frame was at the top).
+    fn forget(&self, _frame: &Frame) {
+        let depth = self.stack.len() + 1;
+        let _ = self.tools.scratch.raw_set(Self::table_slot(depth), Value::Nil);
+        let _ = self.tools.scratch.raw_set(Self::table_slot(depth) + 1, Value::Nil);
+    }
+
+    /// The next element of the frame at `depth` with the stack slots it will sit at.
+    fn advance(&mut self, frame: &mut Frame, depth: usize) -> mlua::Result<Option<(Value, usize)>> {
+        let scratch = self.tools.scratch;
+        let table: Table = scratch.raw_get(Self::table_slot(depth))?;
         match frame {
-            Frame::Array { table, written, slots } => {
-                let Some(t) = self.tables.get(*table) else { return Ok(None) };
-                let v = t.raw_get::<Value>(*written + 1)?;
+            Frame::Array { written, slots } => {
+                let v = table.raw_get::<Value>(*written + 1)?;
                 if v.is_nil() {
                     return Ok(None);
                 }
                 *written += 1;
                 Ok(Some((v, *slots + 1)))
             }
-            Frame::Items { table, key, value, count, map, slots } => {
+            Frame::Items { value_next, count, map, slots } => {
+                let key: Value = scratch.raw_get(Self::table_slot(depth) + 1)?;
                 // Stack while converting: table, map, key, value, and the key's copy.
-                if let Some(v) = value.take() {
-                    return Ok(Some((v, *slots + 3)));
+                if *value_next {
+                    *value_next = false;
+                    return Ok(Some((table.raw_get(key)?, *slots + 3)));
                 }
-                let Some(t) = self.tables.get(*table) else { return Ok(None) };
-                let (k, v): (Value, Value) = self.next.call((t, key.clone()))?;
+                let (k, _): (Value, Value) = self.tools.next.call((table, key))?;
                 if k.is_nil() {
                     return Ok(None);
                 }
-                *key = k.clone();
+                scratch.raw_set(Self::table_slot(depth) + 1, &k)?;
                 *count += 1;
-                if *map {
-                    *value = Some(v);
-                    Ok(Some((k, *slots + 4)))
-                } else {
-                    Ok(Some((k, *slots + 3)))
-                }
+                *value_next = *map;
+                Ok(Some((k, *slots + if *map { 4 } else { 3 })))
             }
         }
-    }
-
-    fn table_index(&mut self, t: Table) -> usize {
-        let p = t.to_pointer();
-        if let Some(&i) = self.seen.get(&p) {
-            return i;
-        }
-        self.tables.push(t);
-        let i = self.tables.len() - 1;
-        self.seen.insert(p, i);
-        i
     }
 
     /// Writes a scalar, or opens a container and pushes its frame.
@@ -275,6 +296,13 @@ impl Writer<'_> {
             _ => sink.null(),
         }
         Ok(())
+    }
+
+    /// Pushes the frame of a container whose header was just written (pushed first, so that
+    /// a failure below still closes it).
+    fn open(&mut self, table: Table, frame: Frame) -> mlua::Result<()> {
+        self.stack.push(frame);
+        self.tools.scratch.raw_set(Self::table_slot(self.stack.len()), table)
     }
 
     fn write_table(&mut self, t: Table, slots: usize) -> mlua::Result<()> {
@@ -317,15 +345,11 @@ impl Writer<'_> {
                 } else {
                     sink.set(None);
                 }
-                let table = self.table_index(items);
-                self.stack.push(Frame::Items { table, key: Value::Nil, value: None, count: 0, map, slots });
-                return Ok(());
+                return self.open(items, Frame::Items { value_next: false, count: 0, map, slots });
             }
         }
         sink.array(None);
-        let table = self.table_index(t);
-        self.stack.push(Frame::Array { table, written: 0, slots });
-        Ok(())
+        self.open(t, Frame::Array { written: 0, slots })
     }
 }
 
@@ -358,7 +382,9 @@ mod tests {
         let v: Value = lua.load(code).eval().unwrap();
         let mut r = Recorder::default();
         let next: Function = lua.globals().get("next").unwrap();
-        write_result(&mut r, &v, resp3, &next).unwrap();
+        let scratch = lua.create_table().unwrap();
+        write_result(&mut r, v, resp3, &WriteTools { next: &next, scratch: &scratch });
+        assert_eq!(scratch.raw_len(), 0, "scratch left non-empty");
         r.0
     }
 
@@ -382,6 +408,13 @@ mod tests {
     fn big_maps_hold_no_references() {
         let out = run("local m = {} for i = 1, 20000 do m['k'..i] = 'v'..i end return {map=m}", false);
         assert_eq!(out.len(), 40002);
+    }
+
+    #[test]
+    fn deep_distinct_tables_hold_no_references() {
+        let out = run("local t = {} local c = t for i = 1, 100000 do c[1] = {} c = c[1] end return t", false);
+        assert_eq!(out.iter().filter(|e| *e == "*?").count(), 7995);
+        assert_eq!(out.last().map(String::as_str), Some("*end1"));
     }
 
     #[test]

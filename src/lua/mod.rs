@@ -6,8 +6,11 @@ pub mod api;
 pub mod convert;
 pub mod number;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use mlua::chunk::ChunkMode;
-use mlua::{Function, Lua, LuaOptions, LuaString, StdLib, Table, Value};
+use mlua::{Function, HookTriggers, Lua, LuaOptions, LuaString, StdLib, Table, Value, VmState};
 
 use crate::reply::ReplySink;
 use crate::run;
@@ -58,7 +61,37 @@ pub struct LuaVm {
     globals: Table,
     tostring: Function,
     next: Function,
+    /// Holds the containers of a result being written (see convert::write_result).
+    scratch: Table,
     calls: u32,
+    /// Set once a kill switched the hook to every line; the next run restores the count hook.
+    hook_rearmed: Arc<AtomicBool>,
+    /// The `alt.script-memory-limit` in force (0 = none).
+    memory_limit: usize,
+}
+
+/// Chunk name of the module's own Lua code; error positions never point into it.
+const PRELUDE_NAME: &str = "=redis-alt";
+
+/// How often the interrupt hook runs, in VM instructions (Redis: 100,000).
+const HOOK_EVERY: u32 = 100_000;
+
+/// The periodic hook of every run (luaMaskCountHook): busy state, kills, time limit.
+fn install_hook(lua: &Lua, triggers: HookTriggers, rearmed: Arc<AtomicBool>) -> mlua::Result<()> {
+    lua.set_hook(triggers, move |lua, _| match run::interrupt() {
+        run::Verdict::Continue => Ok(VmState::Continue),
+        run::Verdict::Kill => {
+            if !rearmed.swap(true, Ordering::SeqCst) {
+                crate::host::log_any_thread(
+                    crate::host::LogLevel::Warning,
+                    "Lua script killed by user with SCRIPT KILL.",
+                );
+                // From now on at every line, so that pcall cannot swallow the kill.
+                install_hook(lua, HookTriggers::new().every_line(), rearmed.clone())?;
+            }
+            Err(raise(run::KILLED.to_vec()))
+        }
+    })
 }
 
 impl LuaVm {
@@ -81,10 +114,13 @@ impl LuaVm {
         })?;
         let runner: Function = lua
             .load(include_str!("prelude.lua"))
-            .set_name("=redis-alt")
+            .set_name(PRELUDE_NAME)
             .set_mode(ChunkMode::Text)
             .call((handler, errtext))?;
-        Ok(LuaVm { lua, runner, globals, tostring, next, calls: 0 })
+        let hook_rearmed = Arc::new(AtomicBool::new(false));
+        install_hook(&lua, HookTriggers::new().every_nth_instruction(HOOK_EVERY), hook_rearmed.clone())?;
+        let scratch = lua.create_table()?;
+        Ok(LuaVm { lua, runner, globals, tostring, next, scratch, calls: 0, hook_rearmed, memory_limit: 0 })
     }
 
     /// Compiles a script body (text only, never bytecode) into the Lua registry, as Redis
@@ -110,22 +146,51 @@ impl LuaVm {
         sink: &mut dyn ReplySink,
         name: &str,
     ) -> Result<(), ScriptFailure> {
+        self.prepare_run();
         let outcome = self.set_array("KEYS", keys).and_then(|()| self.set_array("ARGV", args)).and_then(|()| {
             let f: Function = self.lua.registry_value(&f.0)?;
             let (ok, value): (bool, Value) = self.runner.call(f)?;
             if ok {
-                convert::write_result(sink, &value, run::resp3(), &self.next)?;
+                let tools = convert::WriteTools { next: &self.next, scratch: &self.scratch };
+                convert::write_result(sink, value, run::resp3(), &tools);
                 Ok(None)
             } else {
                 Ok(Some(self.failure_text(&value, name)?))
             }
         });
         self.collect_garbage_sometimes();
-        match outcome {
-            Ok(None) => Ok(()),
-            Ok(Some(text)) => Err(ScriptFailure(text)),
-            Err(e) => Err(ScriptFailure(error_text(&e))),
+        let failure = match outcome {
+            Ok(None) => return Ok(()),
+            Ok(Some(text)) => text,
+            Err(e) => error_text(&e),
+        };
+        Err(ScriptFailure(self.explain_memory_failure(failure)))
+    }
+
+    /// Per run: restore the count hook after a kill, apply a changed memory limit.
+    fn prepare_run(&mut self) {
+        if self.hook_rearmed.swap(false, Ordering::SeqCst) {
+            let triggers = HookTriggers::new().every_nth_instruction(HOOK_EVERY);
+            let _ = install_hook(&self.lua, triggers, self.hook_rearmed.clone());
         }
+        let limit = crate::config::script_memory_limit();
+        if limit != self.memory_limit && self.lua.set_memory_limit(limit).is_ok() {
+            self.memory_limit = limit;
+        }
+    }
+
+    /// A run that hit `alt.script-memory-limit` fails with one clear error; the VM is
+    /// collected at once so the next script starts with the memory back.
+    fn explain_memory_failure(&self, failure: Vec<u8>) -> Vec<u8> {
+        if self.memory_limit == 0 || !failure.windows(17).any(|w| w == b"not enough memory") {
+            return failure;
+        }
+        let _ = self.lua.gc_collect();
+        format!(
+            "ERR Script memory limit exceeded: the script VM may use {} bytes (alt.script-memory-limit)",
+            self.memory_limit
+        )
+        .into_bytes()
     }
 
     fn set_array(&self, name: &str, items: &[&[u8]]) -> mlua::Result<()> {
@@ -195,19 +260,35 @@ fn error_handler(lua: &Lua, err: Value, tostring: &Function) -> mlua::Result<Tab
             convert::error_table(lua, &msg, false)?
         }
     };
-    // Level 0 is this handler; level 1 the function that raised.
+    // Level 0 is this handler; level 1 the function that raised. Frames of the module's own
+    // Lua (the pcall wrapper) are transparent, so errors point at the user's line.
     let frame = |level: usize| {
         lua.inspect_stack(level, |d| {
             let source = d.source();
             let line = d.current_line().map_or(-1, |l| i64::try_from(l).unwrap_or(-1));
-            (source.what == "C", source.source.map(|s| s.into_owned()), line)
+            let internal = source.source.as_deref() == Some(PRELUDE_NAME);
+            let tail = source.what == "tail";
+            (internal, tail, source.what == "C", source.source.map(|s| s.into_owned()), line)
         })
     };
-    let mut info = frame(1);
-    if matches!(info, Some((true, _, _))) {
-        info = frame(2);
+    // The first level at or above `from` that is the user's: (level, its frame if any). A
+    // tail call out of the module's own Lua leaves a "(tail call)" level: skipped too.
+    let user_frame = |from: usize| {
+        let mut skipped_internal = false;
+        (from..from + 64).find_map(|level| match frame(level) {
+            Some((true, ..)) => {
+                skipped_internal = true;
+                None
+            }
+            Some((_, true, ..)) if skipped_internal => None,
+            other => Some((level, other)),
+        })
+    };
+    let mut info = user_frame(1);
+    if let Some((level, Some((_, _, true, ..)))) = info {
+        info = user_frame(level + 1);
     }
-    if let Some((_, source, line)) = info {
+    if let Some((_, Some((_, _, _, source, line)))) = info {
         t.set("source", source)?;
         t.set("line", line)?;
     }
