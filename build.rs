@@ -1,0 +1,159 @@
+//! Builds Lua 5.1.5 for the module: the pristine sources of the registry's `lua-src` crate
+//! (the same tree mlua would vendor) with Redis's patches to the core and the fixes for the
+//! 2025 Lua CVEs applied here, compiled with `cc` and linked in place of mlua's vendored Lua
+//! (mlua-sys feature `external`). Each patch names its anchor; a source that does not match
+//! exactly fails the build rather than silently producing an unpatched Lua.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The lua-src release whose sources we patch (pinned in Cargo.toml's build-dependencies).
+const LUA_SRC_DIR: &str = "lua-src-551.0.2";
+
+struct Patch {
+    file: &'static str,
+    why: &'static str,
+    find: &'static str,
+    replace: &'static str,
+}
+
+const PATCHES: &[Patch] = &[
+    // Read-only tables (Redis deps/lua): a flag on every table, checked on every write path.
+    Patch {
+        file: "lobject.h",
+        why: "read-only tables: the flag",
+        find: "  lu_byte flags;  /* 1<<p means tagmethod(p) is not present */ \n",
+        replace: "  lu_byte flags;  /* 1<<p means tagmethod(p) is not present */ \n  int readonly;\n",
+    },
+    Patch {
+        file: "ltable.c",
+        why: "read-only tables: new tables are writable",
+        find: "  t->flags = cast_byte(~0);\n",
+        replace: "  t->flags = cast_byte(~0);\n  t->readonly = 0;\n",
+    },
+    Patch {
+        file: "lvm.c",
+        why: "read-only tables: assignments (t[k] = v, globals), checked before __newindex",
+        find: "      Table *h = hvalue(t);\n      TValue *oldval = luaH_set(L, h, key); /* do a primitive set */\n",
+        replace: "      Table *h = hvalue(t);\n      if (h->readonly)\n        luaG_runerror(L, \"Attempt to modify a readonly table\");\n      TValue *oldval = luaH_set(L, h, key); /* do a primitive set */\n",
+    },
+    Patch {
+        file: "lapi.c",
+        why: "read-only tables: rawset",
+        find: "  api_check(L, ttistable(t));\n  setobj2t(L, luaH_set(L, hvalue(t), L->top-2), L->top-1);\n",
+        replace: "  api_check(L, ttistable(t));\n  if (hvalue(t)->readonly)\n    luaG_runerror(L, \"Attempt to modify a readonly table\");\n  setobj2t(L, luaH_set(L, hvalue(t), L->top-2), L->top-1);\n",
+    },
+    Patch {
+        file: "lapi.c",
+        why: "read-only tables: rawseti (table.insert, table.sort, ...)",
+        find: "  api_check(L, ttistable(o));\n  setobj2t(L, luaH_setnum(L, hvalue(o), n), L->top-1);\n",
+        replace: "  api_check(L, ttistable(o));\n  if (hvalue(o)->readonly)\n    luaG_runerror(L, \"Attempt to modify a readonly table\");\n  setobj2t(L, luaH_setnum(L, hvalue(o), n), L->top-1);\n",
+    },
+    Patch {
+        file: "lapi.c",
+        why: "read-only tables: setmetatable",
+        find: "  switch (ttype(obj)) {\n    case LUA_TTABLE: {\n      hvalue(obj)->metatable = mt;\n",
+        replace: "  switch (ttype(obj)) {\n    case LUA_TTABLE: {\n      if (hvalue(obj)->readonly)\n        luaG_runerror(L, \"Attempt to modify a readonly table\");\n      hvalue(obj)->metatable = mt;\n",
+    },
+    Patch {
+        file: "lapi.c",
+        why: "read-only tables: the API that sets and reads the flag",
+        find: "LUA_API void *lua_newuserdata (lua_State *L, size_t size) {\n",
+        replace: "LUA_API void lua_enablereadonlytable (lua_State *L, int objindex, int enabled) {\n  const TValue *o = index2adr(L, objindex);\n  api_check(L, ttistable(o));\n  hvalue(o)->readonly = enabled;\n}\n\n\nLUA_API int lua_isreadonlytable (lua_State *L, int objindex) {\n  const TValue *o = index2adr(L, objindex);\n  api_check(L, ttistable(o));\n  return hvalue(o)->readonly;\n}\n\n\nLUA_API void *lua_newuserdata (lua_State *L, size_t size) {\n",
+    },
+    Patch {
+        file: "lua.h",
+        why: "read-only tables: declarations",
+        find: "LUA_API void *(lua_newuserdata) (lua_State *L, size_t sz);\n",
+        replace: "LUA_API void *(lua_newuserdata) (lua_State *L, size_t sz);\nLUA_API void lua_enablereadonlytable (lua_State *L, int index, int enabled);\nLUA_API int lua_isreadonlytable (lua_State *L, int index);\n",
+    },
+    // Redis hashes every byte of a string (upstream skips bytes of long strings): same hash,
+    // same table layout, so `pairs` order (map/set replies, cjson key order) matches.
+    Patch {
+        file: "lstring.c",
+        why: "string hash over every byte, as Redis",
+        find: "  size_t step = (l>>5)+1;  /* if string is too long, don't hash all its chars */\n",
+        replace: "  size_t step = 1;  /* Redis: hash every byte */\n",
+    },
+    // CVE-2015-4335: Lua 5.1 has no bytecode verifier. Redis always runs the text parser.
+    Patch {
+        file: "ldo.c",
+        why: "no bytecode loading (CVE-2015-4335)",
+        find: "  int c = luaZ_lookahead(p->z);\n  luaC_checkGC(L);\n  tf = ((c == LUA_SIGNATURE[0]) ? luaU_undump : luaY_parser)(L, p->z,\n",
+        replace: "  luaZ_lookahead(p->z);\n  luaC_checkGC(L);\n  tf = (luaY_parser)(L, p->z,\n",
+    },
+    // CVE-2025-49844: the chunk name string was not anchored while the parser allocates, so
+    // a GC step could free it (use-after-free). Keep it on the stack for the whole parse.
+    Patch {
+        file: "lparser.c",
+        why: "anchor the chunk name during parsing (CVE-2025-49844)",
+        find: "  lexstate.buff = buff;\n  luaX_setinput(L, &lexstate, z, luaS_new(L, name));\n",
+        replace: "  TString *tname = luaS_new(L, name);\n  setsvalue2s(L, L->top, tname);\n  incr_top(L);\n  lexstate.buff = buff;\n  luaX_setinput(L, &lexstate, z, tname);\n",
+    },
+    Patch {
+        file: "lparser.c",
+        why: "release the anchored chunk name (CVE-2025-49844)",
+        find: "  lua_assert(lexstate.fs == NULL);\n  return funcstate.f;\n",
+        replace: "  lua_assert(lexstate.fs == NULL);\n  --L->top;  /* the anchored chunk name */\n  return funcstate.f;\n",
+    },
+    // CVE-2025-46817: `e - i + 1` overflowed int (undefined behaviour; the `n <= 0` guard
+    // could be optimised away). Count in unsigned arithmetic and cap it.
+    Patch {
+        file: "lbaselib.c",
+        why: "unpack range without signed overflow (CVE-2025-46817)",
+        find: "  int i, e, n;\n  luaL_checktype(L, 1, LUA_TTABLE);\n  i = luaL_optint(L, 2, 1);\n  e = luaL_opt(L, luaL_checkint, 3, luaL_getn(L, 1));\n  if (i > e) return 0;  /* empty range */\n  n = e - i + 1;  /* number of elements */\n  if (n <= 0 || !lua_checkstack(L, n))  /* n <= 0 means arith. overflow */\n    return luaL_error(L, \"too many results to unpack\");\n  lua_rawgeti(L, 1, i);  /* push arg[i] (avoiding overflow problems) */\n  while (i++ < e)  /* push arg[i + 1...e] */\n    lua_rawgeti(L, 1, i);\n  return n;\n",
+        replace: "  int i, e;\n  unsigned int n, k;\n  luaL_checktype(L, 1, LUA_TTABLE);\n  i = luaL_optint(L, 2, 1);\n  e = luaL_opt(L, luaL_checkint, 3, luaL_getn(L, 1));\n  if (i > e) return 0;  /* empty range */\n  n = (unsigned int)e - (unsigned int)i;  /* number of elements minus 1 */\n  if (n >= (unsigned int)INT_MAX || !lua_checkstack(L, (int)(++n)))\n    return luaL_error(L, \"too many results to unpack\");\n  for (k = 0; k < n; k++)  /* push arg[i...e] */\n    lua_rawgeti(L, 1, (int)((unsigned int)i + k));\n  return (int)n;\n",
+    },
+];
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    let source = lua_src_sources();
+    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+    let patched = out.join("lua-5.1.5");
+    let _ = fs::remove_dir_all(&patched);
+    fs::create_dir_all(&patched).expect("create the patched Lua directory");
+    for entry in fs::read_dir(&source).expect("read the Lua sources") {
+        let path = entry.expect("a Lua source entry").path();
+        if let Some(name) = path.file_name() {
+            fs::copy(&path, patched.join(name)).expect("copy a Lua source");
+        }
+    }
+    for patch in PATCHES {
+        let path = patched.join(patch.file);
+        let text = fs::read_to_string(&path).expect("read a Lua source to patch");
+        let found = text.matches(patch.find).count();
+        assert!(found == 1, "Lua patch '{}': anchor found {found} times in {} (expected once)", patch.why, patch.file);
+        fs::write(&path, text.replacen(patch.find, patch.replace, 1)).expect("write a patched Lua source");
+    }
+    let mut build = cc::Build::new();
+    build.include(&patched).warnings(false).flag_if_supported("-fno-common").define("LUA_USE_LINUX", None);
+    // Never LUA_USE_APICHECK: its asserts abort on stack states release Lua (Redis's) handles.
+    for entry in fs::read_dir(&patched).expect("read the patched sources") {
+        let path = entry.expect("a patched source").path();
+        if path.extension().is_some_and(|e| e == "c") {
+            build.file(path);
+        }
+    }
+    build.compile("lua5.1-redis-alt");
+}
+
+/// `$CARGO_HOME/registry/src/<index>/lua-src-551.0.2/lua-5.1.5`: cargo has unpacked it there
+/// because lua-src is one of our build-dependencies.
+fn lua_src_sources() -> PathBuf {
+    let cargo_home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .expect("CARGO_HOME or HOME");
+    let registry = cargo_home.join("registry").join("src");
+    let candidates = fs::read_dir(&registry)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", registry.display()))
+        .filter_map(|index| index.ok())
+        .map(|index| index.path().join(LUA_SRC_DIR).join("lua-5.1.5"))
+        .filter(|dir| dir.join("lapi.c").exists());
+    let found = candidates.max_by_key(|dir| fs::metadata(dir).and_then(|m| m.modified()).ok());
+    let dir = found.unwrap_or_else(|| panic!("{LUA_SRC_DIR} sources not found under {}", registry.display()));
+    println!("cargo:rerun-if-changed={}", dir.display());
+    dir
+}
