@@ -1,6 +1,8 @@
 //! The host adapter: the only file that touches the Redis Module API (module.c of the host) and
 //! the only one with `unsafe`. Everything else sees safe types: `Ctx` for one command call,
 //! `CallReply` for an RM_Call reply, `BlockedClient` and `report()` for work off the main thread.
+//! It also holds the two raw Lua C-API uses the engine needs from our patched Lua (read-only
+//! tables, and KEYS/ARGV built straight from the argument bytes).
 #![allow(unsafe_code)]
 
 use std::ffi::{c_char, c_int, c_long, c_void, CStr};
@@ -712,4 +714,59 @@ pub fn server_info_field(ctx: &Ctx, section: &CStr, field: &CStr) -> Option<i64>
 /// A raw pointer to a host context, as passed to OnLoad/OnUnload by the crate's macro.
 pub fn raw_ctx(ctx: &redis_module::Context) -> *mut raw::RedisModuleCtx {
     ctx.ctx
+}
+
+// ---------------------------------------------------------------------------------------------
+// The patched Lua's C API (build.rs adds these two functions to Lua 5.1.5, as Redis does).
+
+mod lua_c {
+    use std::ffi::c_int;
+
+    use mlua::ffi::lua_State;
+
+    unsafe extern "C" {
+        pub fn lua_enablereadonlytable(state: *mut lua_State, index: c_int, enabled: c_int);
+        pub fn lua_isreadonlytable(state: *mut lua_State, index: c_int) -> c_int;
+    }
+}
+
+/// Marks a table read-only (or writable again): every write to it, raw or not, and every
+/// setmetatable on it then raises `Attempt to modify a readonly table`.
+pub fn set_table_readonly(lua: &mlua::Lua, table: &mlua::Table, readonly: bool) -> mlua::Result<()> {
+    // SAFETY: exec_raw pushes `table` and runs the closure in protected mode; index -1 is
+    // that table, and the function only flips a flag on it.
+    unsafe { lua.exec_raw::<()>(table, |state| lua_c::lua_enablereadonlytable(state, -1, c_int::from(readonly))) }
+}
+
+pub fn table_is_readonly(lua: &mlua::Lua, table: &mlua::Table) -> mlua::Result<bool> {
+    // SAFETY: as above; the function only reads the flag.
+    unsafe {
+        let mut readonly = false;
+        lua.exec_raw::<()>(table, |state| readonly = lua_c::lua_isreadonlytable(state, -1) != 0)?;
+        Ok(readonly)
+    }
+}
+
+/// Sets the globals KEYS and ARGV to fresh arrays of the given strings, lifting the read-only
+/// flag of the globals table only for that (script_lua.c luaCallFunction). Built with the raw
+/// C API: one protected call instead of a wrapper round trip per string.
+pub fn set_keys_and_argv(lua: &mlua::Lua, keys: &[&[u8]], args: &[&[u8]]) -> mlua::Result<()> {
+    use mlua::ffi;
+    // SAFETY: exec_raw runs the closure in protected mode (allocation errors unwind as Lua
+    // errors) with a guarded stack; every push below is balanced by lua_setfield, and the
+    // strings are copied by lua_pushlstring before the slices go away.
+    unsafe {
+        lua.exec_raw::<()>((), |state| {
+            for (name, items) in [(c"KEYS", keys), (c"ARGV", args)] {
+                ffi::lua_createtable(state, c_int::try_from(items.len()).unwrap_or(0), 0);
+                for (i, item) in items.iter().enumerate() {
+                    ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+                    ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i + 1).unwrap_or(ffi::lua_Integer::MAX));
+                }
+                lua_c::lua_enablereadonlytable(state, ffi::LUA_GLOBALSINDEX, 0);
+                ffi::lua_setfield(state, ffi::LUA_GLOBALSINDEX, name.as_ptr());
+                lua_c::lua_enablereadonlytable(state, ffi::LUA_GLOBALSINDEX, 1);
+            }
+        })
+    }
 }

@@ -107,6 +107,7 @@ fn init(ctx: &Context, _args: &[RedisString]) -> Status {
     host::init_detached_context(raw);
     cmdinfo::reset();
     lazyfree::reset_counters();
+    lua::libs::random::reset();
     if state::init(host::server_version()).is_err()
         || !host::register_commands(raw, &command_table())
         || !host::subscribe_config_changes(raw, config::refresh_host_configs)

@@ -4,7 +4,9 @@
 
 pub mod api;
 pub mod convert;
+pub mod libs;
 pub mod number;
+mod sandbox;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -32,20 +34,53 @@ pub fn raise(text: Vec<u8>) -> mlua::Error {
     mlua::Error::external(Raised(text))
 }
 
-/// The text an mlua error stands for, as Redis would have raised it.
-fn error_text(e: &mlua::Error) -> Vec<u8> {
+/// An error raised the way a C library function raises it with luaL_error: the message is
+/// prefixed with the position of the Lua code that called the function (luaL_where(L, 1)).
+pub fn raise_here(lua: &Lua, msg: &str) -> mlua::Error {
+    // Level 0 is the Rust function raising; level 1 its caller.
+    let position = lua
+        .inspect_stack(1, |d| match d.current_line() {
+            Some(line) if line > 0 => format!("{}:{line}: ", d.source().short_src.unwrap_or_default()),
+            _ => String::new(),
+        })
+        .unwrap_or_default();
+    mlua::Error::RuntimeError(format!("{position}{msg}"))
+}
+
+/// What an mlua error stands for in Redis's terms: an error table raised by the redis.*
+/// API (its `err` text), or a plain message as a C library would raise it.
+enum ErrorValue {
+    Table(Vec<u8>),
+    Message(Vec<u8>),
+}
+
+fn error_value(e: &mlua::Error) -> ErrorValue {
     if let Some(Raised(text)) = e.downcast_ref::<Raised>() {
-        return text.clone();
+        return ErrorValue::Table(text.clone());
     }
     let mut inner = e;
     while let mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } = inner {
         inner = cause;
     }
-    let msg = match inner {
-        mlua::Error::RuntimeError(m) | mlua::Error::MemoryError(m) => m.clone(),
-        other => other.to_string(),
-    };
-    format!("ERR {msg}").into_bytes()
+    ErrorValue::Message(match inner {
+        mlua::Error::RuntimeError(m) | mlua::Error::MemoryError(m) => m.clone().into_bytes(),
+        other => other.to_string().into_bytes(),
+    })
+}
+
+/// The `err` text Redis would report for this error (string errors get the `ERR ` code).
+fn error_text(e: &mlua::Error) -> Vec<u8> {
+    match error_value(e) {
+        ErrorValue::Table(text) => text,
+        ErrorValue::Message(msg) => [b"ERR ".as_slice(), &msg].concat(),
+    }
+}
+
+/// What `pcall` hands back for the error: the table's `err` string, or the message.
+fn error_message(e: &mlua::Error) -> Vec<u8> {
+    match error_value(e) {
+        ErrorValue::Table(text) | ErrorValue::Message(text) => text,
+    }
 }
 
 /// A compiled script, kept in the VM's registry.
@@ -58,7 +93,6 @@ pub struct ScriptFailure(pub Vec<u8>);
 pub struct LuaVm {
     lua: Lua,
     runner: Function,
-    globals: Table,
     tostring: Function,
     next: Function,
     /// Holds the containers of a result being written (see convert::write_result).
@@ -102,6 +136,9 @@ impl LuaVm {
             globals.raw_set(name, Value::Nil)?;
         }
         globals.raw_set("redis", api::build(&lua, version, logger)?)?;
+        globals.raw_set("bit", libs::bit::open(&lua)?)?;
+        let math: Table = globals.raw_get("math")?;
+        libs::random::install(&lua, &math)?;
         let tostring: Function = globals.raw_get("tostring")?;
         let next: Function = globals.raw_get("next")?;
         let handler = {
@@ -109,18 +146,20 @@ impl LuaVm {
             lua.create_function(move |lua, err: Value| error_handler(lua, err, &tostring))?
         };
         let errtext = lua.create_function(|lua, err: Value| match err {
-            Value::Error(e) => Ok(Some(lua.create_string(error_text(&e))?)),
+            Value::Error(e) => Ok(Some(lua.create_string(error_message(&e))?)),
             _ => Ok(None),
         })?;
+        globals.raw_set("__redis__err__handler", handler.clone())?;
         let runner: Function = lua
             .load(include_str!("prelude.lua"))
             .set_name(PRELUDE_NAME)
             .set_mode(ChunkMode::Text)
             .call((handler, errtext))?;
+        sandbox::enclose(&lua)?;
         let hook_rearmed = Arc::new(AtomicBool::new(false));
         install_hook(&lua, HookTriggers::new().every_nth_instruction(HOOK_EVERY), hook_rearmed.clone())?;
         let scratch = lua.create_table()?;
-        Ok(LuaVm { lua, runner, globals, tostring, next, scratch, calls: 0, hook_rearmed, memory_limit: 0 })
+        Ok(LuaVm { lua, runner, tostring, next, scratch, calls: 0, hook_rearmed, memory_limit: 0 })
     }
 
     /// Compiles a script body (text only, never bytecode) into the Lua registry, as Redis
@@ -147,7 +186,7 @@ impl LuaVm {
         name: &str,
     ) -> Result<(), ScriptFailure> {
         self.prepare_run();
-        let outcome = self.set_array("KEYS", keys).and_then(|()| self.set_array("ARGV", args)).and_then(|()| {
+        let outcome = crate::host::set_keys_and_argv(&self.lua, keys, args).and_then(|()| {
             let f: Function = self.lua.registry_value(&f.0)?;
             let (ok, value): (bool, Value) = self.runner.call(f)?;
             if ok {
@@ -191,14 +230,6 @@ impl LuaVm {
             self.memory_limit
         )
         .into_bytes()
-    }
-
-    fn set_array(&self, name: &str, items: &[&[u8]]) -> mlua::Result<()> {
-        let t = self.lua.create_table_with_capacity(items.len(), 0)?;
-        for (i, item) in items.iter().enumerate() {
-            t.raw_set(i + 1, self.lua.create_string(item)?)?;
-        }
-        self.globals.raw_set(name, t)
     }
 
     /// Redis runs an incremental GC step every 50 calls so that a full cycle never lands on

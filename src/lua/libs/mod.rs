@@ -1,0 +1,52 @@
+//! Redis's bundled Lua libraries, written in Rust (deps/lua/src/lua_*.c): same functions,
+//! same output, same error texts, and none of the C versions' overflow bugs. Plus the
+//! lauxlib conventions they share: argument errors naming the function, and errors carrying
+//! the caller's position as luaL_error does.
+
+pub mod bit;
+pub mod random;
+
+use mlua::{Error, Lua, Value};
+
+/// luaL_error: `msg` prefixed with the position of the Lua code that called the running
+/// Rust function (luaL_where(L, 1)); no prefix when that caller is C (e.g. `pcall(f)`).
+pub fn lua_error(lua: &Lua, msg: &str) -> Error {
+    super::raise_here(lua, msg)
+}
+
+/// luaL_argerror: `bad argument #n to 'name' (extramsg)`, the name as Lua's call info has it
+/// (`calling 'f' on bad self` for a method's self), with luaL_error's position prefix.
+pub fn arg_error(lua: &Lua, narg: usize, extramsg: &str) -> Error {
+    let info = lua.inspect_stack(0, |d| {
+        let names = d.names();
+        (names.name.map(|s| s.into_owned()), names.name_what == Some("method"))
+    });
+    let msg = match info {
+        None => format!("bad argument #{narg} ({extramsg})"),
+        Some((name, is_method)) => {
+            let name = name.unwrap_or_else(|| "?".to_string());
+            let narg = if is_method { narg.saturating_sub(1) } else { narg };
+            if is_method && narg == 0 {
+                format!("calling '{name}' on bad self ({extramsg})")
+            } else {
+                format!("bad argument #{narg} to '{name}' ({extramsg})")
+            }
+        }
+    };
+    lua_error(lua, &msg)
+}
+
+/// luaL_typename of a (possibly absent) argument.
+pub fn lua_typename(v: Option<&Value>) -> &'static str {
+    match v {
+        None => "no value",
+        Some(Value::Nil) => "nil",
+        Some(Value::Boolean(_)) => "boolean",
+        Some(Value::Integer(_)) | Some(Value::Number(_)) => "number",
+        Some(Value::String(_)) => "string",
+        Some(Value::Table(_)) => "table",
+        Some(Value::Function(_)) => "function",
+        Some(Value::Thread(_)) => "thread",
+        Some(_) => "userdata",
+    }
+}
