@@ -14,6 +14,10 @@ pub static SCRIPT_TIME_LIMIT: AtomicI64 = AtomicI64::new(0);
 
 /// The host's `busy-reply-threshold` (alias `lua-time-limit`), in milliseconds.
 static BUSY_REPLY_THRESHOLD: AtomicI64 = AtomicI64::new(5000);
+/// The host's `replica-serve-stale-data` (1 = yes).
+static SERVE_STALE_DATA: AtomicI64 = AtomicI64::new(1);
+/// The host's `min-replicas-to-write`.
+static MIN_REPLICAS_TO_WRITE: AtomicI64 = AtomicI64::new(0);
 
 pub fn script_memory_limit() -> usize {
     usize::try_from(SCRIPT_MEMORY_LIMIT.load(Ordering::Relaxed)).unwrap_or(0)
@@ -27,12 +31,24 @@ pub fn busy_reply_threshold_ms() -> u64 {
     u64::try_from(BUSY_REPLY_THRESHOLD.load(Ordering::Relaxed)).unwrap_or(0)
 }
 
+pub fn serve_stale_data() -> bool {
+    SERVE_STALE_DATA.load(Ordering::Relaxed) != 0
+}
+
+pub fn min_replicas_to_write() -> i64 {
+    MIN_REPLICAS_TO_WRITE.load(Ordering::Relaxed)
+}
+
 /// Re-reads the host configs we cache. Called at load and on every config change event.
 pub fn refresh_host_configs(ctx: &Ctx) {
-    if let Some(v) = host::config_get(ctx, b"busy-reply-threshold")
-        .and_then(|v| String::from_utf8(v).ok())
-        .and_then(|v| v.parse::<i64>().ok())
-    {
+    let read = |name: &[u8]| host::config_get(ctx, name).and_then(|v| String::from_utf8(v).ok());
+    if let Some(v) = read(b"busy-reply-threshold").and_then(|v| v.parse::<i64>().ok()) {
         BUSY_REPLY_THRESHOLD.store(v, Ordering::Relaxed);
+    }
+    if let Some(v) = read(b"replica-serve-stale-data") {
+        SERVE_STALE_DATA.store(i64::from(v == "yes"), Ordering::Relaxed);
+    }
+    if let Some(v) = read(b"min-replicas-to-write").and_then(|v| v.parse::<i64>().ok()) {
+        MIN_REPLICAS_TO_WRITE.store(v, Ordering::Relaxed);
     }
 }

@@ -211,6 +211,10 @@ impl CtxFlags {
     pub fn readonly_replica(self) -> bool {
         self.0 & raw::REDISMODULE_CTX_FLAGS_SLAVE != 0 && self.0 & raw::REDISMODULE_CTX_FLAGS_READONLY != 0
     }
+    /// A replica without a live link to its primary.
+    pub fn replica_is_stale(self) -> bool {
+        self.0 & raw::REDISMODULE_CTX_FLAGS_REPLICA_IS_STALE != 0
+    }
     pub fn cluster(self) -> bool {
         self.0 & raw::REDISMODULE_CTX_FLAGS_CLUSTER != 0
     }
@@ -312,6 +316,33 @@ impl Ctx {
             else ptr::null_mut());
         let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
         ((!reply.is_null()).then_some(CallReply { raw: reply }), errno)
+    }
+
+    /// May the calling user run this command line (ACL, keys included)? `None` when no such
+    /// command exists. `argv` holds the whole command line, name first.
+    pub fn acl_allows(&self, argv: &Argv) -> Option<bool> {
+        let name = rm!(RedisModule_GetCurrentUserName(self.raw) else ptr::null_mut());
+        if name.is_null() {
+            return Some(false);
+        }
+        let user = rm!(RedisModule_GetModuleUserFromUserName(name) else ptr::null_mut());
+        rm!(RedisModule_FreeString(self.raw, name) else ());
+        if user.is_null() {
+            return Some(false);
+        }
+        set_errno(0);
+        let argc = c_int::try_from(argv.strings.len()).unwrap_or(c_int::MAX);
+        let status = rm!(RedisModule_ACLCheckCommandPermissions(user, argv.strings.as_ptr().cast_mut(), argc)
+            else raw::REDISMODULE_ERR as c_int);
+        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        rm!(RedisModule_FreeModuleUser(user) else ());
+        if status == raw::REDISMODULE_OK as c_int {
+            Some(true)
+        } else if errno == libc::ENOENT {
+            None
+        } else {
+            Some(false)
+        }
     }
 
     /// Blocks the calling client until `BlockedClient::unblock` is called from another thread,

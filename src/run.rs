@@ -73,6 +73,13 @@ impl RunGuard {
         let server = ctx.flags();
         let mut read_only = access == Access::ReadOnly;
         let mut allow_oom = false;
+        // A stale replica that may not serve stale data refuses scripts, unless they declare
+        // allow-stale (native: processCommand's MASTERDOWN, then scriptPrepareForRun's).
+        if server.replica_is_stale() && !config::serve_stale_data() && (flags.eval_compat || !flags.allow_stale) {
+            return Err(ScriptError::Coded(
+                b"MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".to_vec(),
+            ));
+        }
         if !flags.eval_compat {
             if flags.no_cluster && server.cluster() {
                 return Err(ScriptError::err("Can not run script on cluster, 'no-cluster' flag is set."));
@@ -85,6 +92,9 @@ impl RunGuard {
                 }
                 if access == Access::ReadOnly {
                     return Err(ScriptError::err("Can not execute a script with write flag using *_ro command."));
+                }
+                if config::min_replicas_to_write() > 0 && !enough_good_replicas(ctx) {
+                    return Err(ScriptError::Coded(b"NOREPLICAS Not enough good replicas to write.".to_vec()));
                 }
                 if !flags.allow_oom && server.oom() {
                     // processCommand refuses a writing script with declared flags up front.
@@ -134,6 +144,20 @@ impl Drop for RunGuard {
             }
         }
     }
+}
+
+/// min-replicas-to-write is met (INFO replication's count of good replicas; a replica
+/// itself is never refused here, as in processCommand).
+fn enough_good_replicas(ctx: &Ctx) -> bool {
+    let good = crate::host::server_info_field(ctx, c"replication", c"min_slaves_good_slaves");
+    good.is_none_or(|good| good >= config::min_replicas_to_write())
+}
+
+/// `redis.acl_check_cmd`: may the calling user run this command line? `None` if the
+/// command does not exist.
+pub fn acl_allows(argv: &Argv) -> Option<bool> {
+    let ctx = with_run(|r| r.ctx)?;
+    ctx.acl_allows(argv)
 }
 
 /// What the interrupt check decided.
@@ -384,6 +408,9 @@ fn translate_refusal(errno: i32, text: &[u8]) -> Option<Vec<u8>> {
     }
     if text.starts_with(b"ERR Can not execute a command '") && text.ends_with(b"' while the cluster is down") {
         return Some(b"ERR Script attempted to execute a command while the cluster is down".to_vec());
+    }
+    if text.starts_with(b"MASTERDOWN ") {
+        return Some(b"ERR Can not execute the command on a stale replica".to_vec());
     }
     if text.starts_with(b"ERR Can not execute a write command '") {
         return Some(

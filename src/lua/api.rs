@@ -34,6 +34,7 @@ pub fn build(lua: &Lua, version: Version, logger: Logger) -> mlua::Result<Table>
     redis.raw_set("log", lua.create_function(move |_, args: MultiValue| log(args, logger))?)?;
     redis.raw_set("setresp", lua.create_function(setresp)?)?;
     redis.raw_set("set_repl", lua.create_function(set_repl)?)?;
+    redis.raw_set("acl_check_cmd", lua.create_function(acl_check_cmd)?)?;
     redis.raw_set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;
     redis.raw_set("breakpoint", lua.create_function(|_, ()| Ok(false))?)?;
     redis.raw_set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
@@ -120,6 +121,17 @@ fn command_argv(args: &MultiValue) -> Result<(ArgBytes, Argv), &'static str> {
         argv.push(ArgBytes::of(v).ok_or(NOT_STRING)?.bytes());
     }
     Ok((name, argv))
+}
+
+/// redis.acl_check_cmd(cmd, ...): can the calling user run this command line?
+fn acl_check_cmd(_: &Lua, args: MultiValue) -> mlua::Result<bool> {
+    let (name, rest) = command_argv(&args).map_err(|text| raise(text.as_bytes().to_vec()))?;
+    let mut argv = Argv::with_capacity(rest.len() + 1);
+    argv.push(name.bytes());
+    for i in 0..rest.len() {
+        argv.push(rest.get(i).unwrap_or_default());
+    }
+    run::acl_allows(&argv).ok_or_else(|| raise(b"ERR Invalid command passed to redis.acl_check_cmd()".to_vec()))
 }
 
 /// The single string argument of error_reply/status_reply, or None (then they return an

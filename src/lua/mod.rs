@@ -260,11 +260,14 @@ impl LuaVm {
                 _ => None,
             })
         };
-        let Some(mut out) = text_of(t.get::<Value>("err")?)? else {
+        // raw_get: an error object's metatable must not run code here.
+        let Some(mut out) = text_of(t.raw_get::<Value>("err")?)? else {
             // Redis 7.0 crashes on an error table without `err`; answer instead.
             return Ok(format!("ERR Error running script {name}, execution failure").into_bytes());
         };
-        if let (Some(source), Some(line)) = (text_of(t.get::<Value>("source")?)?, text_of(t.get::<Value>("line")?)?) {
+        if let (Some(source), Some(line)) =
+            (text_of(t.raw_get::<Value>("source")?)?, text_of(t.raw_get::<Value>("line")?)?)
+        {
             out.extend_from_slice(b" script: ");
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b", on ");

@@ -1,0 +1,283 @@
+//! The Lua environment: the same globals and libraries as the host's scripts, the same
+//! global protection, and one regression test per known Lua/Redis scripting CVE (the host
+//! carries the fixes, so native is the oracle for the safe behaviour).
+
+mod support;
+
+use support::{eval_same, run_str, Server};
+
+#[test]
+fn same_globals_and_library_contents() {
+    let server = Server::start();
+    let keys = |table: &str| {
+        format!("local t = {{}} for k in pairs({table}) do t[#t + 1] = tostring(k) end table.sort(t) return t")
+    };
+    for table in ["_G", "string", "table", "math", "coroutine", "redis", "bit", "getmetatable('')"] {
+        eval_same(&server, &[], &keys(table), &[], &[]);
+    }
+    for script in [
+        "return _VERSION",
+        "return type(getfenv)",
+        "return type(setfenv)",
+        "return type(newproxy)",
+        "return type(os)",
+        "return type(io)",
+        "return type(debug)",
+        "return type(require)",
+        "return type(package)",
+        "return type(module)",
+        "return type(print)",
+        "return type(__redis__err__handler)",
+    ] {
+        eval_same(&server, &[], script, &[], &[]);
+    }
+}
+
+#[test]
+fn global_protection() {
+    let server = Server::start();
+    for script in [
+        "return a",
+        "a = 10",
+        "x = 1 return x",
+        "local t = {} t.x = 1 return t.x",
+        "function f() end",
+        "_G.x = 1",
+        "_G = {}",
+        "redis = function() return 1 end",
+        "redis.call = function() return 1 end",
+        "redis.call = nil",
+        "string.rep = nil",
+        "string.len = function() return 1 end",
+        "math.random = nil",
+        "table.insert(redis, 1)",
+        "table.insert(string, 'x')",
+        "rawset(_G, 'x', 1)",
+        "rawset(redis, 'call', 1)",
+        "setmetatable(_G, nil)",
+        "setmetatable(_G, {})",
+        "setmetatable(redis, {})",
+        "local g = getmetatable(_G) g.__index = {}",
+        "getmetatable(_G).__index = function() return 1 end",
+        "getmetatable('').__index = {}",
+        "getmetatable('').__index.upper = nil",
+        "getmetatable('').x = 1",
+        "return rawget(_G, 'nosuch')",
+        "return rawget(_G, 'redis') == redis",
+        "local redis = 5 return redis",
+        "KEYS = {}",
+        "KEYS[1] = 'ok' return KEYS[1]",
+        "ARGV[5] = 'x' return #ARGV",
+        "return loadstring('a = 1')()",
+        "return loadstring('return 1 + 1')()",
+        "local f = loadstring('return x') return f()",
+        "return _G[1]",
+        "return _G[1.5]",
+        "loadfile('x')",
+        "dofile('x')",
+        "print('x')",
+        "local co = coroutine.create(function() y = 1 end) return coroutine.resume(co)",
+        "local t = setmetatable({}, {__index = function(t, k) return k end}) return t.abc",
+    ] {
+        eval_same(&server, &[], script, &["k"], &["a"]);
+    }
+    // Nothing a script did is visible to the next one.
+    let mut con = server.con();
+    run_str(&mut con, &["ALT.EVAL", "pcall(function() leaked = 1 end) return 1", "0"]);
+    assert!(run_str(&mut con, &["ALT.EVAL", "return leaked", "0"]).contains("nonexistent global variable 'leaked'"));
+}
+
+#[test]
+fn redis_prng_and_math() {
+    let server = Server::start();
+    for script in [
+        "math.randomseed(10) return tostring(math.random())",
+        "math.randomseed(7) return math.random(1000)",
+        "math.randomseed(42) return {math.random(10), math.random(-5, 5), math.random(1, 100)}",
+        "return math.random(0)",
+        "return math.random(5, 1)",
+        "return math.random(1, 2, 3)",
+        "return math.randomseed()",
+        "return tostring(math.huge)",
+        "return tostring(math.pi)",
+        "return math.floor(3.7) + math.fmod(7, 3)",
+    ] {
+        eval_same(&server, &[], script, &[], &[]);
+    }
+}
+
+#[test]
+fn bit_library() {
+    let server = Server::start();
+    for script in [
+        "return bit.tobit(0xffffffff)",
+        "return bit.lshift(1, 31)",
+        "return {bit.band(0xff, 0x0f), bit.bor(1, 2), bit.bxor(3, 1), bit.bnot(0)}",
+        "return {bit.rshift(-1, 28), bit.arshift(-256, 4), bit.rol(1, 33), bit.ror(1, 1)}",
+        "return bit.bswap(0x12345678)",
+        "return {bit.tohex(255), bit.tohex(255, 2), bit.tohex(255, -4), bit.tohex(-1)}",
+        "return bit.band()",
+        "return bit.band(1, 'x')",
+        "return pcall(bit.band)",
+        "return pcall(function() return bit.band() end)",
+        "return bit.tobit('0x10')",
+    ] {
+        eval_same(&server, &[], script, &[], &[]);
+    }
+}
+
+/// CVE-2015-4335: bytecode is never loaded, from any door.
+#[test]
+fn cve_2015_4335_no_bytecode() {
+    let server = Server::start();
+    for script in [
+        "return loadstring(string.dump(function() return 1 end)) == nil",
+        "return loadstring(string.dump(function() return 1 end))()",
+        "local f, e = loadstring(string.dump(function() return 1 end)) return e",
+        "local f, e = load(function() return nil end) return type(f)",
+        "return type(string.dump(function() end))",
+    ] {
+        eval_same(&server, &[], script, &[], &[]);
+    }
+    // A bytecode body fails to compile (the body starts with ESC, "Lua", ...).
+    let mut con = server.con();
+    let reply = run_str(&mut con, &["ALT.EVAL", "\u{1b}LuaQ\u{0}\u{1}\u{4}\u{8}", "0"]);
+    assert!(reply.starts_with("-ERR Error compiling script (new function):"), "{reply}");
+}
+
+/// CVE-2025-46817: `unpack` range arithmetic cannot overflow.
+#[test]
+fn cve_2025_46817_unpack() {
+    let server = Server::start();
+    for script in [
+        "return unpack({}, -2, 2147483647)",
+        "return unpack({}, 0, 2147483647)",
+        "return unpack({}, -2147483648, 2147483647)",
+        "return unpack({}, 1, 1e6)",
+        "return unpack({}, 1, 1e8)",
+        "return {unpack({1, 2, 3}, 2)}",
+        "return {unpack({1, 2, 3}, 3, 2)}",
+        "return {unpack({1, 2, 3}, 2147483647, 2147483647)}",
+    ] {
+        eval_same(&server, &[], script, &[], &[]);
+    }
+}
+
+/// CVE-2025-46819: malformed long-string delimiters give compile errors, never heap bytes.
+#[test]
+fn cve_2025_46819_lexer() {
+    let server = Server::start();
+    let long_eq = format!("return [{}", "=".repeat(65536));
+    for body in ["return [==[abc", "return [=", "--[==[ x", "return [[", "return [[a]=]", "x = [==[ ]=] ]==", &long_eq]
+    {
+        eval_same(&server, &[], body, &[], &[]);
+        let in_script = format!("local f, e = loadstring({body:?}) return e");
+        if body.len() < 100 {
+            eval_same(&server, &[], &in_script, &[], &[]);
+        }
+    }
+}
+
+/// CVE-2025-49844: compiling large sources under memory pressure (parser use-after-free).
+#[test]
+fn cve_2025_49844_parser() {
+    let server = Server::start();
+    let script = "local s = string.rep('x', 2^20) collectgarbage('collect') for i = 1, 50 do \
+                  loadstring('local a = \"' .. string.rep('a', 65536) .. '\"' .. string.rep(' ', 100000)) end return 1";
+    eval_same(&server, &[], script, &[], &[]);
+    let mut con = server.con();
+    for i in 0..20 {
+        let body = format!("local a = '{}' return {i}", "b".repeat(100_000));
+        assert_eq!(run_str(&mut con, &["ALT.EVAL", &body, "0"]), format!(":{i}"));
+    }
+}
+
+/// CVE-2025-46818 and CVE-2022-24735/24736: shared tables are frozen, so no script can plant
+/// code for another user's script.
+#[test]
+fn cve_2025_46818_and_2022_24735_shared_state() {
+    let server = Server::start();
+    for script in [
+        "getmetatable('').__index = function() return 'pwned' end",
+        "getmetatable('').__index.sub = function() return 'pwned' end",
+        "string.sub = function() return 'pwned' end",
+        "rawset(getmetatable(''), '__index', {})",
+        "setmetatable(getmetatable(''), {})",
+        "return ('abc'):sub(1, 1)",
+    ] {
+        eval_same(&server, &[], script, &[], &[]);
+    }
+}
+
+/// CVE-2024-46981: a flush with finalizers pending never runs commands outside a script.
+#[test]
+fn cve_2024_46981_gc_on_flush() {
+    let server = Server::start();
+    let script = "local p = newproxy(true) getmetatable(p).__gc = function() redis.call('set','gc','1') end _G.keep = p return 1";
+    eval_same(&server, &[], script, &[], &[]);
+    let mut con = server.con();
+    run_str(
+        &mut con,
+        &["ALT.EVAL", "local t = setmetatable({}, {__gc = function() redis.call('set', 'gc', '1') end}) return 1", "0"],
+    );
+    for mode in ["SYNC", "ASYNC"] {
+        assert_eq!(run_str(&mut con, &["ALT.SCRIPT", "FLUSH", mode]), "+OK");
+    }
+    assert_eq!(run_str(&mut con, &["PING"]), "+PONG");
+    assert_eq!(run_str(&mut con, &["EXISTS", "gc"]), ":0");
+}
+
+/// CVE-2024-31449: bit.tohex with INT_MIN widths.
+#[test]
+fn cve_2024_31449_tohex() {
+    let server = Server::start();
+    for script in
+        ["return bit.tohex(65535, -2147483648)", "return bit.tohex(1, -2147483648)", "return bit.tohex(1, 2^53)"]
+    {
+        eval_same(&server, &[], script, &[], &[]);
+    }
+}
+
+/// CVE-2021-32626: deep replies are bounded, not a stack overflow.
+#[test]
+fn cve_2021_32626_deep_replies() {
+    let server = Server::start();
+    eval_same(&server, &[], "local t = {} local c = t for i=1,100000 do c[1] = {} c = c[1] end return t", &[], &[]);
+}
+
+/// Error objects without a message (a crash on the host tag): a clear error, server alive.
+#[test]
+fn error_objects_without_a_message() {
+    let server = Server::start();
+    let mut con = server.con();
+    for script in [
+        "error({})",
+        "error({err = true})",
+        "error(setmetatable({}, {__tostring = function() return 'x' end}))",
+        "local e = redis.pcall('nosuchcmd') e.err = nil error(e)",
+        "error(setmetatable({}, {__index = function() error('loop') end}))",
+        "error(redis)",
+    ] {
+        let reply = run_str(&mut con, &["ALT.EVAL", script, "0"]);
+        assert!(reply.starts_with("-ERR "), "{script}: {reply}");
+    }
+    assert_eq!(run_str(&mut con, &["PING"]), "+PONG");
+    for script in ["error({err = 123})", "error(nil)"] {
+        eval_same(&server, &[], script, &[], &[]);
+    }
+}
+
+/// CVE-2025-67733: CR/LF inside error and status replies cannot inject protocol frames.
+#[test]
+fn cve_2025_67733_crlf_injection() {
+    let server = Server::start();
+    for script in [
+        "return redis.error_reply('ERR a\\r\\n+OK')",
+        "return redis.status_reply('a\\r\\n+OK')",
+        "return {err = 'x\\r\\n:1'}",
+        "error('a\\r\\nb')",
+        "error({err = 'E a\\r\\n+OK'})",
+    ] {
+        eval_same(&server, &[], script, &[], &[]);
+    }
+}
