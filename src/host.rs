@@ -345,6 +345,12 @@ impl Ctx {
         }
     }
 
+    /// Propagates this command as it was received to replicas and the AOF (for commands
+    /// that change module state the replicas must mirror, like ALT.FUNCTION LOAD).
+    pub fn replicate_verbatim(&self) {
+        rm!(RedisModule_ReplicateVerbatim(self.raw) else 0);
+    }
+
     /// Blocks the calling client until `BlockedClient::unblock` is called from another thread,
     /// which then replies `+OK`. `None` where blocking is not allowed (MULTI, scripts).
     pub fn block_client(&self) -> Option<BlockedClient> {

@@ -6,6 +6,8 @@ mod cmdinfo;
 mod commands;
 mod config;
 mod error;
+mod functions;
+mod glob;
 mod host;
 mod inner;
 mod lazyfree;
@@ -17,14 +19,14 @@ mod sha;
 mod shebang;
 mod state;
 
-use commands::{eval, flushall, script};
+use commands::{eval, fcall, flushall, function, script};
 use host::CommandSpec;
 use redis_module::configuration::ConfigurationFlags;
 use redis_module::{Context, RedisString, Status};
 
 /// Every command the module serves. Flags follow the native commands (deny-script = noscript,
 /// allow-stale = stale); `getkeys-api` lets cluster routing and ACLs see numkeys-based keys.
-fn command_table() -> [CommandSpec; 11] {
+fn command_table() -> [CommandSpec; 21] {
     const EVAL_FLAGS: &std::ffi::CStr = c"deny-script may-replicate no-mandatory-keys allow-stale getkeys-api";
     const EVAL_RO_FLAGS: &std::ffi::CStr = c"deny-script readonly no-mandatory-keys allow-stale getkeys-api";
     [
@@ -88,6 +90,70 @@ fn command_table() -> [CommandSpec; 11] {
         CommandSpec {
             name: c"alt.script|help",
             handler: Some(handler!(script::help)),
+            flags: c"allow-loading allow-stale",
+            arity: 2,
+            numkeys_keys: None,
+        },
+        CommandSpec {
+            name: c"alt.fcall",
+            handler: Some(handler!(fcall::fcall)),
+            flags: EVAL_FLAGS,
+            arity: -3,
+            numkeys_keys: Some(true),
+        },
+        CommandSpec {
+            name: c"alt.fcall_ro",
+            handler: Some(handler!(fcall::fcall_ro)),
+            flags: EVAL_RO_FLAGS,
+            arity: -3,
+            numkeys_keys: Some(false),
+        },
+        CommandSpec { name: c"alt.function", handler: None, flags: c"", arity: -2, numkeys_keys: None },
+        CommandSpec {
+            name: c"alt.function|load",
+            handler: Some(handler!(function::load)),
+            flags: c"deny-script write deny-oom",
+            arity: -3,
+            numkeys_keys: None,
+        },
+        CommandSpec {
+            name: c"alt.function|delete",
+            handler: Some(handler!(function::delete)),
+            flags: c"deny-script write",
+            arity: 3,
+            numkeys_keys: None,
+        },
+        CommandSpec {
+            name: c"alt.function|list",
+            handler: Some(handler!(function::list)),
+            flags: c"deny-script",
+            arity: -2,
+            numkeys_keys: None,
+        },
+        CommandSpec {
+            name: c"alt.function|flush",
+            handler: Some(handler!(function::flush)),
+            flags: c"deny-script write",
+            arity: -2,
+            numkeys_keys: None,
+        },
+        CommandSpec {
+            name: c"alt.function|stats",
+            handler: Some(handler!(function::stats)),
+            flags: c"deny-script allow-busy",
+            arity: 2,
+            numkeys_keys: None,
+        },
+        CommandSpec {
+            name: c"alt.function|kill",
+            handler: Some(handler!(function::kill)),
+            flags: c"deny-script allow-busy",
+            arity: 2,
+            numkeys_keys: None,
+        },
+        CommandSpec {
+            name: c"alt.function|help",
+            handler: Some(handler!(function::help)),
             flags: c"allow-loading allow-stale",
             arity: 2,
             numkeys_keys: None,

@@ -25,8 +25,11 @@ pub const REPL_ALL: u8 = REPL_AOF | REPL_REPLICA;
 /// capturing pointers; taken only briefly, never across a call back into Redis.
 struct Run {
     ctx: Ctx,
-    /// The script's name in logs and errors (its SHA).
-    name: Sha,
+    /// The script's name in logs and errors (a SHA or a function name).
+    name: RunName,
+    mode: Mode,
+    /// The FCALL command line, for FUNCTION STATS.
+    command: Vec<Vec<u8>>,
     started: Instant,
     /// `busy-reply-threshold` when the run started; `None` = never busy (threshold 0).
     busy_after: Option<Duration>,
@@ -69,7 +72,7 @@ pub struct RunGuard {
 impl RunGuard {
     /// scriptPrepareForRun: checks the script's declared flags against the server state, then
     /// publishes the run.
-    pub fn enter(ctx: &Ctx, name: Sha, flags: ScriptFlags, access: Access) -> Result<RunGuard, ScriptError> {
+    pub fn enter(ctx: &Ctx, name: RunName, flags: ScriptFlags, access: Access) -> Result<RunGuard, ScriptError> {
         let server = ctx.flags();
         let mut read_only = access == Access::ReadOnly;
         let mut allow_oom = false;
@@ -107,9 +110,19 @@ impl RunGuard {
             allow_oom = flags.allow_oom;
         }
         let millis = |ms: u64| (ms > 0).then(|| Duration::from_millis(ms));
+        let mode = match name {
+            RunName::Sha(_) => Mode::Eval,
+            RunName::Function(..) => Mode::Function,
+        };
+        let command = match &name {
+            RunName::Function(_, command) => command.clone(),
+            RunName::Sha(_) => Vec::new(),
+        };
         let run = Run {
             ctx: *ctx,
             name,
+            mode,
+            command,
             started: Instant::now(),
             busy_after: millis(config::busy_reply_threshold_ms()),
             time_limit: millis(config::script_time_limit_ms()),
@@ -167,8 +180,52 @@ pub enum Verdict {
     Kill,
 }
 
-/// `-BUSY` text other clients get while a script is past `busy-reply-threshold`.
-const BUSY_REPLY: &CStr = c"Redis is busy running a script. You can only call ALT.SCRIPT KILL or SHUTDOWN NOSAVE.";
+/// What is running: an EVAL script or a function.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    Eval,
+    Function,
+}
+
+impl Mode {
+    /// `-BUSY` text other clients get while a script of this kind is past the threshold.
+    fn busy_reply(self) -> &'static CStr {
+        match self {
+            Mode::Eval => c"Redis is busy running a script. You can only call ALT.SCRIPT KILL or SHUTDOWN NOSAVE.",
+            Mode::Function => {
+                c"Redis is busy running a script. You can only call ALT.FUNCTION KILL or SHUTDOWN NOSAVE."
+            }
+        }
+    }
+
+    fn busy_error(self) -> ScriptError {
+        let text = self.busy_reply().to_bytes();
+        ScriptError::Coded([b"BUSY ".as_slice(), text].concat())
+    }
+
+    fn kill_command(self) -> &'static str {
+        match self {
+            Mode::Eval => "ALT.SCRIPT KILL",
+            Mode::Function => "ALT.FUNCTION KILL",
+        }
+    }
+}
+
+/// The name of a run: an EVAL script's SHA, or a function's name (with the FCALL command
+/// line, which FUNCTION STATS shows).
+pub enum RunName {
+    Sha(Sha),
+    Function(String, Vec<Vec<u8>>),
+}
+
+impl RunName {
+    fn as_str(&self) -> &str {
+        match self {
+            RunName::Sha(sha) => sha.as_str(),
+            RunName::Function(name, _) => name,
+        }
+    }
+}
 
 /// The error a killed script ends with (both for ALT.SCRIPT KILL and the time limit).
 pub const KILLED: &[u8] = b"ERR Script killed by user with SCRIPT KILL...";
@@ -177,8 +234,8 @@ pub const KILLED: &[u8] = b"ERR Script killed by user with SCRIPT KILL...";
 /// is busy and serves others (ALT.SCRIPT KILL may arrive, nested in the yield); past
 /// `alt.script-time-limit` a script that has not written is killed.
 pub fn interrupt() -> Verdict {
-    let Some((ctx, started, busy_after, time_limit, can_yield)) =
-        with_run(|r| (r.ctx, r.started, r.busy_after, r.time_limit, r.can_yield))
+    let Some((ctx, started, busy_after, time_limit, can_yield, mode)) =
+        with_run(|r| (r.ctx, r.started, r.busy_after, r.time_limit, r.can_yield, r.mode))
     else {
         return Verdict::Continue;
     };
@@ -208,15 +265,16 @@ pub fn interrupt() -> Verdict {
                 r.timed_out = true;
                 log(&format!(
                     "Slow script detected: still in execution after {} milliseconds. You can try killing the script \
-                     using the ALT.SCRIPT KILL command. Script name is: {}.",
+                     using the {} command. Script name is: {}.",
                     elapsed.as_millis(),
+                    r.mode.kill_command(),
                     r.name.as_str()
                 ));
             }
         });
         // No run state is borrowed here: ALT.SCRIPT KILL runs inside this call.
         if can_yield {
-            ctx.yield_to_clients(BUSY_REPLY);
+            ctx.yield_to_clients(mode.busy_reply());
         }
     }
     if with_run(|r| r.killed).unwrap_or(false) {
@@ -226,8 +284,9 @@ pub fn interrupt() -> Verdict {
     }
 }
 
-/// scriptKill: ALT.SCRIPT KILL, which reaches us nested inside the running script's yield.
-pub fn kill() -> Result<(), ScriptError> {
+/// scriptKill: ALT.SCRIPT KILL (`Mode::Eval`) or ALT.FUNCTION KILL (`Mode::Function`), which
+/// reach us nested inside the running script's yield.
+pub fn kill(by: Mode) -> Result<(), ScriptError> {
     with_run(|r| {
         if r.from_primary {
             return Err(ScriptError::Coded(
@@ -243,10 +302,35 @@ pub fn kill() -> Result<(), ScriptError> {
                     .to_vec(),
             ));
         }
+        if r.mode != by {
+            // SCRIPT KILL on a function answers with the FUNCTION KILL busy text, and back.
+            return Err(r.mode.busy_error());
+        }
         r.killed = true;
         Ok(())
     })
     .unwrap_or(Err(ScriptError::Coded(b"NOTBUSY No scripts in execution right now.".to_vec())))
+}
+
+/// A running function as FUNCTION STATS shows it.
+pub struct RunningFunction {
+    pub name: String,
+    pub command: Vec<Vec<u8>>,
+    pub millis: u128,
+}
+
+/// The running function for FUNCTION STATS. An EVAL script running answers with the SCRIPT
+/// KILL busy error, as native.
+pub fn running_function() -> Result<Option<RunningFunction>, ScriptError> {
+    let found = with_run(|r| match r.mode {
+        Mode::Eval => Err(Mode::Eval.busy_error()),
+        Mode::Function => Ok(RunningFunction {
+            name: r.name.as_str().to_string(),
+            command: r.command.clone(),
+            millis: r.started.elapsed().as_millis(),
+        }),
+    });
+    found.transpose()
 }
 
 fn log(msg: &str) {

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use crate::error::ScriptError;
 use crate::host::Ctx;
-use crate::lua::{api, Compiled, LuaVm};
-use crate::run::{Access, RunGuard};
+use crate::lua::{api, Compiled, LuaVm, VmKind};
+use crate::run::{Access, RunGuard, RunName};
 use crate::sha::Sha;
 use crate::shebang::{self, ScriptFlags};
 
@@ -32,7 +32,7 @@ pub struct VmSettings {
 
 impl Scripts {
     pub fn new(settings: VmSettings) -> Result<Scripts, ScriptError> {
-        Ok(Scripts { vm: LuaVm::new(settings.version, settings.logger)?, cache: HashMap::new() })
+        Ok(Scripts { vm: LuaVm::new(settings.version, settings.logger, VmKind::Eval)?, cache: HashMap::new() })
     }
 
     /// Caches `body` (luaCreateFunction): an already cached script is not compiled again; a
@@ -67,7 +67,7 @@ impl Scripts {
     ) -> Result<(), ScriptError> {
         let Scripts { vm, cache } = self;
         let Some(script) = cache.get(sha) else { return Err(ScriptError::NoScript) };
-        let _run = RunGuard::enter(ctx, *sha, script.flags, access)?;
+        let _run = RunGuard::enter(ctx, RunName::Sha(*sha), script.flags, access)?;
         vm.run_eval(&script.function, keys, args, ctx, sha.as_str()).map_err(|failure| ScriptError::Coded(failure.0))
     }
 }

@@ -1,6 +1,7 @@
-//! Script flags and the `#!lua flags=...` header of EVAL scripts (eval.c
-//! evalExtractShebangFlags, script.c scripts_flags_def), plus the argument splitter Redis uses
-//! for the header line (sds.c sdssplitargs). Pure functions over bytes, native error texts.
+//! Script flags and the `#!` header lines: `#!lua flags=...` of EVAL scripts (eval.c
+//! evalExtractShebangFlags, script.c scripts_flags_def) and `#!lua name=...` of function
+//! libraries (functions.c functionExtractLibMetaData), plus the argument splitter Redis uses
+//! for them (sds.c sdssplitargs). Pure functions over bytes, native error texts.
 
 use crate::error::ScriptError;
 
@@ -79,6 +80,56 @@ pub fn parse(body: &[u8]) -> Result<(ScriptFlags, usize), ScriptError> {
         }
     }
     Ok((flags, header_len))
+}
+
+/// A function library's header: engine (as written, without `#!`), library name, and where
+/// the code handed to the engine starts (at the header's `\n`, so line numbers stay).
+#[derive(Debug, PartialEq, Eq)]
+pub struct LibraryHeader {
+    pub engine: Vec<u8>,
+    pub name: Vec<u8>,
+    pub body_start: usize,
+}
+
+/// functionExtractLibMetaData.
+pub fn parse_library_header(code: &[u8]) -> Result<LibraryHeader, ScriptError> {
+    if !code.starts_with(b"#!") {
+        return Err(ScriptError::err("Missing library metadata"));
+    }
+    let text_end = code.iter().position(|&b| b == 0).unwrap_or(code.len());
+    let text = code.get(..text_end).unwrap_or_default();
+    let Some(header_len) = text.iter().position(|&b| b == b'\n') else {
+        return Err(ScriptError::err("Invalid library metadata"));
+    };
+    let parts = match split_args(text.get(..header_len).unwrap_or_default()) {
+        Some(parts) if !parts.is_empty() => parts,
+        _ => return Err(ScriptError::err("Invalid library metadata")),
+    };
+    let mut parts = parts.into_iter();
+    let engine = parts.next().unwrap_or_default().get(2..).unwrap_or_default().to_vec();
+    let mut name = None;
+    for part in parts {
+        if part.get(..5).is_some_and(|p| p.eq_ignore_ascii_case(b"name=")) {
+            if name.is_some() {
+                return Err(ScriptError::err("Invalid metadata value, name argument was given multiple times"));
+            }
+            name = Some(part.get(5..).unwrap_or_default().to_vec());
+            continue;
+        }
+        return Err(ScriptError::err(format!("Invalid metadata value given: {}", c_str_lossy(&part))));
+    }
+    let name = name.ok_or_else(|| ScriptError::err("Library name was not given"))?;
+    Ok(LibraryHeader { engine, name, body_start: header_len })
+}
+
+/// Library and function names: `[A-Za-z0-9_]+` (functionsVerifyName).
+pub fn valid_name(name: &[u8]) -> bool {
+    !name.is_empty() && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Function flags as `redis.register_function` takes them: case-insensitive names.
+pub fn set_flag_ignoring_case(flags: &mut ScriptFlags, name: &[u8]) -> bool {
+    flags.set(&name.to_ascii_lowercase())
 }
 
 /// Text as Redis's `%s` would print it: up to the first NUL.
@@ -204,6 +255,24 @@ mod tests {
         assert_eq!(err("#!lua flags=bad\n"), "ERR Unexpected flag in script shebang: bad");
         assert_eq!(err("#!lua flags=no-writes,,\n"), "ERR Unexpected flag in script shebang: ");
         assert_eq!(err("#!lua \"x\n"), "ERR Invalid engine in script shebang");
+    }
+
+    #[test]
+    fn library_headers() {
+        let h = parse_library_header(b"#!lua name=mylib\nreturn 1").unwrap();
+        assert_eq!((h.engine.as_slice(), h.name.as_slice(), h.body_start), (&b"lua"[..], &b"mylib"[..], 16));
+        let h = parse_library_header(b"#!LUA NAME=\"x y\"\n").unwrap();
+        assert_eq!((h.engine.as_slice(), h.name.as_slice()), (&b"LUA"[..], &b"x y"[..]));
+        let e = |code: &str| {
+            String::from_utf8(parse_library_header(code.as_bytes()).unwrap_err().text().into_owned()).unwrap()
+        };
+        assert_eq!(e("return 1"), "ERR Missing library metadata");
+        assert_eq!(e("#!lua name=x"), "ERR Invalid library metadata");
+        assert_eq!(e("#!lua \"x\n"), "ERR Invalid library metadata");
+        assert_eq!(e("#!lua name=a name=b\n"), "ERR Invalid metadata value, name argument was given multiple times");
+        assert_eq!(e("#!lua foo=bar\n"), "ERR Invalid metadata value given: foo=bar");
+        assert_eq!(e("#!lua\n"), "ERR Library name was not given");
+        assert!(valid_name(b"a_1") && !valid_name(b"") && !valid_name(b"a-b"));
     }
 
     #[test]

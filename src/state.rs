@@ -1,4 +1,5 @@
-//! The module's one piece of global state: the EVAL scripts (cache + VM). Created at load,
+//! The module's one piece of global state: the EVAL scripts (cache + VM) and the function
+//! libraries (registry + VM), two independent engines as in Redis. Created at load,
 //! dropped at unload, reached only through `with_scripts` on the main thread. The lock is
 //! never contended (Redis runs commands one at a time, and the module's commands cannot
 //! nest: they are `deny-script`); a failed `try_lock` is answered, never waited on.
@@ -6,12 +7,14 @@
 use std::sync::Mutex;
 
 use crate::error::ScriptError;
+use crate::functions::Functions;
 use crate::host::{self, LogLevel};
 use crate::lua::api::Version;
 use crate::scripts::{Scripts, VmSettings};
 
 struct State {
     scripts: Scripts,
+    functions: Functions,
     settings: VmSettings,
 }
 
@@ -21,8 +24,9 @@ static STATE: Mutex<Option<State>> = Mutex::new(None);
 pub fn init(version: i64) -> Result<(), ScriptError> {
     let settings = VmSettings { version: Version(version), logger: log_from_script };
     let scripts = Scripts::new(settings)?;
+    let functions = Functions::new(settings)?;
     let mut state = STATE.lock().map_err(|_| ScriptError::err("state poisoned"))?;
-    *state = Some(State { scripts, settings });
+    *state = Some(State { scripts, functions, settings });
     Ok(())
 }
 
@@ -37,6 +41,20 @@ pub fn with_scripts<R>(f: impl FnOnce(&mut Scripts) -> Result<R, ScriptError>) -
     let mut guard = STATE.try_lock().map_err(|_| ScriptError::err("the script engine is busy"))?;
     let state = guard.as_mut().ok_or_else(|| ScriptError::err("the script engine is not loaded"))?;
     f(&mut state.scripts)
+}
+
+pub fn with_functions<R>(f: impl FnOnce(&mut Functions) -> Result<R, ScriptError>) -> Result<R, ScriptError> {
+    let mut guard = STATE.try_lock().map_err(|_| ScriptError::err("the script engine is busy"))?;
+    let state = guard.as_mut().ok_or_else(|| ScriptError::err("the script engine is not loaded"))?;
+    f(&mut state.functions)
+}
+
+/// Swaps in a fresh, empty function registry and VM; returns the old ones for freeing.
+pub fn take_functions() -> Result<Functions, ScriptError> {
+    let mut guard = STATE.try_lock().map_err(|_| ScriptError::err("the script engine is busy"))?;
+    let state = guard.as_mut().ok_or_else(|| ScriptError::err("the script engine is not loaded"))?;
+    let fresh = Functions::new(state.settings)?;
+    Ok(std::mem::replace(&mut state.functions, fresh))
 }
 
 /// Swaps in a fresh, empty cache and VM; returns the old ones for the caller to free.

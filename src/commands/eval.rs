@@ -50,8 +50,9 @@ fn run(ctx: &mut Ctx, argv: &[&[u8]], source: Source, access: Access) -> Result<
     })
 }
 
-/// getkeys-api: the keys are argv[3 .. 3+numkeys] (evalGetKeys); a bad numkeys gives none.
-fn report_keys(ctx: &Ctx, numkeys: &[u8], available: usize, access: Access) {
+/// getkeys-api: the keys are argv[3 .. 3+numkeys] (evalGetKeys, functionGetKeys); a bad
+/// numkeys gives none.
+pub fn report_keys(ctx: &Ctx, numkeys: &[u8], available: usize, access: Access) {
     let Some(n) = super::parse_long_long(numkeys).and_then(|n| usize::try_from(n).ok()) else { return };
     if n > available {
         return;

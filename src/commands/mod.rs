@@ -2,7 +2,9 @@
 //! owner, and replies. Shared parsing lives here: numkeys and flush modes, with native texts.
 
 pub mod eval;
+pub mod fcall;
 pub mod flushall;
+pub mod function;
 pub mod script;
 
 use crate::error::ScriptError;

@@ -54,7 +54,7 @@ pub fn flush(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
 /// ALT.SCRIPT KILL (allow-busy): runs nested inside the busy script's yield and only marks
 /// the run; the script ends at its next hook with the kill error.
 pub fn kill(ctx: &mut Ctx, _argv: &[&[u8]]) -> Result<(), ScriptError> {
-    crate::run::kill()?;
+    crate::run::kill(crate::run::Mode::Eval)?;
     ctx.reply_ok();
     Ok(())
 }

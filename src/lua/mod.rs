@@ -4,12 +4,14 @@
 
 pub mod api;
 pub mod convert;
+pub mod library;
 pub mod libs;
 pub mod number;
 mod sandbox;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use mlua::chunk::ChunkMode;
 use mlua::{Function, HookTriggers, Lua, LuaOptions, LuaString, StdLib, Table, Value, VmState};
@@ -90,9 +92,31 @@ pub struct Compiled(mlua::RegistryKey);
 pub struct ScriptFailure(pub Vec<u8>);
 
 /// One Lua VM with Redis's environment.
+/// Which side a VM serves: EVAL scripts, or function libraries (whose code sees the globals
+/// through a read-only proxy, and only a tiny API while it loads).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum VmKind {
+    Eval,
+    Functions,
+}
+
+/// The function VM's globals arrangement (function_lua.c luaEngineInitEngine).
+struct FunctionEnv {
+    /// The environment of library code: an empty read-only table...
+    proxy: Table,
+    /// ...whose read-only metatable's `__index` is the real globals, or during a load the
+    /// load-time API.
+    proxy_meta: Table,
+    globals: Table,
+    load_api: Table,
+}
+
 pub struct LuaVm {
     lua: Lua,
     runner: Function,
+    run_function: Function,
+    run_library: Function,
+    functions: Option<FunctionEnv>,
     tostring: Function,
     next: Function,
     /// Holds the containers of a result being written (see convert::write_result).
@@ -104,6 +128,32 @@ pub struct LuaVm {
     memory_limit: usize,
 }
 
+/// The function VM's environments: the load-time API (`redis.register_function`, `redis.log`,
+/// `LOG_*`, the version) and the read-only proxy that library code gets as its globals.
+fn function_env(lua: &Lua, version: api::Version, logger: api::Logger) -> mlua::Result<FunctionEnv> {
+    let globals = lua.globals();
+    let load_redis = lua.create_table()?;
+    load_redis.raw_set("register_function", lua.create_function(library::register_function)?)?;
+    let runtime_redis: Table = globals.raw_get("redis")?;
+    for name in ["log", "LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING", "REDIS_VERSION", "REDIS_VERSION_NUM"] {
+        load_redis.raw_set(name, runtime_redis.raw_get::<Value>(name)?)?;
+    }
+    let _ = (version, logger);
+    let load_api = lua.create_table()?;
+    load_api.raw_set("redis", load_redis.clone())?;
+    for table in [&load_redis, &load_api] {
+        sandbox::set_error_metatable(lua, table)?;
+    }
+    sandbox::protect(lua, load_api.clone())?;
+    let proxy = lua.create_table()?;
+    let proxy_meta = lua.create_table()?;
+    proxy_meta.raw_set("__index", globals.clone())?;
+    proxy.set_metatable(Some(proxy_meta.clone()))?;
+    crate::host::set_table_readonly(lua, &proxy_meta, true)?;
+    crate::host::set_table_readonly(lua, &proxy, true)?;
+    Ok(FunctionEnv { proxy, proxy_meta, globals, load_api })
+}
+
 /// Chunk name of the module's own Lua code; error positions never point into it.
 const PRELUDE_NAME: &str = "=redis-alt";
 
@@ -112,9 +162,9 @@ const HOOK_EVERY: u32 = 100_000;
 
 /// The periodic hook of every run (luaMaskCountHook): busy state, kills, time limit.
 fn install_hook(lua: &Lua, triggers: HookTriggers, rearmed: Arc<AtomicBool>) -> mlua::Result<()> {
-    lua.set_hook(triggers, move |lua, _| match run::interrupt() {
-        run::Verdict::Continue => Ok(VmState::Continue),
-        run::Verdict::Kill => {
+    lua.set_hook(triggers, move |lua, _| match interrupt() {
+        Interrupt::Continue => Ok(VmState::Continue),
+        Interrupt::Kill => {
             if !rearmed.swap(true, Ordering::SeqCst) {
                 crate::host::log_any_thread(
                     crate::host::LogLevel::Warning,
@@ -125,17 +175,47 @@ fn install_hook(lua: &Lua, triggers: HookTriggers, rearmed: Arc<AtomicBool>) -> 
             }
             Err(raise(run::KILLED.to_vec()))
         }
+        Interrupt::LoadTimeout => {
+            if !rearmed.swap(true, Ordering::SeqCst) {
+                install_hook(lua, HookTriggers::new().every_line(), rearmed.clone())?;
+            }
+            Err(raise(b"ERR FUNCTION LOAD timeout".to_vec()))
+        }
     })
 }
 
+/// What the periodic hook has to do.
+enum Interrupt {
+    Continue,
+    Kill,
+    LoadTimeout,
+}
+
+fn interrupt() -> Interrupt {
+    if library::timed_out() {
+        return Interrupt::LoadTimeout;
+    }
+    match run::interrupt() {
+        run::Verdict::Continue => Interrupt::Continue,
+        run::Verdict::Kill => Interrupt::Kill,
+    }
+}
+
 impl LuaVm {
-    pub fn new(version: api::Version, logger: api::Logger) -> mlua::Result<LuaVm> {
+    pub fn new(version: api::Version, logger: api::Logger, kind: VmKind) -> mlua::Result<LuaVm> {
         let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::default())?;
         let globals = lua.globals();
         for name in ["dofile", "loadfile", "print", "getfenv", "setfenv", "newproxy"] {
             globals.raw_set(name, Value::Nil)?;
         }
-        globals.raw_set("redis", api::build(&lua, version, logger)?)?;
+        let redis = api::build(&lua, version, logger)?;
+        if kind == VmKind::Functions {
+            // The function runtime has no debugger hooks (eval.c adds them for EVAL only).
+            for name in ["breakpoint", "debug", "replicate_commands"] {
+                redis.raw_set(name, Value::Nil)?;
+            }
+        }
+        globals.raw_set("redis", redis)?;
         globals.raw_set("bit", libs::bit::open(&lua)?)?;
         let math: Table = globals.raw_get("math")?;
         libs::random::install(&lua, &math)?;
@@ -150,16 +230,129 @@ impl LuaVm {
             _ => Ok(None),
         })?;
         globals.raw_set("__redis__err__handler", handler.clone())?;
-        let runner: Function = lua
+        let (runner, run_function, run_library): (Function, Function, Function) = lua
             .load(include_str!("prelude.lua"))
             .set_name(PRELUDE_NAME)
             .set_mode(ChunkMode::Text)
             .call((handler, errtext))?;
         sandbox::enclose(&lua)?;
+        let functions = match kind {
+            VmKind::Eval => None,
+            VmKind::Functions => Some(function_env(&lua, version, logger)?),
+        };
         let hook_rearmed = Arc::new(AtomicBool::new(false));
         install_hook(&lua, HookTriggers::new().every_nth_instruction(HOOK_EVERY), hook_rearmed.clone())?;
         let scratch = lua.create_table()?;
-        Ok(LuaVm { lua, runner, tostring, next, scratch, calls: 0, hook_rearmed, memory_limit: 0 })
+        Ok(LuaVm {
+            lua,
+            runner,
+            run_function,
+            run_library,
+            functions,
+            tostring,
+            next,
+            scratch,
+            calls: 0,
+            hook_rearmed,
+            memory_limit: 0,
+        })
+    }
+
+    /// FUNCTION LOAD (luaEngineCreate): compiles a library's code, runs it in the load-time
+    /// environment under the load timeout, and returns what it registered. The error is the
+    /// native reply text (`Error compiling function: ...`, `Error registering functions: ...`).
+    pub fn load_library(
+        &mut self,
+        code: &[u8],
+        deadline: Option<Instant>,
+    ) -> Result<Vec<library::Registration>, Vec<u8>> {
+        self.prepare_run();
+        let Some(env) = &self.functions else { return Err(b"ERR not a function VM".to_vec()) };
+        let chunk = self
+            .lua
+            .load(code)
+            .set_name("@user_function")
+            .set_mode(ChunkMode::Text)
+            .set_environment(env.proxy.clone())
+            .into_function()
+            .map_err(|e| {
+                let msg = match e {
+                    mlua::Error::SyntaxError { message, .. } => message.into_bytes(),
+                    other => error_text(&other),
+                };
+                [b"ERR Error compiling function: ".as_slice(), &msg].concat()
+            })?;
+        let switch = |index: &Table| -> mlua::Result<()> {
+            crate::host::set_table_readonly(&self.lua, &env.proxy_meta, false)?;
+            env.proxy_meta.raw_set("__index", index)?;
+            crate::host::set_table_readonly(&self.lua, &env.proxy_meta, true)
+        };
+        library::begin(deadline);
+        let outcome = switch(&env.load_api).and_then(|()| self.run_library.call::<(bool, Value)>(chunk));
+        let registered = library::finish();
+        let restored = switch(&env.globals);
+        let failure = match outcome {
+            Ok((true, _)) => None,
+            Ok((false, value)) => Some(self.load_error_text(&value)),
+            Err(e) => Some(error_text(&e)),
+        };
+        if let Err(e) = restored {
+            return Err(error_text(&e));
+        }
+        match failure {
+            None => Ok(registered),
+            Some(text) => Err([b"ERR Error registering functions: ".as_slice(), &text].concat()),
+        }
+    }
+
+    /// luaExtractErrorInformation on a load's raw error value.
+    fn load_error_text(&self, value: &Value) -> Vec<u8> {
+        match value {
+            Value::Table(t) => match t.raw_get::<Value>("err") {
+                Ok(Value::String(s)) => s.as_bytes().to_vec(),
+                _ => b"ERR unknown error".to_vec(),
+            },
+            Value::String(s) => [b"ERR ".as_slice(), &s.as_bytes()].concat(),
+            Value::Error(e) => error_text(e),
+            _ => b"ERR unknown error".to_vec(),
+        }
+    }
+
+    /// FCALL: runs a registered function with its keys and args tables.
+    pub fn run_function(
+        &mut self,
+        f: &Compiled,
+        keys: &[&[u8]],
+        args: &[&[u8]],
+        sink: &mut dyn ReplySink,
+        name: &str,
+    ) -> Result<(), ScriptFailure> {
+        self.prepare_run();
+        let array = |items: &[&[u8]]| -> mlua::Result<Table> {
+            let t = self.lua.create_table_with_capacity(items.len(), 0)?;
+            for (i, item) in items.iter().enumerate() {
+                t.raw_set(i + 1, self.lua.create_string(item)?)?;
+            }
+            Ok(t)
+        };
+        let outcome = (|| {
+            let f: Function = self.lua.registry_value(&f.0)?;
+            let (ok, value): (bool, Value) = self.run_function.call((f, array(keys)?, array(args)?))?;
+            if ok {
+                let tools = convert::WriteTools { next: &self.next, scratch: &self.scratch };
+                convert::write_result(sink, value, run::resp3(), &tools);
+                Ok(None)
+            } else {
+                Ok(Some(self.failure_text(&value, name)?))
+            }
+        })();
+        self.collect_garbage_sometimes();
+        let failure = match outcome {
+            Ok(None) => return Ok(()),
+            Ok(Some(text)) => text,
+            Err(e) => error_text(&e),
+        };
+        Err(ScriptFailure(self.explain_memory_failure(failure)))
     }
 
     /// Compiles a script body (text only, never bytecode) into the Lua registry, as Redis

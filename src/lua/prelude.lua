@@ -1,5 +1,5 @@
 -- redis-alt prelude: run once when a VM is built, before any user script.
--- Receives the error handler and the error-text helper from Rust; returns the runner.
+-- Receives the error handler and the error-text helper from Rust; returns the runners.
 local handler, errtext = ...
 local rawpcall, xpcall, select, type = pcall, xpcall, select, type
 
@@ -24,5 +24,23 @@ pcall = function(...)
   return fix(rawpcall(...))
 end
 
--- Runs a compiled script under the error handler that records where an error was raised.
-return function(f) return xpcall(f, handler) end
+-- An EVAL script: no arguments (KEYS and ARGV are globals), under the error handler.
+local function run_script(f) return xpcall(f, handler) end
+
+-- A function: called with its keys and args tables, under the error handler. Lua 5.1's
+-- xpcall passes no arguments, so they wait in upvalues (no closure per call).
+local F, K, A
+local function call_pending()
+  local f, k, a = F, K, A
+  F, K, A = nil, nil, nil
+  return f(k, a)
+end
+local function run_function(f, k, a)
+  F, K, A = f, k, a
+  return xpcall(call_pending, handler)
+end
+
+-- A library's code at FUNCTION LOAD: the raw error value, no handler (luaEngineCreate).
+local function run_library(f) return rawpcall(f) end
+
+return run_script, run_function, run_library

@@ -66,9 +66,7 @@ pub fn enclose(lua: &Lua) -> mlua::Result<()> {
     for key in extra {
         globals.raw_set(key, Value::Nil)?;
     }
-    let meta = lua.create_table()?;
-    meta.raw_set("__index", lua.create_function(missing_global)?)?;
-    globals.set_metatable(Some(meta))?;
+    set_error_metatable(lua, &globals)?;
     protect_recursively(lua, globals)?;
     // CVE-2025-46818: the metatable of strings is shared by every script; freeze it too.
     let string_meta: Option<Table> = lua.load("return getmetatable('')").set_name("=redis-alt").eval()?;
@@ -76,6 +74,18 @@ pub fn enclose(lua: &Lua) -> mlua::Result<()> {
         protect_recursively(lua, meta)?;
     }
     Ok(())
+}
+
+/// Reading a missing key of `table` raises the nonexistent-global error (luaSetErrorMetatable).
+pub fn set_error_metatable(lua: &Lua, table: &Table) -> mlua::Result<()> {
+    let meta = lua.create_table()?;
+    meta.raw_set("__index", lua.create_function(missing_global)?)?;
+    table.set_metatable(Some(meta))
+}
+
+/// Makes `root` and everything reachable from it read-only.
+pub fn protect(lua: &Lua, root: Table) -> mlua::Result<()> {
+    protect_recursively(lua, root)
 }
 
 /// `__index` of `_G` (luaProtectedTableError).

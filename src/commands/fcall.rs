@@ -1,0 +1,36 @@
+//! ALT.FCALL and ALT.FCALL_RO (functions.c fcallCommandGeneric): the function is looked up
+//! before numkeys is read, and numkeys has its own error text.
+
+use super::parse_long_long;
+use crate::error::ScriptError;
+use crate::host::Ctx;
+use crate::run::Access;
+use crate::state;
+
+pub fn fcall(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
+    run(ctx, argv, Access::ReadWrite)
+}
+
+pub fn fcall_ro(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
+    run(ctx, argv, Access::ReadOnly)
+}
+
+fn run(ctx: &mut Ctx, argv: &[&[u8]], access: Access) -> Result<(), ScriptError> {
+    let [_, name, numkeys, rest @ ..] = argv else { return Err(ScriptError::Arity) };
+    if ctx.is_keys_position_request() {
+        super::eval::report_keys(ctx, numkeys, rest.len(), access);
+        return Ok(());
+    }
+    state::with_functions(|functions| {
+        if !functions.exists(name) {
+            return Err(ScriptError::err("Function not found"));
+        }
+        let n = parse_long_long(numkeys).ok_or_else(|| ScriptError::err("Bad number of keys provided"))?;
+        if n > i64::try_from(rest.len()).unwrap_or(i64::MAX) {
+            return Err(ScriptError::err("Number of keys can't be greater than number of args"));
+        }
+        let n = usize::try_from(n).map_err(|_| ScriptError::err("Number of keys can't be negative"))?;
+        let (keys, args) = rest.split_at_checked(n).ok_or_else(ScriptError::not_integer)?;
+        functions.call(ctx, name, (keys, args), argv, access)
+    })
+}

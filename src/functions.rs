@@ -1,0 +1,216 @@
+//! The FUNCTION side (functions.c): the library registry and the Lua VM its functions live in.
+//! Library names are case-sensitive; function names are global and case-insensitive. A load
+//! is all-or-nothing: on any failure the registry is as it was (REPLACE included).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::error::ScriptError;
+use crate::host::Ctx;
+use crate::lua::library::Registration;
+use crate::lua::{Compiled, LuaVm, VmKind};
+use crate::reply::ReplySink;
+use crate::run::{Access, RunGuard, RunName};
+use crate::scripts::VmSettings;
+use crate::shebang::{self, ScriptFlags};
+
+/// FUNCTION LOAD's own time limit (functions.c LOAD_TIMEOUT_MS).
+const LOAD_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Library and function counts, readable while a function runs (FUNCTION STATS is
+/// allow-busy and must not touch the registry the running function holds).
+static LIBRARIES: AtomicUsize = AtomicUsize::new(0);
+static FUNCTIONS: AtomicUsize = AtomicUsize::new(0);
+
+pub fn counts() -> (usize, usize) {
+    (LIBRARIES.load(Ordering::Relaxed), FUNCTIONS.load(Ordering::Relaxed))
+}
+
+pub struct Function {
+    pub name: Vec<u8>,
+    pub description: Option<Vec<u8>>,
+    pub flags: ScriptFlags,
+    compiled: Compiled,
+}
+
+pub struct Library {
+    pub name: Vec<u8>,
+    pub code: Vec<u8>,
+    pub functions: Vec<Function>,
+}
+
+/// The function VM and every library loaded into it.
+pub struct Functions {
+    vm: LuaVm,
+    libraries: HashMap<Vec<u8>, Library>,
+    /// Lower-case function name -> its library.
+    by_name: HashMap<Vec<u8>, Vec<u8>>,
+}
+
+impl Functions {
+    pub fn new(settings: VmSettings) -> Result<Functions, ScriptError> {
+        let vm = LuaVm::new(settings.version, settings.logger, VmKind::Functions)?;
+        let functions = Functions { vm, libraries: HashMap::new(), by_name: HashMap::new() };
+        functions.publish_counts();
+        Ok(functions)
+    }
+
+    fn publish_counts(&self) {
+        LIBRARIES.store(self.libraries.len(), Ordering::Relaxed);
+        FUNCTIONS.store(self.by_name.len(), Ordering::Relaxed);
+    }
+
+    /// FUNCTION LOAD (functionsCreateWithLibraryCtx). `timeout` is off for replicated loads.
+    pub fn load(&mut self, code: &[u8], replace: bool, timeout: bool) -> Result<Vec<u8>, ScriptError> {
+        let header = shebang::parse_library_header(code)?;
+        if !shebang::valid_name(&header.name) {
+            return Err(ScriptError::err(
+                "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long",
+            ));
+        }
+        if !header.engine.eq_ignore_ascii_case(b"lua") {
+            return Err(ScriptError::err(format!("Engine '{}' not found", String::from_utf8_lossy(&header.engine))));
+        }
+        if !replace && self.libraries.contains_key(&header.name) {
+            return Err(ScriptError::err(format!(
+                "Library '{}' already exists",
+                String::from_utf8_lossy(&header.name)
+            )));
+        }
+        let body = code.get(header.body_start..).unwrap_or_default();
+        let deadline = timeout.then(|| Instant::now() + LOAD_TIMEOUT);
+        let registered = self.vm.load_library(body, deadline).map_err(ScriptError::Coded)?;
+        if registered.is_empty() {
+            return Err(ScriptError::err("No functions registered"));
+        }
+        for r in &registered {
+            let lower = r.name.to_ascii_lowercase();
+            if self.by_name.get(&lower).is_some_and(|owner| *owner != header.name) {
+                return Err(ScriptError::err(format!("Function {} already exists", String::from_utf8_lossy(&r.name))));
+            }
+        }
+        self.unlink(&header.name);
+        self.link(Library {
+            name: header.name.clone(),
+            code: code.to_vec(),
+            functions: registered.into_iter().map(Function::from).collect(),
+        });
+        Ok(header.name)
+    }
+
+    fn link(&mut self, library: Library) {
+        for f in &library.functions {
+            self.by_name.insert(f.name.to_ascii_lowercase(), library.name.clone());
+        }
+        self.libraries.insert(library.name.clone(), library);
+        self.publish_counts();
+    }
+
+    fn unlink(&mut self, name: &[u8]) -> Option<Library> {
+        let library = self.libraries.remove(name)?;
+        for f in &library.functions {
+            self.by_name.remove(&f.name.to_ascii_lowercase());
+        }
+        self.publish_counts();
+        Some(library)
+    }
+
+    /// FUNCTION DELETE.
+    pub fn delete(&mut self, name: &[u8]) -> Result<(), ScriptError> {
+        self.unlink(name).map(drop).ok_or_else(|| ScriptError::err("Library not found"))
+    }
+
+    fn find(&self, name: &[u8]) -> Option<&Function> {
+        let library = self.by_name.get(&name.to_ascii_lowercase())?;
+        let lower = name.to_ascii_lowercase();
+        self.libraries.get(library)?.functions.iter().find(|f| f.name.to_ascii_lowercase() == lower)
+    }
+
+    /// FCALL / FCALL_RO: `argv` is the whole command line, for FUNCTION STATS.
+    pub fn call(
+        &mut self,
+        ctx: &mut Ctx,
+        name: &[u8],
+        split: (&[&[u8]], &[&[u8]]),
+        argv: &[&[u8]],
+        access: Access,
+    ) -> Result<(), ScriptError> {
+        let Functions { vm, libraries, by_name } = self;
+        let lower = name.to_ascii_lowercase();
+        let function = by_name
+            .get(&lower)
+            .and_then(|lib| libraries.get(lib))
+            .and_then(|lib| lib.functions.iter().find(|f| f.name.to_ascii_lowercase() == lower))
+            .ok_or_else(|| ScriptError::err("Function not found"))?;
+        let display = String::from_utf8_lossy(&function.name).into_owned();
+        let command = argv.iter().map(|a| a.to_vec()).collect();
+        let _run = RunGuard::enter(ctx, RunName::Function(display.clone(), command), function.flags, access)?;
+        let (keys, args) = split;
+        vm.run_function(&function.compiled, keys, args, ctx, &display).map_err(|failure| ScriptError::Coded(failure.0))
+    }
+
+    /// Whether a function exists (FCALL looks it up before parsing numkeys).
+    pub fn exists(&self, name: &[u8]) -> bool {
+        self.find(name).is_some()
+    }
+
+    /// FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE].
+    pub fn list(&self, sink: &mut dyn ReplySink, pattern: Option<&[u8]>, with_code: bool) {
+        let matching: Vec<&Library> = self
+            .libraries
+            .values()
+            .filter(|l| pattern.is_none_or(|p| crate::glob::matches(p, &l.name, true)))
+            .collect();
+        sink.array(Some(matching.len()));
+        for library in matching {
+            sink.map(Some(if with_code { 4 } else { 3 }));
+            sink.bulk(b"library_name");
+            sink.bulk(&library.name);
+            sink.bulk(b"engine");
+            sink.bulk(b"LUA");
+            sink.bulk(b"functions");
+            sink.array(Some(library.functions.len()));
+            for f in &library.functions {
+                sink.map(Some(3));
+                sink.bulk(b"name");
+                sink.bulk(&f.name);
+                sink.bulk(b"description");
+                match &f.description {
+                    Some(d) => sink.bulk(d),
+                    None => sink.null(),
+                }
+                sink.bulk(b"flags");
+                let names = flag_names(&f.flags);
+                sink.set(Some(names.len()));
+                for n in names {
+                    sink.status(n.as_bytes());
+                }
+            }
+            if with_code {
+                sink.bulk(b"library_code");
+                sink.bulk(&library.code);
+            }
+        }
+    }
+}
+
+impl From<Registration> for Function {
+    fn from(r: Registration) -> Function {
+        Function { name: r.name, description: r.description, flags: r.flags, compiled: r.function }
+    }
+}
+
+/// A function's flags in definition order (script.c scripts_flags_def).
+fn flag_names(flags: &ScriptFlags) -> Vec<&'static str> {
+    [
+        (flags.no_writes, "no-writes"),
+        (flags.allow_oom, "allow-oom"),
+        (flags.allow_stale, "allow-stale"),
+        (flags.no_cluster, "no-cluster"),
+        (flags.allow_cross_slot_keys, "allow-cross-slot-keys"),
+    ]
+    .into_iter()
+    .filter_map(|(set, name)| set.then_some(name))
+    .collect()
+}
