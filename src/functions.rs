@@ -195,6 +195,50 @@ impl Functions {
     }
 }
 
+/// RDB persistence (aux data, before the keyspace): the number of libraries, then each
+/// library's code. Loading replaces the registry with exactly the RDB's libraries, as a
+/// reload that flushes does natively.
+pub mod persistence {
+    use crate::host::RdbIo;
+    use crate::state;
+
+    pub fn save(io: &mut RdbIo) {
+        let codes = state::with_functions(|f| Ok(f.libraries.values().map(|l| l.code.clone()).collect::<Vec<_>>()))
+            .unwrap_or_default();
+        io.save_u64(u64::try_from(codes.len()).unwrap_or(0));
+        for code in codes {
+            io.save_bytes(&code);
+        }
+    }
+
+    pub fn load(io: &mut RdbIo) -> bool {
+        let Some(count) = io.load_u64() else { return false };
+        let mut codes = Vec::new();
+        for _ in 0..count {
+            let Some(code) = io.load_bytes() else { return false };
+            codes.push(code);
+        }
+        let Ok(old) = state::take_functions() else { return false };
+        let loaded = state::with_functions(|f| {
+            for code in &codes {
+                f.load(code, false, false)?;
+            }
+            Ok(())
+        });
+        match loaded {
+            Ok(()) => true,
+            Err(e) => {
+                crate::host::log_any_thread(
+                    crate::host::LogLevel::Warning,
+                    &format!("Function libraries in the RDB failed to load: {}", String::from_utf8_lossy(&e.text())),
+                );
+                drop(old);
+                false
+            }
+        }
+    }
+}
+
 impl From<Registration> for Function {
     fn from(r: Registration) -> Function {
         Function { name: r.name, description: r.description, flags: r.flags, compiled: r.function }

@@ -754,6 +754,82 @@ pub fn raw_ctx(ctx: &redis_module::Context) -> *mut raw::RedisModuleCtx {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Persistence: an aux-only data type carries module-global data in the RDB.
+
+/// One RDB being written or read by an aux callback.
+pub struct RdbIo {
+    raw: *mut raw::RedisModuleIO,
+}
+
+impl RdbIo {
+    pub fn save_u64(&mut self, v: u64) {
+        rm!(RedisModule_SaveUnsigned(self.raw, v) else ());
+    }
+
+    pub fn save_bytes(&mut self, b: &[u8]) {
+        rm!(RedisModule_SaveStringBuffer(self.raw, b.as_ptr().cast(), b.len()) else ());
+    }
+
+    fn failed(&self) -> bool {
+        rm!(RedisModule_IsIOError(self.raw) else 1) != 0
+    }
+
+    pub fn load_u64(&mut self) -> Option<u64> {
+        let v = rm!(RedisModule_LoadUnsigned(self.raw) else 0);
+        (!self.failed()).then_some(v)
+    }
+
+    pub fn load_bytes(&mut self) -> Option<Vec<u8>> {
+        let mut len = 0usize;
+        let p = rm!(RedisModule_LoadStringBuffer(self.raw, &mut len) else ptr::null_mut());
+        if p.is_null() || self.failed() {
+            return None;
+        }
+        // SAFETY: LoadStringBuffer returns a `len`-byte buffer we own and must free.
+        let bytes = unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }.to_vec();
+        rm!(RedisModule_Free(p.cast()) else ());
+        Some(bytes)
+    }
+}
+
+type AuxSave = fn(&mut RdbIo);
+type AuxLoad = fn(&mut RdbIo) -> bool;
+static AUX: std::sync::Mutex<Option<(AuxSave, AuxLoad)>> = std::sync::Mutex::new(None);
+
+/// Registers an aux-only data type (from OnLoad): `save` writes module data before the
+/// keyspace in every RDB; `load` reads it back (false fails the load).
+pub fn create_aux_type(ctx: *mut raw::RedisModuleCtx, name: &CStr, save: AuxSave, load: AuxLoad) -> bool {
+    if let Ok(mut aux) = AUX.lock() {
+        *aux = Some((save, load));
+    }
+    // SAFETY: a plain C struct; zero is "no callback" for every field we do not set.
+    let mut methods: raw::RedisModuleTypeMethods = unsafe { std::mem::zeroed() };
+    methods.version = 2;
+    methods.aux_save = Some(aux_save);
+    methods.aux_load = Some(aux_load);
+    methods.aux_save_triggers = raw::REDISMODULE_AUX_BEFORE_RDB as c_int;
+    let created = rm!(RedisModule_CreateDataType(ctx, name.as_ptr(), 1, &mut methods) else ptr::null_mut());
+    !created.is_null()
+}
+
+extern "C" fn aux_save(rdb: *mut raw::RedisModuleIO, _when: c_int) {
+    let save = AUX.lock().ok().and_then(|a| a.map(|(save, _)| save));
+    if let Some(save) = save {
+        let _ = catch_unwind(AssertUnwindSafe(|| save(&mut RdbIo { raw: rdb })));
+    }
+}
+
+extern "C" fn aux_load(rdb: *mut raw::RedisModuleIO, _encver: c_int, _when: c_int) -> c_int {
+    let load = AUX.lock().ok().and_then(|a| a.map(|(_, load)| load));
+    let ok = load.is_some_and(|load| catch_unwind(AssertUnwindSafe(|| load(&mut RdbIo { raw: rdb }))).unwrap_or(false));
+    if ok {
+        raw::REDISMODULE_OK as c_int
+    } else {
+        raw::REDISMODULE_ERR as c_int
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The patched Lua's C API (build.rs adds these two functions to Lua 5.1.5, as Redis does).
 
 mod lua_c {

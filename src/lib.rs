@@ -177,6 +177,7 @@ fn init(ctx: &Context, _args: &[RedisString]) -> Status {
     if state::init(host::server_version()).is_err()
         || !host::register_commands(raw, &command_table())
         || !host::subscribe_config_changes(raw, config::refresh_host_configs)
+        || !host::create_aux_type(raw, c"alt-funcs", functions::persistence::save, functions::persistence::load)
     {
         return Status::Err;
     }

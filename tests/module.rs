@@ -6,7 +6,7 @@ mod support;
 use support::{run_str, same_as_native, Server};
 
 #[test]
-fn module_load_at_runtime_and_unload() {
+fn module_load_at_runtime() {
     let server = Server::start_with(&[], false);
     let mut con = server.con();
     assert!(run_str(&mut con, &["ALT.EVAL", "return 1", "0"]).starts_with("-ERR unknown command"));
@@ -15,9 +15,10 @@ fn module_load_at_runtime_and_unload() {
     assert_eq!(run_str(&mut con, &["MODULE", "LOAD", path]), "+OK");
     assert_eq!(run_str(&mut con, &["ALT.EVAL", "return redis.call('ping')", "0"]), "+PONG");
     assert!(run_str(&mut con, &["MODULE", "LIST"]).contains("$alt"));
-    assert_eq!(run_str(&mut con, &["MODULE", "UNLOAD", "alt"]), "+OK");
-    assert!(run_str(&mut con, &["ALT.EVAL", "return 1", "0"]).starts_with("-ERR unknown command"));
-    assert_eq!(run_str(&mut con, &["MODULE", "LOAD", path]), "+OK");
+    // Function libraries persist as module aux data in the RDB: Redis then refuses to unload
+    // a module that exports a data type.
+    let unload = run_str(&mut con, &["MODULE", "UNLOAD", "alt"]);
+    assert!(unload.contains("data types"), "{unload}");
     assert_eq!(run_str(&mut con, &["ALT.EVAL", "return 2", "0"]), ":2");
 }
 
