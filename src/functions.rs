@@ -58,7 +58,8 @@ impl Functions {
 
     fn publish_counts(&self) {
         LIBRARIES.store(self.libraries.len(), Ordering::Relaxed);
-        FUNCTIONS.store(self.by_name.len(), Ordering::Relaxed);
+        // Per library, as native counts them ('f' and 'F' in one library are two).
+        FUNCTIONS.store(self.libraries.values().map(|l| l.functions.len()).sum(), Ordering::Relaxed);
     }
 
     /// FUNCTION LOAD (functionsCreateWithLibraryCtx). `timeout` is off for replicated loads.

@@ -1,0 +1,296 @@
+//! ALT.FUNCTION and ALT.FCALL against native FUNCTION and FCALL on the same server (RESP2 and
+//! RESP3, keyspace compared), plus what only the module has to prove: persistence across a
+//! reload and a restart, replication to a replica, kill and stats of a busy function.
+
+mod support;
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use support::{run_str, same_as_native, Server};
+
+fn lib(name: &str, body: &str) -> String {
+    format!("#!lua name={name}\n{body}")
+}
+
+fn both(server: &Server, setup: &[&[&str]], steps: &[&[&str]]) {
+    same_as_native(server, 2, setup, steps);
+    same_as_native(server, 3, setup, steps);
+}
+
+#[test]
+fn load_and_call() {
+    let server = Server::start();
+    let code = lib(
+        "mylib",
+        "redis.register_function('f1', function(keys, args) return {keys[1], args[1], #keys, #args} end)\n\
+         redis.register_function{function_name='F2', callback=function(keys) return redis.call('incr', keys[1]) end}\n\
+         redis.register_function{function_name='ro', callback=function() return 1 end, flags={'no-writes'}}\n\
+         redis.register_function('err', function() error('boom') end)\n\
+         redis.register_function('callerr', function(keys) return redis.call('incr', keys[1]) end)\n\
+         redis.register_function('globals', function() return KEYS end)",
+    );
+    let steps: Vec<Vec<&str>> = vec![
+        vec!["FUNCTION", "FLUSH"],
+        vec!["FUNCTION", "LOAD", &code],
+        vec!["FCALL", "f1", "1", "k", "a"],
+        vec!["FCALL", "F1", "0"],
+        vec!["FCALL", "f2", "1", "counter"],
+        vec!["FCALL_RO", "f2", "1", "counter"],
+        vec!["FCALL_RO", "ro", "0"],
+        vec!["FCALL", "err", "0"],
+        vec!["FCALL", "callerr", "1", "f1"],
+        vec!["SET", "s", "x"],
+        vec!["FCALL", "callerr", "1", "s"],
+        vec!["FCALL", "globals", "0"],
+        vec!["FCALL", "nosuch", "0"],
+        vec!["FCALL", "nosuch", "x"],
+        vec!["FCALL", "f1", "x"],
+        vec!["FCALL", "f1", "-1"],
+        vec!["FCALL", "f1", "2", "a"],
+        vec!["FCALL", "f1"],
+        vec!["FUNCTION", "LOAD", &code],
+        vec!["FUNCTION", "LOAD", "REPLACE", &code],
+        vec!["FUNCTION", "LOAD", "replace", "REPLACE", &code],
+        vec!["FUNCTION", "LOAD", "BOGUS", &code],
+        vec!["FUNCTION", "LOAD", "REPLACE"],
+        vec!["FUNCTION", "DELETE", "mylib"],
+        vec!["FUNCTION", "DELETE", "mylib"],
+        vec!["FCALL", "f1", "0"],
+    ];
+    let steps: Vec<&[&str]> = steps.iter().map(|s| s.as_slice()).collect();
+    both(&server, &[], &steps);
+}
+
+#[test]
+fn load_errors() {
+    let server = Server::start();
+    let rf = "redis.register_function";
+    for code in [
+        "return 1".to_string(),
+        "#!lua name=x".to_string(),
+        "#!lua\nreturn 1".to_string(),
+        "#!lua name=a name=b\nreturn 1".to_string(),
+        "#!lua foo=bar\nreturn 1".to_string(),
+        "#!bad_engine name=x\nreturn 1".to_string(),
+        "#! name=x\nreturn 1".to_string(),
+        "#!lua name=bad-name\nreturn 1".to_string(),
+        "#!LUA name=x\nredis.register_function('f', function() return 1 end)".to_string(),
+        lib("x", "return 1"),
+        lib("x", "return +"),
+        lib("x", "error('load time')"),
+        lib("x", "error({err='CODE custom'})"),
+        lib("x", "local a = math.floor(1)"),
+        lib("x", "redis.call('ping')"),
+        lib("x", "a = 1"),
+        lib("x", &format!("{rf}()")),
+        lib("x", &format!("{rf}('a', 'b', 'c')")),
+        lib("x", &format!("{rf}('f')")),
+        lib("x", &format!("{rf}(1, function() return 1 end)")),
+        lib("x", &format!("{rf}({{}}, function() return 1 end)")),
+        lib("x", &format!("{rf}('f', 'notafunction')")),
+        lib("x", &format!("{rf}('bad name', function() end)")),
+        lib("x", &format!("{rf}('f', function() end) {rf}('f', function() end)")),
+        lib("x", &format!("{rf}('f', function() end) {rf}('F', function() end)")),
+        lib("x", &format!("{rf}({{function_name='f'}})")),
+        lib("x", &format!("{rf}({{callback=function() end}})")),
+        lib("x", &format!("{rf}({{function_name='f', callback=function() end, flags={{'bogus'}}}})")),
+        lib("x", &format!("{rf}({{function_name='f', callback=function() end, flags='no-writes'}})")),
+        lib("x", &format!("{rf}({{function_name='f', callback=function() end, other=1}})")),
+        lib("x", &format!("{rf}({{function_name='f', callback=1}})")),
+        lib("x", &format!("{rf}({{function_name={{}}, callback=function() end}})")),
+        lib("x", &format!("{rf}({{function_name='f', callback=function() end, description=1}})")),
+        lib("x", &format!("{rf}({{function_name='f', callback=function() end, description={{}}}})")),
+        lib("x", &format!("{rf}('f', function() end) local f = {rf} return f")),
+    ] {
+        both(&server, &[], &[&["FUNCTION", "FLUSH"], &["FUNCTION", "LOAD", &code], &["FUNCTION", "STATS"]]);
+    }
+}
+
+#[test]
+fn collisions_keep_the_registry_intact() {
+    let server = Server::start();
+    let one = lib("one", "redis.register_function('shared', function() return 1 end)");
+    let two = lib("two", "redis.register_function('SHARED', function() return 2 end)");
+    let one_v2 = lib("one", "redis.register_function('other', function() return 3 end) error('fails late')");
+    both(
+        &server,
+        &[],
+        &[
+            &["FUNCTION", "FLUSH"],
+            &["FUNCTION", "LOAD", &one],
+            &["FUNCTION", "LOAD", &two],
+            &["FUNCTION", "LOAD", "REPLACE", &one_v2],
+            &["FCALL", "shared", "0"],
+            &["FUNCTION", "STATS"],
+        ],
+    );
+}
+
+#[test]
+fn list_stats_help_flush() {
+    let server = Server::start();
+    let code = lib(
+        "mylib",
+        "redis.register_function{function_name='f1', callback=function() return 1 end, \
+         flags={'no-writes', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys'}, description='d'}",
+    );
+    let steps: Vec<Vec<&str>> = vec![
+        vec!["FUNCTION", "FLUSH"],
+        vec!["FUNCTION", "LOAD", &code],
+        vec!["FUNCTION", "LIST"],
+        vec!["FUNCTION", "LIST", "WITHCODE"],
+        vec!["FUNCTION", "LIST", "LIBRARYNAME", "my*"],
+        vec!["FUNCTION", "LIST", "LIBRARYNAME", "MY*", "WITHCODE"],
+        vec!["FUNCTION", "LIST", "LIBRARYNAME", "nomatch*"],
+        vec!["FUNCTION", "LIST", "LIBRARYNAME"],
+        vec!["FUNCTION", "LIST", "WITHCODE", "WITHCODE"],
+        vec!["FUNCTION", "LIST", "BOGUS"],
+        vec!["FUNCTION", "STATS"],
+        vec!["FUNCTION", "HELP"],
+        vec!["FUNCTION", "NOSUCH"],
+        vec!["FUNCTION", "FLUSH", "BOGUS"],
+        vec!["FUNCTION", "FLUSH", "SYNC", "ASYNC"],
+        vec!["FUNCTION", "FLUSH", "ASYNC"],
+        vec!["FUNCTION", "LIST"],
+        vec!["FUNCTION", "KILL"],
+    ];
+    let steps: Vec<&[&str]> = steps.iter().map(|s| s.as_slice()).collect();
+    both(&server, &[], &steps);
+}
+
+#[test]
+fn runtime_environment() {
+    let server = Server::start();
+    let code = lib(
+        "env",
+        "local counter = 0\n\
+         redis.register_function('count', function() counter = counter + 1 return counter end)\n\
+         redis.register_function('g', function() return {type(redis.call), type(redis.debug), type(redis.register_function), type(cjson), type(string.rep)} end)\n\
+         redis.register_function('setglobal', function() x = 1 end)\n\
+         redis.register_function('trick', function() local g = getmetatable(_G) g.__index = {} end)\n\
+         redis.register_function('keys', function() return KEYS end)",
+    );
+    both(
+        &server,
+        &[],
+        &[
+            &["FUNCTION", "FLUSH"],
+            &["FUNCTION", "LOAD", &code],
+            &["FCALL", "count", "0"],
+            &["FCALL", "count", "0"],
+            &["FCALL", "g", "0"],
+            &["FCALL", "setglobal", "0"],
+            &["FCALL", "trick", "0"],
+            &["FCALL", "keys", "0"],
+        ],
+    );
+}
+
+#[test]
+fn survives_debug_reload_and_restart() {
+    let dir_arg;
+    let dir = {
+        let server = Server::start();
+        let mut con = server.con();
+        let code = lib("persist", "redis.register_function('p', function() return 'kept' end)");
+        assert_eq!(run_str(&mut con, &["ALT.FUNCTION", "LOAD", &code]), "$persist");
+        assert_eq!(run_str(&mut con, &["DEBUG", "RELOAD"]), "+OK");
+        assert_eq!(run_str(&mut con, &["ALT.FCALL", "p", "0"]), "$kept");
+        assert_eq!(run_str(&mut con, &["SAVE"]), "+OK");
+        let dir = std::env::temp_dir().join(format!("redis-alt-keep-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(server.dir.join("dump.rdb"), dir.join("dump.rdb")).unwrap();
+        dir
+    };
+    dir_arg = dir.to_string_lossy().into_owned();
+    let server = Server::start_with(&["--dir", &dir_arg], true);
+    let mut con = server.con();
+    assert_eq!(run_str(&mut con, &["ALT.FCALL", "p", "0"]), "$kept");
+    assert!(run_str(&mut con, &["ALT.FUNCTION", "STATS"]).contains("$libraries_count, :1"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn replicates_to_a_replica() {
+    let primary = Server::start();
+    let replica = Server::start_with(&["--replicaof", "127.0.0.1", &primary.port.to_string()], true);
+    let mut p = primary.con();
+    let mut r = replica.con();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !run_str(&mut r, &["INFO", "replication"]).contains("master_link_status:up") {
+        assert!(Instant::now() < deadline, "replica never synced");
+        thread::sleep(Duration::from_millis(20));
+    }
+    let code = lib(
+        "repl",
+        "redis.register_function{function_name='get', callback=function(keys) return redis.call('get', keys[1]) end, flags={'no-writes'}}\n\
+         redis.register_function('set', function(keys, args) return redis.call('set', keys[1], args[1]) end)",
+    );
+    assert_eq!(run_str(&mut p, &["ALT.FUNCTION", "LOAD", &code]), "$repl");
+    assert_eq!(run_str(&mut p, &["ALT.FCALL", "set", "1", "k", "v"]), "+OK");
+    run_str(&mut p, &["WAIT", "1", "5000"]);
+    assert_eq!(run_str(&mut r, &["ALT.FCALL_RO", "get", "1", "k"]), "$v");
+    assert_eq!(run_str(&mut r, &["GET", "k"]), "$v");
+    assert_eq!(run_str(&mut p, &["ALT.FUNCTION", "DELETE", "repl"]), "+OK");
+    run_str(&mut p, &["WAIT", "1", "5000"]);
+    assert_eq!(run_str(&mut r, &["ALT.FCALL_RO", "get", "1", "k"]), "-ERR Function not found");
+}
+
+#[test]
+fn busy_function_kill_and_stats() {
+    let server = Server::start_with(&["--busy-reply-threshold", "100"], true);
+    let mut con = server.con();
+    let code = lib("busy", "redis.register_function('loop', function() while true do end end)");
+    run_str(&mut con, &["ALT.FUNCTION", "LOAD", &code]);
+    let port = server.port;
+    let runner = thread::spawn(move || {
+        let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+        run_str(&mut c, &["ALT.FCALL", "loop", "0"])
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = run_str(&mut con, &["PING"]);
+        if r.starts_with("-BUSY") {
+            assert_eq!(
+                r,
+                "-BUSY Redis is busy running a script. You can only call ALT.FUNCTION KILL or SHUTDOWN NOSAVE."
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline);
+        thread::sleep(Duration::from_millis(20));
+    }
+    let stats = run_str(&mut con, &["ALT.FUNCTION", "STATS"]);
+    assert!(stats.contains("$name, $loop") && stats.contains("$command, [$ALT.FCALL, $loop, $0]"), "{stats}");
+    assert_eq!(
+        run_str(&mut con, &["ALT.SCRIPT", "KILL"]),
+        "-BUSY Redis is busy running a script. You can only call ALT.FUNCTION KILL or SHUTDOWN NOSAVE."
+    );
+    assert_eq!(run_str(&mut con, &["ALT.FUNCTION", "KILL"]), "+OK");
+    let reply = runner.join().unwrap();
+    assert!(
+        reply.starts_with("-ERR Script killed by user with SCRIPT KILL... script: loop, on @user_function:"),
+        "{reply}"
+    );
+    // While an EVAL script is busy, FUNCTION STATS and FUNCTION KILL answer the SCRIPT KILL text.
+    let runner = thread::spawn(move || {
+        let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+        run_str(&mut c, &["ALT.EVAL", "while true do end", "0"])
+    });
+    while !run_str(&mut con, &["PING"]).starts_with("-BUSY") {
+        thread::sleep(Duration::from_millis(20));
+    }
+    let eval_busy = "-BUSY Redis is busy running a script. You can only call ALT.SCRIPT KILL or SHUTDOWN NOSAVE.";
+    assert_eq!(run_str(&mut con, &["ALT.FUNCTION", "STATS"]), eval_busy);
+    assert_eq!(run_str(&mut con, &["ALT.FUNCTION", "KILL"]), eval_busy);
+    assert_eq!(run_str(&mut con, &["ALT.SCRIPT", "KILL"]), "+OK");
+    runner.join().unwrap();
+}
+
+#[test]
+fn load_timeout() {
+    let server = Server::start();
+    let code = lib("slow", "local i = 0 while true do i = i + 1 end");
+    both(&server, &[], &[&["FUNCTION", "FLUSH"], &["FUNCTION", "LOAD", &code], &["FUNCTION", "LIST"]]);
+}
