@@ -189,7 +189,6 @@ fn runtime_environment() {
 
 #[test]
 fn survives_debug_reload_and_restart() {
-    let dir_arg;
     let dir = {
         let server = Server::start();
         let mut con = server.con();
@@ -203,7 +202,7 @@ fn survives_debug_reload_and_restart() {
         std::fs::copy(server.dir.join("dump.rdb"), dir.join("dump.rdb")).unwrap();
         dir
     };
-    dir_arg = dir.to_string_lossy().into_owned();
+    let dir_arg = dir.to_string_lossy().into_owned();
     let server = Server::start_with(&["--dir", &dir_arg], true);
     let mut con = server.con();
     assert_eq!(run_str(&mut con, &["ALT.FCALL", "p", "0"]), "$kept");
