@@ -43,6 +43,7 @@ pub struct Library {
 /// The function VM and every library loaded into it.
 pub struct Functions {
     vm: LuaVm,
+    settings: VmSettings,
     libraries: HashMap<Vec<u8>, Library>,
     /// Lower-case function name -> its library.
     by_name: HashMap<Vec<u8>, Vec<u8>>,
@@ -51,7 +52,7 @@ pub struct Functions {
 impl Functions {
     pub fn new(settings: VmSettings) -> Result<Functions, ScriptError> {
         let vm = LuaVm::new(settings.version, settings.logger, VmKind::Functions)?;
-        let functions = Functions { vm, libraries: HashMap::new(), by_name: HashMap::new() };
+        let functions = Functions { vm, settings, libraries: HashMap::new(), by_name: HashMap::new() };
         functions.publish_counts();
         Ok(functions)
     }
@@ -64,6 +65,42 @@ impl Functions {
 
     /// FUNCTION LOAD (functionsCreateWithLibraryCtx). `timeout` is off for replicated loads.
     pub fn load(&mut self, code: &[u8], replace: bool, timeout: bool) -> Result<Vec<u8>, ScriptError> {
+        let existing = if replace { Existing::Replace } else { Existing::RefuseQuoted };
+        self.load_into(code, existing, timeout).map(|(name, _)| name)
+    }
+
+    /// FUNCTION RESTORE's joining of a payload's libraries (libraryJoin): all or nothing.
+    pub fn restore(&mut self, codes: &[Vec<u8>], policy: RestorePolicy) -> Result<(), ScriptError> {
+        if policy == RestorePolicy::Flush {
+            let mut fresh = Functions::new(self.settings)?;
+            for code in codes {
+                fresh.load_into(code, Existing::RefuseQuoted, false)?;
+            }
+            *self = fresh;
+            return Ok(());
+        }
+        let existing = if policy == RestorePolicy::Replace { Existing::Replace } else { Existing::Refuse };
+        // What was linked and what it replaced, to undo on failure.
+        let mut journal: Vec<(Vec<u8>, Option<Library>)> = Vec::new();
+        for code in codes {
+            match self.load_into(code, existing, false) {
+                Ok(step) => journal.push(step),
+                Err(e) => {
+                    for (name, replaced) in journal.into_iter().rev() {
+                        self.unlink(&name);
+                        if let Some(old) = replaced {
+                            self.link(old);
+                        }
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads one library; returns its name and the library it replaced.
+    fn load_into(&mut self, code: &[u8], existing: Existing, timeout: bool) -> Result<(Vec<u8>, Option<Library>), ScriptError> {
         let header = shebang::parse_library_header(code)?;
         if !shebang::valid_name(&header.name) {
             return Err(ScriptError::err(
@@ -73,11 +110,13 @@ impl Functions {
         if !header.engine.eq_ignore_ascii_case(b"lua") {
             return Err(ScriptError::err(format!("Engine '{}' not found", String::from_utf8_lossy(&header.engine))));
         }
-        if !replace && self.libraries.contains_key(&header.name) {
-            return Err(ScriptError::err(format!(
-                "Library '{}' already exists",
-                String::from_utf8_lossy(&header.name)
-            )));
+        if self.libraries.contains_key(&header.name) {
+            let name = String::from_utf8_lossy(&header.name);
+            match existing {
+                Existing::RefuseQuoted => return Err(ScriptError::err(format!("Library '{name}' already exists"))),
+                Existing::Refuse => return Err(ScriptError::err(format!("Library {name} already exists"))),
+                Existing::Replace => {}
+            }
         }
         let body = code.get(header.body_start..).unwrap_or_default();
         let deadline = timeout.then(|| Instant::now() + LOAD_TIMEOUT);
@@ -91,13 +130,13 @@ impl Functions {
                 return Err(ScriptError::err(format!("Function {} already exists", String::from_utf8_lossy(&r.name))));
             }
         }
-        self.unlink(&header.name);
+        let replaced = self.unlink(&header.name);
         self.link(Library {
             name: header.name.clone(),
             code: code.to_vec(),
             functions: registered.into_iter().map(Function::from).collect(),
         });
-        Ok(header.name)
+        Ok((header.name, replaced))
     }
 
     fn link(&mut self, library: Library) {
@@ -137,7 +176,7 @@ impl Functions {
         argv: &[&[u8]],
         access: Access,
     ) -> Result<(), ScriptError> {
-        let Functions { vm, libraries, by_name } = self;
+        let Functions { vm, libraries, by_name, .. } = self;
         let lower = name.to_ascii_lowercase();
         let function = by_name
             .get(&lower)
@@ -238,6 +277,24 @@ pub mod persistence {
             }
         }
     }
+}
+
+/// What a load does with a library of the same name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Existing {
+    /// FUNCTION LOAD without REPLACE: `Library 'x' already exists`.
+    RefuseQuoted,
+    /// FUNCTION RESTORE APPEND: `Library x already exists`.
+    Refuse,
+    Replace,
+}
+
+/// FUNCTION RESTORE's policy.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RestorePolicy {
+    Flush,
+    Append,
+    Replace,
 }
 
 impl From<Registration> for Function {
