@@ -100,7 +100,12 @@ impl Functions {
     }
 
     /// Loads one library; returns its name and the library it replaced.
-    fn load_into(&mut self, code: &[u8], existing: Existing, timeout: bool) -> Result<(Vec<u8>, Option<Library>), ScriptError> {
+    fn load_into(
+        &mut self,
+        code: &[u8],
+        existing: Existing,
+        timeout: bool,
+    ) -> Result<(Vec<u8>, Option<Library>), ScriptError> {
         let header = shebang::parse_library_header(code)?;
         if !shebang::valid_name(&header.name) {
             return Err(ScriptError::err(
@@ -154,6 +159,11 @@ impl Functions {
         }
         self.publish_counts();
         Some(library)
+    }
+
+    /// Every library's code, for FUNCTION DUMP and the RDB.
+    pub fn codes(&self) -> Vec<Vec<u8>> {
+        self.libraries.values().map(|l| l.code.clone()).collect()
     }
 
     /// FUNCTION DELETE.
@@ -236,15 +246,23 @@ impl Functions {
 }
 
 /// RDB persistence (aux data, before the keyspace): the number of libraries, then each
-/// library's code. Loading replaces the registry with exactly the RDB's libraries, as a
-/// reload that flushes does natively.
+/// library's code. A full sync from the primary replaces the registry with exactly the
+/// primary's libraries; startup and DEBUG RELOAD merge them (same-name libraries replaced),
+/// which is what a reload without flushing does natively.
 pub mod persistence {
-    use crate::host::RdbIo;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use crate::host::{LoadSource, LogLevel, RdbIo};
     use crate::state;
 
+    static REPLACE_ALL: AtomicBool = AtomicBool::new(false);
+
+    pub fn loading_started(source: LoadSource) {
+        REPLACE_ALL.store(source == LoadSource::Replication, Ordering::SeqCst);
+    }
+
     pub fn save(io: &mut RdbIo) {
-        let codes = state::with_functions(|f| Ok(f.libraries.values().map(|l| l.code.clone()).collect::<Vec<_>>()))
-            .unwrap_or_default();
+        let codes = state::with_functions(|f| Ok(f.codes())).unwrap_or_default();
         io.save_u64(u64::try_from(codes.len()).unwrap_or(0));
         for code in codes {
             io.save_bytes(&code);
@@ -258,21 +276,16 @@ pub mod persistence {
             let Some(code) = io.load_bytes() else { return false };
             codes.push(code);
         }
-        let Ok(old) = state::take_functions() else { return false };
-        let loaded = state::with_functions(|f| {
-            for code in &codes {
-                f.load(code, false, false)?;
-            }
-            Ok(())
-        });
-        match loaded {
+        let policy = if REPLACE_ALL.load(Ordering::SeqCst) {
+            super::RestorePolicy::Flush
+        } else {
+            super::RestorePolicy::Replace
+        };
+        match state::with_functions(|f| f.restore(&codes, policy)) {
             Ok(()) => true,
             Err(e) => {
-                crate::host::log_any_thread(
-                    crate::host::LogLevel::Warning,
-                    &format!("Function libraries in the RDB failed to load: {}", String::from_utf8_lossy(&e.text())),
-                );
-                drop(old);
+                let text = String::from_utf8_lossy(&e.text()).into_owned();
+                crate::host::log_any_thread(LogLevel::Warning, &format!("Libraries in the RDB failed to load: {text}"));
                 false
             }
         }

@@ -682,6 +682,40 @@ extern "C" fn config_event(ctx: *mut raw::RedisModuleCtx, _e: raw::RedisModuleEv
     }
 }
 
+/// Where the data being loaded comes from, as the host's Loading event tells it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LoadSource {
+    /// Startup or DEBUG RELOAD.
+    Rdb,
+    /// A full sync from the primary.
+    Replication,
+}
+
+static LOADING_CALLBACK: std::sync::Mutex<Option<fn(LoadSource)>> = std::sync::Mutex::new(None);
+
+/// Calls `on_start` whenever the host starts loading data (7.0's Loading event).
+pub fn subscribe_loading(ctx: *mut raw::RedisModuleCtx, on_start: fn(LoadSource)) -> bool {
+    if let Ok(mut slot) = LOADING_CALLBACK.lock() {
+        *slot = Some(on_start);
+    }
+    let event = raw::RedisModuleEvent { id: raw::REDISMODULE_EVENT_LOADING, dataver: 1 };
+    rm!(RedisModule_SubscribeToServerEvent(ctx, event, Some(loading_event)) else raw::REDISMODULE_ERR as c_int)
+        == raw::REDISMODULE_OK as c_int
+}
+
+extern "C" fn loading_event(_ctx: *mut raw::RedisModuleCtx, _e: raw::RedisModuleEvent, sub: u64, _data: *mut c_void) {
+    let source = match sub {
+        raw::REDISMODULE_SUBEVENT_LOADING_RDB_START => LoadSource::Rdb,
+        raw::REDISMODULE_SUBEVENT_LOADING_REPL_START => LoadSource::Replication,
+        raw::REDISMODULE_SUBEVENT_LOADING_AOF_START => LoadSource::Rdb,
+        _ => return,
+    };
+    let callback = LOADING_CALLBACK.lock().ok().and_then(|c| *c);
+    if let Some(callback) = callback {
+        let _ = catch_unwind(|| callback(source));
+    }
+}
+
 /// Makes the calling (worker) thread run only when a core would otherwise idle, so freeing
 /// memory in the background never takes CPU time from the main thread.
 pub fn lower_thread_priority() {

@@ -6,6 +6,7 @@ mod cmdinfo;
 mod commands;
 mod config;
 mod error;
+mod function_dump;
 mod functions;
 mod glob;
 mod host;
@@ -26,7 +27,7 @@ use redis_module::{Context, RedisString, Status};
 
 /// Every command the module serves. Flags follow the native commands (deny-script = noscript,
 /// allow-stale = stale); `getkeys-api` lets cluster routing and ACLs see numkeys-based keys.
-fn command_table() -> [CommandSpec; 21] {
+fn command_table() -> [CommandSpec; 23] {
     const EVAL_FLAGS: &std::ffi::CStr = c"deny-script may-replicate no-mandatory-keys allow-stale getkeys-api";
     const EVAL_RO_FLAGS: &std::ffi::CStr = c"deny-script readonly no-mandatory-keys allow-stale getkeys-api";
     [
@@ -138,6 +139,20 @@ fn command_table() -> [CommandSpec; 21] {
             numkeys_keys: None,
         },
         CommandSpec {
+            name: c"alt.function|dump",
+            handler: Some(handler!(function::dump)),
+            flags: c"deny-script",
+            arity: 2,
+            numkeys_keys: None,
+        },
+        CommandSpec {
+            name: c"alt.function|restore",
+            handler: Some(handler!(function::restore)),
+            flags: c"deny-script write deny-oom",
+            arity: -3,
+            numkeys_keys: None,
+        },
+        CommandSpec {
             name: c"alt.function|stats",
             handler: Some(handler!(function::stats)),
             flags: c"deny-script allow-busy",
@@ -178,6 +193,7 @@ fn init(ctx: &Context, _args: &[RedisString]) -> Status {
         || !host::register_commands(raw, &command_table())
         || !host::subscribe_config_changes(raw, config::refresh_host_configs)
         || !host::create_aux_type(raw, c"alt-funcs", functions::persistence::save, functions::persistence::load)
+        || !host::subscribe_loading(raw, functions::persistence::loading_started)
     {
         return Status::Err;
     }

@@ -5,10 +5,11 @@
 use super::script::reply_help;
 use super::FlushMode;
 use crate::error::ScriptError;
+use crate::functions::RestorePolicy;
 use crate::host::Ctx;
 use crate::reply::ReplySink;
 use crate::run::{self, Mode};
-use crate::{functions, lazyfree, state};
+use crate::{function_dump, functions, lazyfree, state};
 
 /// FUNCTION LOAD [REPLACE] code: every argument before the code must be REPLACE.
 pub fn load(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
@@ -95,6 +96,40 @@ fn subcommand_syntax_error(argv: &[&[u8]]) -> ScriptError {
         lossy(1),
         lossy(0).to_ascii_uppercase()
     ))
+}
+
+/// FUNCTION DUMP: native's payload format (RDB encoding, version, CRC64), LZF-compressed
+/// when the host's `rdbcompression` is on.
+pub fn dump(ctx: &mut Ctx, _argv: &[&[u8]]) -> Result<(), ScriptError> {
+    let compress = crate::host::config_get(ctx, b"rdbcompression").is_none_or(|v| v.eq_ignore_ascii_case(b"yes"));
+    let codes = state::with_functions(|f| Ok(f.codes()))?;
+    let codes: Vec<&[u8]> = codes.iter().map(Vec::as_slice).collect();
+    ctx.bulk(&function_dump::encode(&codes, compress));
+    Ok(())
+}
+
+/// FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE].
+pub fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
+    if argv.len() > 4 {
+        return Err(subcommand_syntax_error(argv));
+    }
+    let policy = match argv.get(3) {
+        None => RestorePolicy::Append,
+        Some(p) if p.eq_ignore_ascii_case(b"flush") => RestorePolicy::Flush,
+        Some(p) if p.eq_ignore_ascii_case(b"append") => RestorePolicy::Append,
+        Some(p) if p.eq_ignore_ascii_case(b"replace") => RestorePolicy::Replace,
+        Some(_) => {
+            return Err(ScriptError::err(
+                "Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
+            ))
+        }
+    };
+    let payload = argv.get(2).copied().unwrap_or_default();
+    let codes = function_dump::decode(payload).map_err(|e| ScriptError::Coded(e.text().as_bytes().to_vec()))?;
+    state::with_functions(|f| f.restore(&codes, policy))?;
+    ctx.replicate_verbatim();
+    ctx.reply_ok();
+    Ok(())
 }
 
 /// FUNCTION STATS (allow-busy): the running function, and the engine's counts.
