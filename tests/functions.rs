@@ -293,3 +293,66 @@ fn load_timeout() {
     let code = lib("slow", "local i = 0 while true do i = i + 1 end");
     both(&server, &[], &[&["FUNCTION", "FLUSH"], &["FUNCTION", "LOAD", &code], &["FUNCTION", "LIST"]]);
 }
+
+/// DUMP/RESTORE in native's format: payloads move both ways between native and ALT.
+#[test]
+fn dump_and_restore_interchange() {
+    let server = Server::start();
+    let mut con = server.con();
+    let one = lib("one", "redis.register_function('f1', function() return 'one' end)");
+    let two = lib("two", &format!("redis.register_function('f2', function() return '{}' end)", "x".repeat(100)));
+    for (native_side, prefix) in [("FUNCTION", "ALT.FUNCTION"), ("ALT.FUNCTION", "FUNCTION")] {
+        let fcall = if prefix == "FUNCTION" { "FCALL" } else { "ALT.FCALL" };
+        for compression in ["yes", "no"] {
+            run_str(&mut con, &["CONFIG", "SET", "rdbcompression", compression]);
+            run_str(&mut con, &[native_side, "FLUSH"]);
+            run_str(&mut con, &[prefix, "FLUSH"]);
+            run_str(&mut con, &[native_side, "LOAD", &one]);
+            run_str(&mut con, &[native_side, "LOAD", &two]);
+            let payload: Vec<u8> =
+                redis::cmd(native_side.split(' ').next().unwrap()).arg("DUMP").query(&mut con).expect("dump");
+            let restored: redis::RedisResult<String> = redis::cmd(prefix).arg("RESTORE").arg(&payload).query(&mut con);
+            assert_eq!(restored.as_deref(), Ok("OK"), "{native_side} DUMP -> {prefix} RESTORE ({compression})");
+            assert_eq!(run_str(&mut con, &[fcall, "f1", "0"]), "$one");
+            assert_eq!(run_str(&mut con, &[fcall, "f2", "0"]), format!("${}", "x".repeat(100)));
+        }
+    }
+}
+
+#[test]
+fn restore_policies_and_errors() {
+    let server = Server::start();
+    let one = lib("one", "redis.register_function('f1', function() return 1 end)");
+    let one_b = lib("one", "redis.register_function('f1b', function() return 11 end)");
+    let three = lib("three", "redis.register_function('f1', function() return 3 end)");
+    for policy in ["APPEND", "REPLACE", "FLUSH", "flush", "bogus"] {
+        // The payload is taken from the implementation under test each time (it is equal in content).
+        both(&server, &[], &[&["FUNCTION", "FLUSH"], &["FUNCTION", "LOAD", &one], &["FUNCTION", "LIST"]]);
+        let mut con = server.con();
+        for (fun, fcall) in [("FUNCTION", "FCALL"), ("ALT.FUNCTION", "ALT.FCALL")] {
+            run_str(&mut con, &[fun, "FLUSH"]);
+            run_str(&mut con, &[fun, "LOAD", &one_b]);
+            let payload: Vec<u8> = redis::cmd(fun).arg("DUMP").query(&mut con).unwrap();
+            run_str(&mut con, &[fun, "FLUSH"]);
+            run_str(&mut con, &[fun, "LOAD", &one]);
+            run_str(&mut con, &[fun, "LOAD", &three.replace("'f1'", "'f3'")]);
+            let r: redis::RedisResult<redis::Value> = redis::cmd(fun).arg("RESTORE").arg(&payload).arg(policy).query(&mut con);
+            let shown = support::normalize(&support::show(&r));
+            let after = run_str(&mut con, &[fcall, "f1b", "0"]);
+            let list = support::normalize(&run_str(&mut con, &[fun, "STATS"]));
+            if fun == "FUNCTION" {
+                std::env::set_var("NATIVE_RESTORE", format!("{shown}|{after}|{list}"));
+            } else {
+                let native = std::env::var("NATIVE_RESTORE").unwrap();
+                assert_eq!(format!("{shown}|{}|{list}", after.replace("ALT.", "")), native, "policy {policy}");
+            }
+        }
+    }
+    let mut con = server.con();
+    for bad in [&b""[..], b"short", b"\xf5\x00\x0a\x00\x00\x00\x00\x00\x00\x00\x00\x00"] {
+        let n: redis::RedisResult<redis::Value> = redis::cmd("FUNCTION").arg("RESTORE").arg(bad).query(&mut con);
+        let a: redis::RedisResult<redis::Value> = redis::cmd("ALT.FUNCTION").arg("RESTORE").arg(bad).query(&mut con);
+        assert_eq!(support::normalize(&support::show(&a)), support::show(&n));
+    }
+    both(&server, &[], &[&["FUNCTION", "RESTORE", "x", "APPEND", "extra"], &["FUNCTION", "DUMP", "x"]]);
+}
