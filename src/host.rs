@@ -894,6 +894,21 @@ pub fn table_is_readonly(lua: &mlua::Lua, table: &mlua::Table) -> mlua::Result<b
     }
 }
 
+/// A fresh Lua array of the given strings, built with the raw C API in one protected call.
+pub fn string_array(lua: &mlua::Lua, items: &[&[u8]]) -> mlua::Result<mlua::Table> {
+    use mlua::ffi;
+    // SAFETY: as set_keys_and_argv; the table is left on the stack as the call's result.
+    unsafe {
+        lua.exec_raw::<mlua::Table>((), |state| {
+            ffi::lua_createtable(state, c_int::try_from(items.len()).unwrap_or(0), 0);
+            for (i, item) in items.iter().enumerate() {
+                ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+                ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i + 1).unwrap_or(ffi::lua_Integer::MAX));
+            }
+        })
+    }
+}
+
 /// Sets the globals KEYS and ARGV to fresh arrays of the given strings, lifting the read-only
 /// flag of the globals table only for that (script_lua.c luaCallFunction). Built with the raw
 /// C API: one protected call instead of a wrapper round trip per string.

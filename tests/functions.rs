@@ -336,7 +336,8 @@ fn restore_policies_and_errors() {
             run_str(&mut con, &[fun, "FLUSH"]);
             run_str(&mut con, &[fun, "LOAD", &one]);
             run_str(&mut con, &[fun, "LOAD", &three.replace("'f1'", "'f3'")]);
-            let r: redis::RedisResult<redis::Value> = redis::cmd(fun).arg("RESTORE").arg(&payload).arg(policy).query(&mut con);
+            let r: redis::RedisResult<redis::Value> =
+                redis::cmd(fun).arg("RESTORE").arg(&payload).arg(policy).query(&mut con);
             let shown = support::normalize(&support::show(&r));
             let after = run_str(&mut con, &[fcall, "f1b", "0"]);
             let list = support::normalize(&run_str(&mut con, &[fun, "STATS"]));

@@ -328,13 +328,7 @@ impl LuaVm {
         name: &str,
     ) -> Result<(), ScriptFailure> {
         self.prepare_run();
-        let array = |items: &[&[u8]]| -> mlua::Result<Table> {
-            let t = self.lua.create_table_with_capacity(items.len(), 0)?;
-            for (i, item) in items.iter().enumerate() {
-                t.raw_set(i + 1, self.lua.create_string(item)?)?;
-            }
-            Ok(t)
-        };
+        let array = |items: &[&[u8]]| crate::host::string_array(&self.lua, items);
         let outcome = (|| {
             let f: Function = self.lua.registry_value(&f.0)?;
             let (ok, value): (bool, Value) = self.run_function.call((f, array(keys)?, array(args)?))?;
