@@ -894,6 +894,42 @@ pub fn table_is_readonly(lua: &mlua::Lua, table: &mlua::Table) -> mlua::Result<b
     }
 }
 
+/// Wraps `pcall_like` (which returns a command's reply, error replies as `{err=...}` tables)
+/// into `redis.call`: a C function that raises those tables as the error object, as native
+/// does. Being a C frame between the script and the Rust callback, it also makes error
+/// positions resolve to the script's line exactly as Redis's C `redis.call` does.
+pub fn raising_call(lua: &mlua::Lua, pcall_like: &mlua::Function) -> mlua::Result<mlua::Function> {
+    use mlua::ffi;
+    // SAFETY: exec_raw pushes `pcall_like`; the closure makes it the upvalue of a C closure,
+    // which is left on the stack as the result.
+    unsafe { lua.exec_raw::<mlua::Function>(pcall_like, |state| ffi::lua_pushcclosure(state, raise_error_reply, 1)) }
+}
+
+/// The body of `redis.call` (see `raising_call`). It holds no Rust values that need dropping,
+/// so the longjmp of lua_error may pass through it.
+unsafe extern "C-unwind" fn raise_error_reply(state: *mut mlua::ffi::lua_State) -> c_int {
+    use mlua::ffi;
+    // SAFETY: a C function called by Lua with a valid state; upvalue 1 is set by
+    // raising_call. Stack use: the callback's arguments plus two slots (LUA_MINSTACK is 20
+    // beyond the arguments, and lua_call leaves one result).
+    unsafe {
+        let nargs = ffi::lua_gettop(state);
+        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+        ffi::lua_insert(state, 1);
+        ffi::lua_call(state, nargs, 1);
+        if ffi::lua_istable(state, -1) != 0 {
+            ffi::lua_pushstring(state, c"err".as_ptr());
+            ffi::lua_rawget(state, -2);
+            let is_error = ffi::lua_type(state, -1) == ffi::LUA_TSTRING;
+            ffi::lua_pop(state, 1);
+            if is_error {
+                ffi::lua_error(state);
+            }
+        }
+        1
+    }
+}
+
 /// A fresh Lua array of the given strings, built with the raw C API in one protected call.
 pub fn string_array(lua: &mlua::Lua, items: &[&[u8]]) -> mlua::Result<mlua::Table> {
     use mlua::ffi;

@@ -26,8 +26,9 @@ pub type Logger = fn(LogLevel, &str);
 
 pub fn build(lua: &Lua, version: Version, logger: Logger) -> mlua::Result<Table> {
     let redis = lua.create_table()?;
-    redis.raw_set("call", lua.create_function(|lua, args: MultiValue| command(lua, args, true))?)?;
-    redis.raw_set("pcall", lua.create_function(|lua, args: MultiValue| command(lua, args, false))?)?;
+    let pcall = lua.create_function(|lua, args: MultiValue| command(lua, args))?;
+    redis.raw_set("call", crate::host::raising_call(lua, &pcall)?)?;
+    redis.raw_set("pcall", pcall)?;
     redis.raw_set("error_reply", lua.create_function(error_reply)?)?;
     redis.raw_set("status_reply", lua.create_function(status_reply)?)?;
     redis.raw_set("sha1hex", lua.create_function(sha1hex)?)?;
@@ -55,31 +56,16 @@ pub fn build(lua: &Lua, version: Version, logger: Logger) -> mlua::Result<Table>
     Ok(redis)
 }
 
-/// redis.call / redis.pcall (luaRedisGenericCommand).
-fn command(lua: &Lua, args: MultiValue, raise_errors: bool) -> mlua::Result<Value> {
+/// redis.pcall (luaRedisGenericCommand): the reply, or the error table. redis.call is this
+/// behind a C function that raises error tables (host::raising_call).
+fn command(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
     let outcome = match command_argv(&args) {
         Ok((name, argv)) => run::call(name.bytes(), &argv),
         Err(text) => CallOutcome::Refused(text.as_bytes().to_vec()),
     };
     match outcome {
-        CallOutcome::Refused(text) => {
-            if raise_errors {
-                Err(raise(text))
-            } else {
-                Ok(Value::Table(error_table(lua, &text, true)?))
-            }
-        }
-        CallOutcome::Reply(reply) => {
-            let value = reply_to_lua(lua, reply.root(), run::resp3())?;
-            if raise_errors {
-                if let Value::Table(t) = &value {
-                    if let Value::String(e) = t.raw_get::<Value>("err")? {
-                        return Err(raise(e.as_bytes().to_vec()));
-                    }
-                }
-            }
-            Ok(value)
-        }
+        CallOutcome::Refused(text) => Ok(Value::Table(error_table(lua, &text, true)?)),
+        CallOutcome::Reply(reply) => reply_to_lua(lua, reply.root(), run::resp3()),
     }
 }
 
