@@ -217,6 +217,7 @@ impl LuaVm {
         }
         globals.raw_set("redis", redis)?;
         globals.raw_set("bit", libs::bit::open(&lua)?)?;
+        globals.raw_set("cjson", libs::cjson::open(&lua)?)?;
         let math: Table = globals.raw_get("math")?;
         libs::random::install(&lua, &math)?;
         let tostring: Function = globals.raw_get("tostring")?;

@@ -4,6 +4,7 @@
 //! the caller's position as luaL_error does.
 
 pub mod bit;
+pub mod cjson;
 pub mod random;
 
 use mlua::{Error, Lua, Value};
