@@ -895,29 +895,61 @@ pub fn table_is_readonly(lua: &mlua::Lua, table: &mlua::Table) -> mlua::Result<b
 }
 
 /// Wraps `pcall_like` (which returns a command's reply, error replies as `{err=...}` tables)
-/// into `redis.call`: a C function that raises those tables as the error object, as native
-/// does. Being a C frame between the script and the Rust callback, it also makes error
-/// positions resolve to the script's line exactly as Redis's C `redis.call` does.
-pub fn raising_call(lua: &mlua::Lua, pcall_like: &mlua::Function) -> mlua::Result<mlua::Function> {
+/// into the `redis.call` (`raise` true) or `redis.pcall` C function scripts see.
+///
+/// `redis.call` raises those tables as the error object, as native does; being a C frame
+/// between the script and the Rust callback, it also makes error positions resolve to the
+/// script's line exactly as Redis's C `redis.call` does. Many arguments (an `unpack` of
+/// thousands) are handed over packed in one table (`packed_args`), since the binding's
+/// per-argument handling has a smaller limit than Lua's stack.
+pub fn command_function(lua: &mlua::Lua, pcall_like: &mlua::Function, raise: bool) -> mlua::Result<mlua::Function> {
     use mlua::ffi;
-    // SAFETY: exec_raw pushes `pcall_like`; the closure makes it the upvalue of a C closure,
-    // which is left on the stack as the result.
-    unsafe { lua.exec_raw::<mlua::Function>(pcall_like, |state| ffi::lua_pushcclosure(state, raise_error_reply, 1)) }
+    // SAFETY: exec_raw pushes `pcall_like` and `raise`; the closure makes them the upvalues of
+    // a C closure, which is left on the stack as the result.
+    unsafe {
+        lua.exec_raw::<mlua::Function>((pcall_like, raise), |state| ffi::lua_pushcclosure(state, command_trampoline, 2))
+    }
 }
 
-/// The body of `redis.call` (see `raising_call`). It holds no Rust values that need dropping,
-/// so the longjmp of lua_error may pass through it.
-unsafe extern "C-unwind" fn raise_error_reply(state: *mut mlua::ffi::lua_State) -> c_int {
+/// Arguments beyond this many are passed packed in a table.
+const PACK_ABOVE: c_int = 64;
+
+/// Marks a packed call: `(PACKED, args_table, count)`.
+static PACKED_MARK: u8 = 0;
+
+/// The light userdata that marks a packed argument list.
+pub fn packed_mark() -> *mut c_void {
+    std::ptr::addr_of!(PACKED_MARK).cast_mut().cast()
+}
+
+/// The body of `redis.call`/`redis.pcall` (see `command_function`). It holds no Rust values
+/// that need dropping, so the longjmp of a Lua error may pass through it.
+unsafe extern "C-unwind" fn command_trampoline(state: *mut mlua::ffi::lua_State) -> c_int {
     use mlua::ffi;
-    // SAFETY: a C function called by Lua with a valid state; upvalue 1 is set by
-    // raising_call. Stack use: the callback's arguments plus two slots (LUA_MINSTACK is 20
-    // beyond the arguments, and lua_call leaves one result).
+    // SAFETY: a C function called by Lua with a valid state; upvalues 1 and 2 are set by
+    // command_function. Lua guarantees LUA_MINSTACK (20) free slots beyond the arguments;
+    // at most four are used at a time here.
     unsafe {
         let nargs = ffi::lua_gettop(state);
+        let call_args = if nargs > PACK_ABOVE {
+            ffi::lua_createtable(state, nargs, 0);
+            for i in 1..=nargs {
+                ffi::lua_pushvalue(state, i);
+                ffi::lua_rawseti(state, -2, ffi::lua_Integer::from(i));
+            }
+            ffi::lua_replace(state, 1);
+            ffi::lua_settop(state, 1);
+            ffi::lua_pushlightuserdata(state, packed_mark());
+            ffi::lua_insert(state, 1);
+            ffi::lua_pushnumber(state, ffi::lua_Number::from(nargs));
+            3
+        } else {
+            nargs
+        };
         ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
         ffi::lua_insert(state, 1);
-        ffi::lua_call(state, nargs, 1);
-        if ffi::lua_istable(state, -1) != 0 {
+        ffi::lua_call(state, call_args, 1);
+        if ffi::lua_toboolean(state, ffi::lua_upvalueindex(2)) != 0 && ffi::lua_istable(state, -1) != 0 {
             ffi::lua_pushstring(state, c"err".as_ptr());
             ffi::lua_rawget(state, -2);
             let is_error = ffi::lua_type(state, -1) == ffi::LUA_TSTRING;

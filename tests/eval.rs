@@ -130,6 +130,9 @@ fn argument_conversions() {
         "return redis.pcall('set', 'k', {})",
         "return redis.call()",
         "return redis.pcall()",
+        "local a = {} for i = 1, 7999 do a[i] = 1 end return redis.call('lpush', 'l', unpack(a))",
+        "local a = {} for i = 1, 7999 do a[i] = 'v' .. i end return redis.pcall('rpush', 'l2', unpack(a))",
+        "local a = {} for i = 1, 100 do a[i] = i end a[50] = true return redis.pcall('rpush', 'l3', unpack(a))",
     ] {
         eval_same(&server, &[], script, &[], &[]);
     }
@@ -182,6 +185,9 @@ fn error_formats() {
         "local ok, e = pcall(function() local x = nil + 1 end) return e",
         "return {pcall()}",
         "local ok, e = pcall(error, {code = 1}) return type(e)",
+        "local ok, e = xpcall(function() redis.call('incr', 'h') end, function(e) return type(e) end) return e",
+        "local ok, e = xpcall(function() redis.call('incr', 'h') end, function(e) return e.err end) return e",
+        "local ok, e = pcall(redis.call, 'nosuch') return e",
         "error('a\\r\\nb')",
         "return +",
         "return 'unfinished",

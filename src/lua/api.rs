@@ -26,9 +26,9 @@ pub type Logger = fn(LogLevel, &str);
 
 pub fn build(lua: &Lua, version: Version, logger: Logger) -> mlua::Result<Table> {
     let redis = lua.create_table()?;
-    let pcall = lua.create_function(|lua, args: MultiValue| command(lua, args))?;
-    redis.raw_set("call", crate::host::raising_call(lua, &pcall)?)?;
-    redis.raw_set("pcall", pcall)?;
+    let command = lua.create_function(|lua, args: MultiValue| command(lua, args))?;
+    redis.raw_set("call", crate::host::command_function(lua, &command, true)?)?;
+    redis.raw_set("pcall", crate::host::command_function(lua, &command, false)?)?;
     redis.raw_set("error_reply", lua.create_function(error_reply)?)?;
     redis.raw_set("status_reply", lua.create_function(status_reply)?)?;
     redis.raw_set("sha1hex", lua.create_function(sha1hex)?)?;
@@ -56,8 +56,9 @@ pub fn build(lua: &Lua, version: Version, logger: Logger) -> mlua::Result<Table>
     Ok(redis)
 }
 
-/// redis.pcall (luaRedisGenericCommand): the reply, or the error table. redis.call is this
-/// behind a C function that raises error tables (host::raising_call).
+/// redis.pcall (luaRedisGenericCommand): the reply, or the error table. redis.call and
+/// redis.pcall reach it through C functions (host::command_function); redis.call raises the
+/// error tables.
 fn command(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
     let outcome = match command_argv(&args) {
         Ok((name, argv)) => run::call(name.bytes(), &argv),
@@ -97,6 +98,11 @@ impl ArgBytes {
 /// The command name and the remaining arguments, copied straight into host strings.
 fn command_argv(args: &MultiValue) -> Result<(ArgBytes, Argv), &'static str> {
     const NOT_STRING: &str = "ERR Lua redis lib command arguments must be strings or integers";
+    if let [Value::LightUserData(mark), Value::Table(packed), count] = args.iter().take(3).collect::<Vec<_>>()[..] {
+        if mark.0 == crate::host::packed_mark() {
+            return packed_argv(packed, count);
+        }
+    }
     let mut values = args.iter();
     let Some(first) = values.next() else {
         return Err("ERR Please specify at least one argument for this redis lib call");
@@ -118,6 +124,24 @@ fn acl_check_cmd(_: &Lua, args: MultiValue) -> mlua::Result<bool> {
         argv.push(rest.get(i).unwrap_or_default());
     }
     run::acl_allows(&argv).ok_or_else(|| raise(b"ERR Invalid command passed to redis.acl_check_cmd()".to_vec()))
+}
+
+/// A packed argument list (see host::command_function): read one value at a time, so no
+/// more than a few Lua references are alive however many arguments there are.
+fn packed_argv(packed: &Table, count: &Value) -> Result<(ArgBytes, Argv), &'static str> {
+    const NOT_STRING: &str = "ERR Lua redis lib command arguments must be strings or integers";
+    let count = match count {
+        Value::Integer(i) => usize::try_from(*i).unwrap_or(0),
+        Value::Number(n) => *n as usize,
+        _ => 0,
+    };
+    let value = |i: usize| packed.raw_get::<Value>(i).map_err(|_| NOT_STRING);
+    let name = ArgBytes::of(&value(1)?).ok_or(NOT_STRING)?;
+    let mut argv = Argv::with_capacity(count.saturating_sub(1));
+    for i in 2..=count {
+        argv.push(ArgBytes::of(&value(i)?).ok_or(NOT_STRING)?.bytes());
+    }
+    Ok((name, argv))
 }
 
 /// The single string argument of error_reply/status_reply, or None (then they return an
