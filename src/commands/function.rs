@@ -9,7 +9,7 @@ use crate::functions::RestorePolicy;
 use crate::host::Ctx;
 use crate::reply::ReplySink;
 use crate::run::{self, Mode};
-use crate::{function_dump, functions, lazyfree, state};
+use crate::{function_dump, functions, state};
 
 /// FUNCTION LOAD [REPLACE] code: every argument before the code must be REPLACE.
 pub fn load(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
@@ -72,19 +72,7 @@ pub fn flush(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
     };
     let old = state::take_functions()?;
     ctx.replicate_verbatim();
-    match mode {
-        FlushMode::Async => {
-            lazyfree::free_in_background(old, "function libraries", None);
-            ctx.reply_ok();
-        }
-        FlushMode::Sync => match ctx.block_client() {
-            Some(client) => lazyfree::free_in_background(old, "function libraries", Some(client)),
-            None => {
-                drop(old);
-                ctx.reply_ok();
-            }
-        },
-    }
+    super::free_flushed(ctx, old, mode, "function libraries");
     Ok(())
 }
 

@@ -75,6 +75,25 @@ impl FlushMode {
     }
 }
 
+/// Frees what a flush took out (an old VM and everything in it) without stalling other
+/// clients: ASYNC answers at once; SYNC answers once the memory is freed, blocking only the
+/// caller, or frees inline where the caller cannot block (MULTI, scripts).
+pub fn free_flushed<T: Send + 'static>(ctx: &mut Ctx, old: T, mode: FlushMode, label: &'static str) {
+    match mode {
+        FlushMode::Async => {
+            crate::lazyfree::free_in_background(old, label, None);
+            ctx.reply_ok();
+        }
+        FlushMode::Sync => match ctx.block_client() {
+            Some(client) => crate::lazyfree::free_in_background(old, label, Some(client)),
+            None => {
+                drop(old);
+                ctx.reply_ok();
+            }
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

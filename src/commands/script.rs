@@ -4,7 +4,6 @@
 use super::FlushMode;
 use crate::error::ScriptError;
 use crate::host::Ctx;
-use crate::lazyfree;
 use crate::reply::ReplySink;
 use crate::state;
 
@@ -32,22 +31,7 @@ pub fn flush(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
         _ => return Err(flush_syntax()),
     };
     let old = state::take_scripts()?;
-    match mode {
-        // Reply at once; the old VM and cache are freed on a worker.
-        FlushMode::Async => {
-            lazyfree::free_in_background(old, "script cache", None);
-            ctx.reply_ok();
-        }
-        // The caller hears OK once the memory is freed; other clients are served meanwhile.
-        // Where blocking is not allowed (MULTI, scripts) the free happens right here.
-        FlushMode::Sync => match ctx.block_client() {
-            Some(client) => lazyfree::free_in_background(old, "script cache", Some(client)),
-            None => {
-                drop(old);
-                ctx.reply_ok();
-            }
-        },
-    }
+    super::free_flushed(ctx, old, mode, "script cache");
     Ok(())
 }
 

@@ -328,26 +328,12 @@ impl LuaVm {
         sink: &mut dyn ReplySink,
         name: &str,
     ) -> Result<(), ScriptFailure> {
-        self.prepare_run();
-        let array = |items: &[&[u8]]| crate::host::string_array(&self.lua, items);
-        let outcome = (|| {
-            let f: Function = self.lua.registry_value(&f.0)?;
-            let (ok, value): (bool, Value) = self.run_function.call((f, array(keys)?, array(args)?))?;
-            if ok {
-                let tools = convert::WriteTools { next: &self.next, scratch: &self.scratch };
-                convert::write_result(sink, value, run::resp3(), &tools);
-                Ok(None)
-            } else {
-                Ok(Some(self.failure_text(&value, name)?))
-            }
-        })();
-        self.collect_garbage_sometimes();
-        let failure = match outcome {
-            Ok(None) => return Ok(()),
-            Ok(Some(text)) => text,
-            Err(e) => error_text(&e),
-        };
-        Err(ScriptFailure(self.explain_memory_failure(failure)))
+        self.run(sink, name, |vm| {
+            let f: Function = vm.lua.registry_value(&f.0)?;
+            let keys = crate::host::string_array(&vm.lua, keys)?;
+            let args = crate::host::string_array(&vm.lua, args)?;
+            vm.run_function.call((f, keys, args))
+        })
     }
 
     /// Compiles a script body (text only, never bytecode) into the Lua registry, as Redis
@@ -373,10 +359,23 @@ impl LuaVm {
         sink: &mut dyn ReplySink,
         name: &str,
     ) -> Result<(), ScriptFailure> {
+        self.run(sink, name, |vm| {
+            crate::host::set_keys_and_argv(&vm.lua, keys, args)?;
+            let f: Function = vm.lua.registry_value(&f.0)?;
+            vm.runner.call(f)
+        })
+    }
+
+    /// One run (luaCallFunction): `start` calls the script under the error handler and
+    /// returns xpcall's (ok, value); the value becomes the reply or the error line.
+    fn run(
+        &mut self,
+        sink: &mut dyn ReplySink,
+        name: &str,
+        start: impl FnOnce(&Self) -> mlua::Result<(bool, Value)>,
+    ) -> Result<(), ScriptFailure> {
         self.prepare_run();
-        let outcome = crate::host::set_keys_and_argv(&self.lua, keys, args).and_then(|()| {
-            let f: Function = self.lua.registry_value(&f.0)?;
-            let (ok, value): (bool, Value) = self.runner.call(f)?;
+        let outcome = start(self).and_then(|(ok, value)| {
             if ok {
                 let tools = convert::WriteTools { next: &self.next, scratch: &self.scratch };
                 convert::write_result(sink, value, run::resp3(), &tools);

@@ -6,32 +6,13 @@
 //! All arithmetic is done with explicit wrapping/rotating operations so that no
 //! input reachable from Lua can make this code panic.
 
-use mlua::{Lua, MultiValue, Result, Table, Value};
+use mlua::{Lua, MultiValue, Result, Table};
 
-use super::{arg_error, lua_typename};
+use super::{arg_error, lua_typename, to_number};
 
 /// 2^52 + 2^51: adding it to a double leaves the value modulo 2^32 (rounded
 /// to nearest-even) in the low 32 bits of the IEEE-754 representation.
 const MAGIC: f64 = 6_755_399_441_055_744.0;
-
-/// `luaL_where(L, 1)`: the `"chunkname:currentline: "` prefix that a native
-/// `luaL_error` raised from a C function carries (position of the Lua caller;
-/// empty when the caller is itself a C function such as `pcall`). Not added by
-/// this module; exposed for the glue in case it wants native-exact texts.
-#[allow(dead_code)]
-/// `lua_tonumber` + `lua_isnumber` for argument `idx` (1-based).
-fn to_number(lua: &Lua, args: &MultiValue, idx: usize) -> Result<(f64, bool)> {
-    let v = idx.checked_sub(1).and_then(|i| args.get(i));
-    Ok(match v {
-        Some(Value::Number(n)) => (*n, true),
-        Some(Value::Integer(i)) => (*i as f64, true),
-        Some(v @ Value::String(_)) => match lua.coerce_number(v.clone())? {
-            Some(n) => (n, true),
-            None => (0.0, false),
-        },
-        _ => (0.0, false),
-    })
-}
 
 /// Normalise a Lua number to 32 bits the way `barg` does.
 fn norm(n: f64) -> u32 {

@@ -37,6 +37,21 @@ pub fn arg_error(lua: &Lua, narg: usize, extramsg: &str) -> Error {
     lua_error(lua, &msg)
 }
 
+/// `lua_tonumber` + `lua_isnumber` of argument `idx` (1-based): numbers, and strings Lua
+/// converts to numbers.
+pub fn to_number(lua: &Lua, args: &mlua::MultiValue, idx: usize) -> mlua::Result<(f64, bool)> {
+    let v = idx.checked_sub(1).and_then(|i| args.get(i));
+    Ok(match v {
+        Some(Value::Number(n)) => (*n, true),
+        Some(Value::Integer(i)) => (*i as f64, true),
+        Some(v @ Value::String(_)) => match lua.coerce_number(v.clone())? {
+            Some(n) => (n, true),
+            None => (0.0, false),
+        },
+        _ => (0.0, false),
+    })
+}
+
 /// luaL_typename of a (possibly absent) argument.
 pub fn lua_typename(v: Option<&Value>) -> &'static str {
     match v {

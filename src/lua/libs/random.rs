@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use mlua::{Lua, MultiValue, Result, Table, Value};
+use mlua::{Lua, MultiValue, Result, Table};
 
 use super::{arg_error, lua_typename};
 
@@ -61,15 +61,7 @@ fn c_double_to_i64(d: f64) -> i64 {
 /// `luaL_checkint(L, idx)` = `(int)luaL_checkinteger(L, idx)`.
 fn check_int(lua: &Lua, args: &MultiValue, idx: usize) -> Result<i32> {
     let v = idx.checked_sub(1).and_then(|i| args.get(i));
-    let (n, isnum) = match v {
-        Some(Value::Number(n)) => (*n, true),
-        Some(Value::Integer(i)) => (*i as f64, true),
-        Some(v @ Value::String(_)) => match lua.coerce_number(v.clone())? {
-            Some(n) => (n, true),
-            None => (0.0, false),
-        },
-        _ => (0.0, false),
-    };
+    let (n, isnum) = super::to_number(lua, args, idx)?;
     let d = if isnum { c_double_to_i64(n) } else { 0 };
     if d == 0 && !isnum {
         let tname = lua_typename(v);
