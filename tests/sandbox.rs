@@ -281,3 +281,62 @@ fn cve_2025_67733_crlf_injection() {
         eval_same(&server, &[], script, &[], &[]);
     }
 }
+
+#[test]
+fn cjson_cmsgpack_struct_libraries() {
+    let server = Server::start();
+    for script in [
+        "return cjson.encode({1, 2, 'x', {a = 1}, cjson.null, true})",
+        "return cjson.encode({[1] = 1, [3] = 3})",
+        "return cjson.encode({[20] = 1})",
+        "return cjson.encode(0/0)",
+        "return cjson.encode(1/3)",
+        "return cjson.encode('a/b\\1')",
+        "return cjson.decode('[1,2,{\"a\":null}]')[3].a == cjson.null",
+        "return cjson.decode('{\"a\":')",
+        "return cjson.decode('0x10')",
+        "local t = cjson.decode('{\"k1\":1,\"k2\":2,\"a_rather_long_key_of_forty_bytes_xxxxxxx\":3}') local r = {} for k in pairs(t) do r[#r+1] = k end return r",
+        "return cjson.encode(cjson.decode('[\"\\\\u00e9\\\\ud83d\\\\ude00\"]'))",
+        "local t = {} t[1] = t return cjson.encode(t)",
+        "return cjson.encode()",
+        "return pcall(cjson.encode)",
+        "return {pcall(function() return cjson.decode('x') end)}",
+        "local function hex(s) return (s:gsub('.', function(c) return string.format('%02x', c:byte()) end)) end return hex(cmsgpack.pack(0.1, -1, 2^40, 'abc', {1, 2}, {a = 1}))",
+        "local a, b, c = cmsgpack.unpack(cmsgpack.pack(1, 'two', {3})) return {a, b, c[1]}",
+        "return cmsgpack.unpack('\\205')",
+        "return cmsgpack.pack()",
+        "local s = cmsgpack.pack(1, 2, 3) return {cmsgpack.unpack_one(s), cmsgpack.unpack_limit(s, 2)}",
+        "local function hex(s) return (s:gsub('.', function(c) return string.format('%02x', c:byte()) end)) end return hex(struct.pack('>i4<h!4bd', 1, -2, 3, 1.5))",
+        "return {struct.unpack('>i4', struct.pack('>i4', -7))}",
+        "return struct.size('i4hd')",
+        "return struct.pack('y', 1)",
+        "return struct.unpack('>i4', 'ab')",
+        "return struct.pack('i33', 1)",
+    ] {
+        eval_same(&server, &[], script, &[], &[]);
+    }
+}
+
+/// CVE-2022-24834 (cjson/cmsgpack size overflow), struct and cmsgpack overflow CVEs: exact
+/// sizes, clean errors, no crash.
+#[test]
+fn library_overflow_cves() {
+    let server = Server::start();
+    for script in [
+        "return #cjson.encode(string.rep('\\0', 2^24))",
+        "return #cmsgpack.pack(string.rep('x', 2^24))",
+        "return struct.pack('c2147483648', 'x')",
+        "return struct.pack('i2147483647', 1)",
+        "return struct.unpack('c4294967295', 'abc')",
+        "return struct.size('c2147483647c2147483647')",
+        "return struct.unpack('>!4i4', 'abc', 2147483647)",
+        "local t = {} for i = 1, 100 do t = {t} end return #cmsgpack.pack(t)",
+        "return cmsgpack.unpack('\\221\\255\\255\\255\\255')",
+        "return cmsgpack.unpack('\\219\\255\\255\\255\\255abc')",
+        "local a = {} for i = 1, 8000 do a[i] = i end return #cmsgpack.pack(unpack(a))",
+    ] {
+        eval_same(&server, &[], script, &[], &[]);
+    }
+    let mut con = server.con();
+    assert_eq!(run_str(&mut con, &["PING"]), "+PONG");
+}

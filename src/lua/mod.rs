@@ -218,6 +218,8 @@ impl LuaVm {
         globals.raw_set("redis", redis)?;
         globals.raw_set("bit", libs::bit::open(&lua)?)?;
         globals.raw_set("cjson", libs::cjson::open(&lua)?)?;
+        globals.raw_set("cmsgpack", libs::cmsgpack::open(&lua)?)?;
+        globals.raw_set("struct", libs::structlib::open(&lua)?)?;
         let math: Table = globals.raw_get("math")?;
         libs::random::install(&lua, &math)?;
         let tostring: Function = globals.raw_get("tostring")?;

@@ -26,7 +26,7 @@ fn barg(lua: &Lua, args: &MultiValue, idx: usize) -> Result<u32> {
     let b = norm(n);
     if b == 0 && !isnum {
         let tname = lua_typename(idx.checked_sub(1).and_then(|i| args.get(i)));
-        return Err(arg_error(lua, idx, &format!("number expected, got {tname}")));
+        return Err(arg_error(lua, i64::try_from(idx).unwrap_or(i64::MAX), &format!("number expected, got {tname}")));
     }
     Ok(b)
 }

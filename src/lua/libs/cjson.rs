@@ -170,7 +170,7 @@ fn null_value() -> Value {
 use super::lua_error;
 
 fn arg_error(lua: &Lua, narg: i32, extramsg: &str) -> Error {
-    super::arg_error(lua, usize::try_from(narg).unwrap_or(0), extramsg)
+    super::arg_error(lua, i64::from(narg), extramsg)
 }
 
 /// `lua_typename(L, lua_type(L, i))` of a value.

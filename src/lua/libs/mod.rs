@@ -5,7 +5,9 @@
 
 pub mod bit;
 pub mod cjson;
+pub mod cmsgpack;
 pub mod random;
+pub mod structlib;
 
 use mlua::{Error, Lua, Value};
 
@@ -17,7 +19,7 @@ pub fn lua_error(lua: &Lua, msg: &str) -> Error {
 
 /// luaL_argerror: `bad argument #n to 'name' (extramsg)`, the name as Lua's call info has it
 /// (`calling 'f' on bad self` for a method's self), with luaL_error's position prefix.
-pub fn arg_error(lua: &Lua, narg: usize, extramsg: &str) -> Error {
+pub fn arg_error(lua: &Lua, narg: i64, extramsg: &str) -> Error {
     let info = lua.inspect_stack(0, |d| {
         let names = d.names();
         (names.name.map(|s| s.into_owned()), names.name_what == Some("method"))
@@ -26,7 +28,7 @@ pub fn arg_error(lua: &Lua, narg: usize, extramsg: &str) -> Error {
         None => format!("bad argument #{narg} ({extramsg})"),
         Some((name, is_method)) => {
             let name = name.unwrap_or_else(|| "?".to_string());
-            let narg = if is_method { narg.saturating_sub(1) } else { narg };
+            let narg = if is_method { narg - 1 } else { narg };
             if is_method && narg == 0 {
                 format!("calling '{name}' on bad self ({extramsg})")
             } else {

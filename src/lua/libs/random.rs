@@ -65,7 +65,7 @@ fn check_int(lua: &Lua, args: &MultiValue, idx: usize) -> Result<i32> {
     let d = if isnum { c_double_to_i64(n) } else { 0 };
     if d == 0 && !isnum {
         let tname = lua_typename(v);
-        return Err(arg_error(lua, idx, &format!("number expected, got {tname}")));
+        return Err(arg_error(lua, i64::try_from(idx).unwrap_or(i64::MAX), &format!("number expected, got {tname}")));
     }
     // (int) cast of a 64-bit lua_Integer: keep the low 32 bits.
     Ok((d & 0xffff_ffff) as u32 as i32)
