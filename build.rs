@@ -105,6 +105,46 @@ const PATCHES: &[Patch] = &[
         find: "  int i, e, n;\n  luaL_checktype(L, 1, LUA_TTABLE);\n  i = luaL_optint(L, 2, 1);\n  e = luaL_opt(L, luaL_checkint, 3, luaL_getn(L, 1));\n  if (i > e) return 0;  /* empty range */\n  n = e - i + 1;  /* number of elements */\n  if (n <= 0 || !lua_checkstack(L, n))  /* n <= 0 means arith. overflow */\n    return luaL_error(L, \"too many results to unpack\");\n  lua_rawgeti(L, 1, i);  /* push arg[i] (avoiding overflow problems) */\n  while (i++ < e)  /* push arg[i + 1...e] */\n    lua_rawgeti(L, 1, i);\n  return n;\n",
         replace: "  int i, e;\n  unsigned int n, k;\n  luaL_checktype(L, 1, LUA_TTABLE);\n  i = luaL_optint(L, 2, 1);\n  e = luaL_opt(L, luaL_checkint, 3, luaL_getn(L, 1));\n  if (i > e) return 0;  /* empty range */\n  n = (unsigned int)e - (unsigned int)i;  /* number of elements minus 1 */\n  if (n >= (unsigned int)INT_MAX || !lua_checkstack(L, (int)(++n)))\n    return luaL_error(L, \"too many results to unpack\");\n  for (k = 0; k < n; k++)  /* push arg[i...e] */\n    lua_rawgeti(L, 1, (int)((unsigned int)i + k));\n  return (int)n;\n",
     },
+    // CVE-2025-46819: `skip_sep` counted `=` signs in an int and encoded a malformed
+    // delimiter as a negative count; an overflowing count reads as a valid level and the
+    // string is then cut out of the buffer at a wild offset. Count in size_t and encode the
+    // outcome unambiguously: level n is n + 2, a lone bracket 1, a malformed delimiter 0.
+    Patch {
+        file: "llex.c",
+        why: "delimiter level without int overflow (CVE-2025-46819): skip_sep",
+        find: "static int skip_sep (LexState *ls) {\n  int count = 0;\n  int s = ls->current;\n  lua_assert(s == '[' || s == ']');\n  save_and_next(ls);\n  while (ls->current == '=') {\n    save_and_next(ls);\n    count++;\n  }\n  return (ls->current == s) ? count : (-count) - 1;\n}\n",
+        replace: "static size_t skip_sep (LexState *ls) {\n  size_t count = 0;\n  int s = ls->current;\n  lua_assert(s == '[' || s == ']');\n  save_and_next(ls);\n  while (ls->current == '=') {\n    save_and_next(ls);\n    count++;\n  }\n  if (ls->current == s) return count + 2;  /* level n is n + 2 */\n  return (count == 0) ? 1 : 0;  /* lone bracket : malformed */\n}\n",
+    },
+    Patch {
+        file: "llex.c",
+        why: "delimiter level without int overflow (CVE-2025-46819): read_long_string",
+        find: "static void read_long_string (LexState *ls, SemInfo *seminfo, int sep) {\n",
+        replace: "static void read_long_string (LexState *ls, SemInfo *seminfo, size_t sep) {\n",
+    },
+    Patch {
+        file: "llex.c",
+        why: "delimiter level without int overflow (CVE-2025-46819): nested [[ check",
+        find: "#if LUA_COMPAT_LSTR == 1\n          if (sep == 0)\n",
+        replace: "#if LUA_COMPAT_LSTR == 1\n          if (sep == 2)  /* level 0 */\n",
+    },
+    Patch {
+        file: "llex.c",
+        why: "delimiter level without int overflow (CVE-2025-46819): string bounds",
+        find: "    seminfo->ts = luaX_newstring(ls, luaZ_buffer(ls->buff) + (2 + sep),\n                                     luaZ_bufflen(ls->buff) - 2*(2 + sep));\n",
+        replace: "    seminfo->ts = luaX_newstring(ls, luaZ_buffer(ls->buff) + sep,\n                                     luaZ_bufflen(ls->buff) - 2*sep);\n",
+    },
+    Patch {
+        file: "llex.c",
+        why: "delimiter level without int overflow (CVE-2025-46819): long comments",
+        find: "          int sep = skip_sep(ls);\n          luaZ_resetbuffer(ls->buff);  /* `skip_sep' may dirty the buffer */\n          if (sep >= 0) {\n",
+        replace: "          size_t sep = skip_sep(ls);\n          luaZ_resetbuffer(ls->buff);  /* `skip_sep' may dirty the buffer */\n          if (sep >= 2) {\n",
+    },
+    Patch {
+        file: "llex.c",
+        why: "delimiter level without int overflow (CVE-2025-46819): long strings",
+        find: "        int sep = skip_sep(ls);\n        if (sep >= 0) {\n          read_long_string(ls, seminfo, sep);\n          return TK_STRING;\n        }\n        else if (sep == -1) return '[';\n        else luaX_lexerror(ls, \"invalid long string delimiter\", TK_STRING);\n",
+        replace: "        size_t sep = skip_sep(ls);\n        if (sep >= 2) {\n          read_long_string(ls, seminfo, sep);\n          return TK_STRING;\n        }\n        else if (sep == 1) return '[';\n        else luaX_lexerror(ls, \"invalid long string delimiter\", TK_STRING);\n",
+    },
 ];
 
 fn main() {
