@@ -128,8 +128,9 @@ fn register_one(ctx: *mut raw::RedisModuleCtx, spec: &CommandSpec) -> bool {
                 else raw::REDISMODULE_ERR as c_int)
         }
         Some(bar) => {
+            let (parent, sub) = name.split_at(bar);
             let (Ok(parent), Ok(sub)) =
-                (std::ffi::CString::new(&name[..bar]), std::ffi::CString::new(&name[bar + 1..]))
+                (std::ffi::CString::new(parent), std::ffi::CString::new(sub.get(1..).unwrap_or_default()))
             else {
                 return false;
             };

@@ -1,6 +1,8 @@
 //! redis-alt: a second, independent Lua scripting engine for Redis, as a module.
 //! This file is the table of contents: the modules, the command table and load/unload.
 #![deny(unsafe_code)]
+// Nothing reachable from a command may panic: a panic across the FFI boundary aborts Redis.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 mod cmdinfo;
 mod commands;

@@ -13,9 +13,11 @@ impl Sha {
         let digest = Sha1::digest(body);
         let mut out = [0u8; 40];
         for (pair, byte) in out.chunks_exact_mut(2).zip(digest.iter()) {
-            if let [hi, lo] = pair {
-                *hi = HEX[usize::from(byte >> 4)];
-                *lo = HEX[usize::from(byte & 0xf)];
+            if let ([hi, lo], Some(&h), Some(&l)) =
+                (pair, HEX.get(usize::from(byte >> 4)), HEX.get(usize::from(byte & 0xf)))
+            {
+                *hi = h;
+                *lo = l;
             }
         }
         Sha(out)
