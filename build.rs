@@ -145,6 +145,39 @@ const PATCHES: &[Patch] = &[
         find: "        int sep = skip_sep(ls);\n        if (sep >= 0) {\n          read_long_string(ls, seminfo, sep);\n          return TK_STRING;\n        }\n        else if (sep == -1) return '[';\n        else luaX_lexerror(ls, \"invalid long string delimiter\", TK_STRING);\n",
         replace: "        size_t sep = skip_sep(ls);\n        if (sep >= 2) {\n          read_long_string(ls, seminfo, sep);\n          return TK_STRING;\n        }\n        else if (sep == 1) return '[';\n        else luaX_lexerror(ls, \"invalid long string delimiter\", TK_STRING);\n",
     },
+    // No CVE, but it kills the host: Lua 5.1's pattern matcher recurses once per pattern
+    // item with no limit, so `string.find(s, string.rep('a?', 300000))` overflows the C
+    // stack of Redis's main thread. Bound the depth as Lua 5.2 does (`pattern too complex`).
+    Patch {
+        file: "lstrlib.c",
+        why: "bounded pattern-matching depth: the counter",
+        find: "  int level;  /* total number of captures (finished or unfinished) */\n",
+        replace: "  int level;  /* total number of captures (finished or unfinished) */\n  int matchdepth;  /* nested match calls left */\n",
+    },
+    Patch {
+        file: "lstrlib.c",
+        why: "bounded pattern-matching depth: every call to match goes through the check",
+        find: "static const char *match (MatchState *ms, const char *s, const char *p) {\n  init: /* using goto's to optimize tail recursion */\n",
+        replace: "static const char *match_unbounded (MatchState *ms, const char *s, const char *p);\n\nstatic const char *match (MatchState *ms, const char *s, const char *p) {\n  const char *res;\n  if (ms->matchdepth-- == 0)\n    luaL_error(ms->L, \"pattern too complex\");\n  res = match_unbounded(ms, s, p);\n  ms->matchdepth++;\n  return res;\n}\n\n\nstatic const char *match_unbounded (MatchState *ms, const char *s, const char *p) {\n  init: /* using goto's to optimize tail recursion */\n",
+    },
+    Patch {
+        file: "lstrlib.c",
+        why: "bounded pattern-matching depth: string.find/match",
+        find: "    ms.src_end = s+l1;\n",
+        replace: "    ms.src_end = s+l1;\n    ms.matchdepth = LUAI_MAXCCALLS;\n",
+    },
+    Patch {
+        file: "lstrlib.c",
+        why: "bounded pattern-matching depth: string.gmatch",
+        find: "  ms.src_end = s+ls;\n",
+        replace: "  ms.src_end = s+ls;\n  ms.matchdepth = LUAI_MAXCCALLS;\n",
+    },
+    Patch {
+        file: "lstrlib.c",
+        why: "bounded pattern-matching depth: string.gsub",
+        find: "  ms.src_end = src+srcl;\n",
+        replace: "  ms.src_end = src+srcl;\n  ms.matchdepth = LUAI_MAXCCALLS;\n",
+    },
 ];
 
 fn main() {

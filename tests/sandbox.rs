@@ -340,3 +340,29 @@ fn library_overflow_cves() {
     let mut con = server.con();
     assert_eq!(run_str(&mut con, &["PING"]), "+PONG");
 }
+
+/// Unbounded C recursion in Lua 5.1's pattern matcher (no CVE; it kills the host): bounded
+/// here as Lua 5.2 bounds it. Native is not the oracle (it crashes), the safe reply is.
+#[test]
+fn pattern_matching_depth_is_bounded() {
+    let server = Server::start();
+    let mut con = server.con();
+    for call in ["find", "match", "gmatch", "gsub"] {
+        let script = match call {
+            "gmatch" => "for m in string.gmatch(string.rep('a', 300000), string.rep('a?', 300000)) do end".to_string(),
+            "gsub" => "return string.gsub(string.rep('a', 300000), string.rep('a?', 300000), 'x')".to_string(),
+            _ => format!("return string.{call}(string.rep('a', 300000), string.rep('a?', 300000))"),
+        };
+        let reply = run_str(&mut con, &["ALT.EVAL", &script, "0"]);
+        assert!(reply.starts_with("-ERR user_script:1: pattern too complex script: "), "{call}: {reply}");
+    }
+    assert_eq!(run_str(&mut con, &["PING"]), "+PONG");
+    // Ordinary patterns behave as natively.
+    for script in [
+        "return {string.find('hello world', 'o w')}",
+        "return (string.gsub('abc', '%w', '%0%0'))",
+        "return string.match('key:42', '(%a+):(%d+)')",
+    ] {
+        eval_same(&server, &[], script, &[], &[]);
+    }
+}
