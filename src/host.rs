@@ -875,7 +875,27 @@ mod lua_c {
     unsafe extern "C" {
         pub fn lua_enablereadonlytable(state: *mut lua_State, index: c_int, enabled: c_int);
         pub fn lua_isreadonlytable(state: *mut lua_State, index: c_int) -> c_int;
+        /// Polled by the pattern matcher (build.rs patch of lstrlib.c).
+        pub static mut lua_alt_match_interrupt: Option<unsafe extern "C" fn() -> c_int>;
     }
+}
+
+static MATCH_INTERRUPT: std::sync::Mutex<Option<fn() -> bool>> = std::sync::Mutex::new(None);
+
+/// Lets a long-running pattern match be interrupted: `check` runs every 65536 match steps
+/// (it may serve other clients, as the VM hook does) and returns true to kill the script.
+pub fn set_match_interrupt(check: fn() -> bool) {
+    if let Ok(mut slot) = MATCH_INTERRUPT.lock() {
+        *slot = Some(check);
+    }
+    // SAFETY: written on the main thread at load, read only by Lua code running on it.
+    unsafe { lua_c::lua_alt_match_interrupt = Some(match_interrupt) };
+}
+
+unsafe extern "C" fn match_interrupt() -> c_int {
+    let check = MATCH_INTERRUPT.lock().ok().and_then(|c| *c);
+    let kill = check.is_some_and(|check| catch_unwind(check).unwrap_or(false));
+    c_int::from(kill)
 }
 
 /// Marks a table read-only (or writable again): every write to it, raw or not, and every

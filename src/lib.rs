@@ -200,6 +200,7 @@ fn init(ctx: &Context, _args: &[RedisString]) -> Status {
         return Status::Err;
     }
     config::refresh_host_configs(&host::Ctx::from_raw(raw));
+    host::set_match_interrupt(|| run::interrupt() == run::Verdict::Kill);
     Status::Ok
 }
 

@@ -240,3 +240,22 @@ fn recursion_and_nesting_bombs_give_errors() {
     let mut con = server.con();
     assert_eq!(run_str(&mut con, &["PING"]), "+PONG");
 }
+
+/// A pattern that backtracks for minutes inside one C call stays killable (native 7.0 only
+/// answers SCRIPT KILL after it ends), by ALT.SCRIPT KILL and by the time limit.
+#[test]
+fn backtracking_patterns_are_killable() {
+    let server = busy_server();
+    let runner = background(&server, &["ALT.EVAL", "return string.find(string.rep('a', 300), '.-.-.-.-b')", "0"]);
+    let mut other = server.con();
+    wait_busy(&mut other);
+    assert_eq!(run_str(&mut other, &["ALT.SCRIPT", "KILL"]), "+OK");
+    let reply = runner.join().unwrap();
+    assert!(reply.contains("Script killed by user with SCRIPT KILL..."), "{reply}");
+    run_str(&mut other, &["CONFIG", "SET", "alt.script-time-limit", "300"]);
+    let started = Instant::now();
+    let reply =
+        run_str(&mut other, &["ALT.EVAL", "while true do string.find(string.rep('a', 100), '.-.-.-.-b') end", "0"]);
+    assert!(reply.contains("Script killed by user"), "{reply}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
