@@ -246,19 +246,26 @@ impl Functions {
 }
 
 /// RDB persistence (aux data, before the keyspace): the number of libraries, then each
-/// library's code. A full sync from the primary replaces the registry with exactly the
-/// primary's libraries; startup and DEBUG RELOAD merge them (same-name libraries replaced),
-/// which is what a reload without flushing does natively.
+/// library's code. Loading replaces the registry with the RDB's libraries (startup, a full
+/// sync, a plain DEBUG RELOAD); `DEBUG RELOAD NOFLUSH` refuses duplicates and `NOFLUSH MERGE`
+/// lets them replace, as natively.
 pub mod persistence {
-    use std::sync::atomic::{AtomicBool, Ordering};
-
+    use crate::compat::ReloadLibraries;
     use crate::host::{LoadSource, LogLevel, RdbIo};
     use crate::state;
 
-    static REPLACE_ALL: AtomicBool = AtomicBool::new(false);
+    /// How the RDB load starting now treats libraries already loaded.
+    static POLICY: std::sync::Mutex<Option<ReloadLibraries>> = std::sync::Mutex::new(None);
 
     pub fn loading_started(source: LoadSource) {
-        REPLACE_ALL.store(source == LoadSource::Replication, Ordering::SeqCst);
+        // A full sync always replaces; a reload does what its DEBUG RELOAD options said.
+        let policy = match source {
+            LoadSource::Replication => ReloadLibraries::Replace,
+            LoadSource::Rdb => crate::compat::take_reload_policy(),
+        };
+        if let Ok(mut p) = POLICY.lock() {
+            *p = Some(policy);
+        }
     }
 
     pub fn save(io: &mut RdbIo) {
@@ -276,10 +283,10 @@ pub mod persistence {
             let Some(code) = io.load_bytes() else { return false };
             codes.push(code);
         }
-        let policy = if REPLACE_ALL.load(Ordering::SeqCst) {
-            super::RestorePolicy::Flush
-        } else {
-            super::RestorePolicy::Replace
+        let policy = match POLICY.lock().ok().and_then(|p| *p).unwrap_or(ReloadLibraries::Replace) {
+            ReloadLibraries::Replace => super::RestorePolicy::Flush,
+            ReloadLibraries::Merge => super::RestorePolicy::Replace,
+            ReloadLibraries::Refuse => super::RestorePolicy::Append,
         };
         match state::with_functions(|f| f.restore(&codes, policy)) {
             Ok(()) => true,

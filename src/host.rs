@@ -717,6 +717,50 @@ extern "C" fn loading_event(_ctx: *mut raw::RedisModuleCtx, _e: raw::RedisModule
     }
 }
 
+/// The arguments of a command on its way in, as a command filter sees them.
+pub struct FilterArgs {
+    raw: *mut raw::RedisModuleCommandFilterCtx,
+}
+
+impl FilterArgs {
+    pub fn len(&self) -> usize {
+        usize::try_from(rm!(RedisModule_CommandFilterArgsCount(self.raw) else 0)).unwrap_or(0)
+    }
+
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let i = c_int::try_from(i).ok()?;
+        let s = rm!(RedisModule_CommandFilterArgGet(self.raw, i) else ptr::null_mut());
+        (!s.is_null()).then(|| string_bytes(s))
+    }
+
+    /// Inserts an argument before position `i` (the filter takes ownership of the string).
+    pub fn insert(&mut self, i: usize, arg: &[u8]) {
+        let Ok(i) = c_int::try_from(i) else { return };
+        let s = rm!(RedisModule_CreateString(ptr::null_mut(), arg.as_ptr().cast(), arg.len()) else ptr::null_mut());
+        if !s.is_null() {
+            rm!(RedisModule_CommandFilterArgInsert(self.raw, i, s) else 0);
+        }
+    }
+}
+
+static COMMAND_FILTER: std::sync::Mutex<Option<fn(&mut FilterArgs)>> = std::sync::Mutex::new(None);
+
+/// Registers `filter` to see (and rewrite) every command before it runs.
+pub fn register_command_filter(ctx: *mut raw::RedisModuleCtx, filter: fn(&mut FilterArgs)) -> bool {
+    if let Ok(mut slot) = COMMAND_FILTER.lock() {
+        *slot = Some(filter);
+    }
+    let flags = raw::REDISMODULE_CMDFILTER_NOSELF as c_int;
+    !rm!(RedisModule_RegisterCommandFilter(ctx, Some(command_filter), flags) else ptr::null_mut()).is_null()
+}
+
+extern "C" fn command_filter(fctx: *mut raw::RedisModuleCommandFilterCtx) {
+    let filter = COMMAND_FILTER.lock().ok().and_then(|f| *f);
+    if let Some(filter) = filter {
+        let _ = catch_unwind(AssertUnwindSafe(|| filter(&mut FilterArgs { raw: fctx })));
+    }
+}
+
 /// Makes the calling (worker) thread run only when a core would otherwise idle, so freeing
 /// memory in the background never takes CPU time from the main thread.
 pub fn lower_thread_priority() {

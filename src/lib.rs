@@ -6,6 +6,7 @@
 
 mod cmdinfo;
 mod commands;
+mod compat;
 mod config;
 mod error;
 mod function_dump;
@@ -196,6 +197,7 @@ fn init(ctx: &Context, _args: &[RedisString]) -> Status {
         || !host::subscribe_config_changes(raw, config::refresh_host_configs)
         || !host::create_aux_type(raw, c"alt-funcs", functions::persistence::save, functions::persistence::load)
         || !host::subscribe_loading(raw, functions::persistence::loading_started)
+        || !host::register_command_filter(raw, compat::filter)
     {
         return Status::Err;
     }
