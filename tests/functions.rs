@@ -357,3 +357,27 @@ fn restore_policies_and_errors() {
     }
     both(&server, &[], &[&["FUNCTION", "RESTORE", "x", "APPEND", "extra"], &["FUNCTION", "DUMP", "x"]]);
 }
+
+/// DEBUG RELOAD options decide how the RDB's libraries meet the loaded ones, as natively.
+#[test]
+fn debug_reload_options() {
+    let server = Server::start();
+    let test1 = lib("test1", "redis.register_function('test1', function() return 'hello' end)");
+    let test2 = lib("test2", "redis.register_function('test2', function() return 'hello' end)");
+    both(
+        &server,
+        &[],
+        &[
+            &["FUNCTION", "FLUSH"],
+            &["FUNCTION", "LOAD", &test1],
+            &["DEBUG", "RELOAD", "NOFLUSH"],
+            &["DEBUG", "RELOAD", "NOFLUSH", "MERGE"],
+            &["FUNCTION", "LOAD", &test2],
+            &["DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE"],
+            &["FCALL", "test1", "0"],
+            &["FCALL", "test2", "0"],
+            &["DEBUG", "RELOAD"],
+            &["FUNCTION", "STATS"],
+        ],
+    );
+}
