@@ -4,6 +4,8 @@
 //! the caller's position as luaL_error does.
 
 pub mod bit;
+#[cfg(test)]
+mod cases;
 pub mod cjson;
 pub mod cmsgpack;
 pub mod random;
