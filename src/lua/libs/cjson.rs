@@ -16,7 +16,7 @@
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
-use mlua::{Error, Function, LightUserData, Lua, LuaString, MultiValue, Table, Value};
+use mlua::{Error, Function, IntoLuaMulti, LightUserData, Lua, LuaString, MultiValue, Table, Value};
 
 /// `LUAI_MAXCSTACK` of Redis's Lua: the slots a C function may use (`lua_checkstack`).
 const LUAI_MAXCSTACK: i64 = 8000;
@@ -78,85 +78,60 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         let cfg = cfg.clone();
         t.raw_set("decode", lua.create_function(move |lua, args: MultiValue| json_decode(lua, &cfg, args))?)?;
     }
-    {
-        let cfg = cfg.clone();
-        t.raw_set(
-            "encode_sparse_array",
-            lua.create_function(move |lua, args: MultiValue| {
-                let a = arg_init(lua, &args, 3)?;
-                let convert = enum_option(lua, &a, 1, &cfg.sparse_convert, BOOL_OPTIONS)?;
-                let ratio = integer_option(lua, &a, 2, &cfg.sparse_ratio, 0, i32::MAX)?;
-                let safe = integer_option(lua, &a, 3, &cfg.sparse_safe, 0, i32::MAX)?;
-                Ok(MultiValue::from_iter([convert, ratio, safe]))
-            })?,
-        )?;
-    }
-    {
-        let cfg = cfg.clone();
-        t.raw_set(
-            "encode_max_depth",
-            lua.create_function(move |lua, args: MultiValue| {
-                let a = arg_init(lua, &args, 1)?;
-                integer_option(lua, &a, 1, &cfg.encode_max_depth, 1, i32::MAX)
-            })?,
-        )?;
-    }
-    {
-        let cfg = cfg.clone();
-        t.raw_set(
-            "decode_max_depth",
-            lua.create_function(move |lua, args: MultiValue| {
-                let a = arg_init(lua, &args, 1)?;
-                integer_option(lua, &a, 1, &cfg.decode_max_depth, 1, i32::MAX)
-            })?,
-        )?;
-    }
-    {
-        let cfg = cfg.clone();
-        t.raw_set(
-            "encode_number_precision",
-            lua.create_function(move |lua, args: MultiValue| {
-                let a = arg_init(lua, &args, 1)?;
-                integer_option(lua, &a, 1, &cfg.encode_number_precision, 1, 14)
-            })?,
-        )?;
-    }
-    {
-        let cfg = cfg.clone();
-        t.raw_set(
-            "encode_keep_buffer",
-            lua.create_function(move |lua, args: MultiValue| {
-                let a = arg_init(lua, &args, 1)?;
-                // The C code keeps or frees its reusable buffer; output is the same either way.
-                enum_option(lua, &a, 1, &cfg.encode_keep_buffer, BOOL_OPTIONS)
-            })?,
-        )?;
-    }
-    {
-        let cfg = cfg.clone();
-        t.raw_set(
-            "encode_invalid_numbers",
-            lua.create_function(move |lua, args: MultiValue| {
-                let a = arg_init(lua, &args, 1)?;
-                enum_option(lua, &a, 1, &cfg.encode_invalid_numbers, &["off", "on", "null"])
-            })?,
-        )?;
-    }
-    {
-        let cfg = cfg.clone();
-        t.raw_set(
-            "decode_invalid_numbers",
-            lua.create_function(move |lua, args: MultiValue| {
-                let a = arg_init(lua, &args, 1)?;
-                enum_option(lua, &a, 1, &cfg.decode_invalid_numbers, BOOL_OPTIONS)
-            })?,
-        )?;
-    }
+    t.raw_set(
+        "encode_sparse_array",
+        option_fn(lua, &cfg, 3, |lua, a, c| {
+            let convert = enum_option(lua, a, 1, &c.sparse_convert, BOOL_OPTIONS)?;
+            let ratio = integer_option(lua, a, 2, &c.sparse_ratio, 0, i32::MAX)?;
+            let safe = integer_option(lua, a, 3, &c.sparse_safe, 0, i32::MAX)?;
+            Ok(MultiValue::from_iter([convert, ratio, safe]))
+        })?,
+    )?;
+    t.raw_set(
+        "encode_max_depth",
+        option_fn(lua, &cfg, 1, |lua, a, c| integer_option(lua, a, 1, &c.encode_max_depth, 1, i32::MAX))?,
+    )?;
+    t.raw_set(
+        "decode_max_depth",
+        option_fn(lua, &cfg, 1, |lua, a, c| integer_option(lua, a, 1, &c.decode_max_depth, 1, i32::MAX))?,
+    )?;
+    t.raw_set(
+        "encode_number_precision",
+        option_fn(lua, &cfg, 1, |lua, a, c| integer_option(lua, a, 1, &c.encode_number_precision, 1, 14))?,
+    )?;
+    // The C code keeps or frees its reusable buffer; output is the same either way.
+    t.raw_set(
+        "encode_keep_buffer",
+        option_fn(lua, &cfg, 1, |lua, a, c| enum_option(lua, a, 1, &c.encode_keep_buffer, BOOL_OPTIONS))?,
+    )?;
+    t.raw_set(
+        "encode_invalid_numbers",
+        option_fn(lua, &cfg, 1, |lua, a, c| enum_option(lua, a, 1, &c.encode_invalid_numbers, &["off", "on", "null"]))?,
+    )?;
+    t.raw_set(
+        "decode_invalid_numbers",
+        option_fn(lua, &cfg, 1, |lua, a, c| enum_option(lua, a, 1, &c.decode_invalid_numbers, BOOL_OPTIONS))?,
+    )?;
     t.raw_set("new", lua.create_function(|lua, _args: MultiValue| open(lua))?)?;
     t.raw_set("null", null_value())?;
     t.raw_set("_NAME", NAME)?;
     t.raw_set("_VERSION", VERSION)?;
     Ok(t)
+}
+
+/// A `cjson.encode_*`/`decode_*` setting function: takes at most `nargs` arguments, reads or
+/// updates this table's configuration through `f`.
+fn option_fn<R: IntoLuaMulti + 'static>(
+    lua: &Lua,
+    cfg: &Arc<Config>,
+    nargs: usize,
+    f: fn(&Lua, &[Value], &Config) -> mlua::Result<R>,
+) -> mlua::Result<Function> {
+    let cfg = Arc::clone(cfg);
+    lua.create_function(move |lua, args: MultiValue| {
+        let a = arg_init(lua, &args, nargs)?;
+        f(lua, &a, &cfg)
+    })
 }
 
 /// `cjson.null`: the NULL light userdata.
