@@ -4,7 +4,7 @@
 //! (chunk `@user_script`, so error positions match) and a raised error is compared as
 //! `E:<message>`.
 
-use mlua::{Error, Lua};
+use mlua::{Error, Lua, Value};
 
 const PRELUDE: &str = r##"local function HX(s) return (s:gsub('.', function(c) return string.format('%02x', c:byte()) end)) end
 local function CK(s) local h = 0 for i = 1, #s do h = (h * 31 + s:byte(i)) % 2147483647 end return #s .. '/' .. h end
@@ -64,4 +64,14 @@ pub fn check(name: &str, open: fn(&Lua) -> mlua::Result<mlua::Table>, cases: &[(
         }
     }
     assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
+/// What `code` (a `return select(2, pcall(...))`) gives back: the caught error's message or
+/// the string Lua returned.
+pub fn caught(lua: &Lua, code: &str) -> String {
+    match lua.load(code).eval::<Value>() {
+        Ok(Value::Error(e)) => message(&e),
+        Ok(Value::String(s)) => s.to_string_lossy(),
+        other => format!("{other:?}"),
+    }
 }

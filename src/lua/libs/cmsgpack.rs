@@ -792,7 +792,7 @@ mod tests {
 
     use super::*;
 
-    use crate::lua::libs::cases::{message, run};
+    use crate::lua::libs::cases::run;
 
     fn vm() -> Lua {
         crate::lua::libs::cases::vm("cmsgpack", open)
@@ -1662,12 +1662,7 @@ return d, t"#,
                 r"bad argument #2 to '?' (number expected, got string)",
             ),
         ] {
-            let got = match lua.load(code).eval::<Value>() {
-                Ok(Value::Error(e)) => message(&e),
-                Ok(Value::String(s)) => s.to_string_lossy(),
-                other => format!("{other:?}"),
-            };
-            assert_eq!(got, want, "{code}");
+            assert_eq!(crate::lua::libs::cases::caught(&lua, code), want, "{code}");
         }
     }
 

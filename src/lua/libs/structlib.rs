@@ -512,8 +512,6 @@ mod tests {
 
     use super::*;
 
-    use crate::lua::libs::cases::message;
-
     fn vm() -> Lua {
         crate::lua::libs::cases::vm("struct", open)
     }
@@ -1165,12 +1163,7 @@ mod tests {
             (r"return select(2, pcall(struct.unpack, 'i4', 'ab'))", r"bad argument #2 to '?' (data string too short)"),
             (r"return select(2, pcall(struct.size, 'i33'))", r"integral size 33 is larger than limit of 32"),
         ] {
-            let got = match lua.load(code).eval::<Value>() {
-                Ok(Value::Error(e)) => message(&e),
-                Ok(Value::String(s)) => s.to_string_lossy(),
-                other => format!("{other:?}"),
-            };
-            assert_eq!(got, want, "{code}");
+            assert_eq!(crate::lua::libs::cases::caught(&lua, code), want, "{code}");
         }
     }
 
