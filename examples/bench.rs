@@ -173,7 +173,7 @@ fn command_usec(con: &mut redis::Connection, command: &str) -> f64 {
 
 /// Rounds per stall figure: one worst PING is at the mercy of the scheduler on a small
 /// machine, so each figure is the median of this many flushes.
-const STALL_ROUNDS: usize = 3;
+const STALL_ROUNDS: usize = 5;
 
 fn flush_stalls(server: &Server) {
     println!(
