@@ -12,6 +12,13 @@ pub static SCRIPT_MEMORY_LIMIT: AtomicI64 = AtomicI64::new(0);
 /// killed; 0 = never.
 pub static SCRIPT_TIME_LIMIT: AtomicI64 = AtomicI64::new(0);
 
+/// `alt.eval-scripts-max`: scripts created by ALT.EVAL kept at most (least recently used
+/// go first; SCRIPT LOAD's are never evicted); 0 = no bound.
+pub static EVAL_SCRIPTS_MAX: AtomicI64 = AtomicI64::new(500);
+/// `alt.eval-scripts-max-bytes`: body bytes of ALT.EVAL-created scripts kept at most; 0 = no
+/// bound.
+pub static EVAL_SCRIPTS_MAX_BYTES: AtomicI64 = AtomicI64::new(0);
+
 /// The host's `busy-reply-threshold` (alias `lua-time-limit`), in milliseconds.
 static BUSY_REPLY_THRESHOLD: AtomicI64 = AtomicI64::new(5000);
 /// The host's `replica-serve-stale-data` (1 = yes).
@@ -25,6 +32,12 @@ pub fn script_memory_limit() -> usize {
 
 pub fn script_time_limit_ms() -> u64 {
     u64::try_from(SCRIPT_TIME_LIMIT.load(Ordering::Relaxed)).unwrap_or(0)
+}
+
+/// The ALT.EVAL cache bounds: (scripts, body bytes), 0 = unbounded.
+pub fn eval_cache_bounds() -> (usize, usize) {
+    let read = |v: &AtomicI64| usize::try_from(v.load(Ordering::Relaxed)).unwrap_or(0);
+    (read(&EVAL_SCRIPTS_MAX), read(&EVAL_SCRIPTS_MAX_BYTES))
 }
 
 pub fn busy_reply_threshold_ms() -> u64 {

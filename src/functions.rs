@@ -4,14 +4,17 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::error::ScriptError;
 use crate::host::Ctx;
 use crate::lua::library::Registration;
 use crate::lua::{Compiled, LuaVm, VmKind};
+use crate::metrics;
 use crate::reply::ReplySink;
 use crate::run::{Access, RunGuard, RunName};
+use crate::run_stats::RunStats;
 use crate::scripts::VmSettings;
 use crate::shebang::{self, ScriptFlags};
 
@@ -27,11 +30,23 @@ pub fn counts() -> (usize, usize) {
     (LIBRARIES.load(Ordering::Relaxed), FUNCTIONS.load(Ordering::Relaxed))
 }
 
+type SharedStats = Arc<Mutex<RunStats>>;
+
+/// Every function's statistics by name, published like the counts (and for the same reason).
+static STATS: Mutex<Vec<(Vec<u8>, SharedStats)>> = Mutex::new(Vec::new());
+
+/// A snapshot of every function's statistics, ordered by name.
+pub fn stats() -> Vec<(Vec<u8>, RunStats)> {
+    let Ok(all) = STATS.lock() else { return Vec::new() };
+    all.iter().filter_map(|(name, stats)| Some((name.clone(), stats.lock().ok()?.clone()))).collect()
+}
+
 pub struct Function {
     pub name: Vec<u8>,
     pub description: Option<Vec<u8>>,
     pub flags: ScriptFlags,
     compiled: Compiled,
+    stats: SharedStats,
 }
 
 pub struct Library {
@@ -61,6 +76,16 @@ impl Functions {
         LIBRARIES.store(self.libraries.len(), Ordering::Relaxed);
         // Per library, as native counts them ('f' and 'F' in one library are two).
         FUNCTIONS.store(self.libraries.values().map(|l| l.functions.len()).sum(), Ordering::Relaxed);
+        let mut all: Vec<_> = self
+            .libraries
+            .values()
+            .flat_map(|l| l.functions.iter().map(|f| (f.name.clone(), f.stats.clone())))
+            .collect();
+        all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if let Ok(mut published) = STATS.lock() {
+            *published = all;
+        }
+        metrics::FUNCTIONS_VM_BYTES.set(self.vm.used_memory() as u64);
     }
 
     /// FUNCTION LOAD (functionsCreateWithLibraryCtx). `timeout` is off for replicated loads.
@@ -74,7 +99,10 @@ impl Functions {
         if policy == RestorePolicy::Flush {
             let mut fresh = Functions::new(self.settings)?;
             for code in codes {
-                fresh.load_into(code, Existing::RefuseQuoted, false)?;
+                if let Err(e) = fresh.load_into(code, Existing::RefuseQuoted, false) {
+                    self.publish_counts(); // `fresh` published its partial state
+                    return Err(e);
+                }
             }
             *self = fresh;
             return Ok(());
@@ -197,7 +225,17 @@ impl Functions {
         let command = argv.iter().map(|a| a.to_vec()).collect();
         let _run = RunGuard::enter(ctx, RunName::Function(display.clone(), command), function.flags, access)?;
         let (keys, args) = split;
-        vm.run_function(&function.compiled, keys, args, ctx, &display).map_err(|failure| ScriptError::Coded(failure.0))
+        let started = Instant::now();
+        let outcome = vm.run_function(&function.compiled, keys, args, ctx, &display);
+        if let Ok(mut stats) = function.stats.lock() {
+            stats.record(started.elapsed(), outcome.is_err());
+        }
+        metrics::FCALL_CALLS.add(1);
+        if outcome.is_err() {
+            metrics::FCALL_ERRORS.add(1);
+        }
+        metrics::FUNCTIONS_VM_BYTES.set(vm.used_memory() as u64);
+        outcome.map_err(|failure| ScriptError::Coded(failure.0))
     }
 
     /// Whether a function exists (FCALL looks it up before parsing numkeys).
@@ -231,7 +269,7 @@ impl Functions {
                     None => sink.null(),
                 }
                 sink.bulk(b"flags");
-                let names = flag_names(&f.flags);
+                let names = f.flags.names();
                 sink.set(Some(names.len()));
                 for n in names {
                     sink.status(n.as_bytes());
@@ -319,20 +357,12 @@ pub enum RestorePolicy {
 
 impl From<Registration> for Function {
     fn from(r: Registration) -> Function {
-        Function { name: r.name, description: r.description, flags: r.flags, compiled: r.function }
+        Function {
+            name: r.name,
+            description: r.description,
+            flags: r.flags,
+            compiled: r.function,
+            stats: SharedStats::default(),
+        }
     }
-}
-
-/// A function's flags in definition order (script.c scripts_flags_def).
-fn flag_names(flags: &ScriptFlags) -> Vec<&'static str> {
-    [
-        (flags.no_writes, "no-writes"),
-        (flags.allow_oom, "allow-oom"),
-        (flags.allow_stale, "allow-stale"),
-        (flags.no_cluster, "no-cluster"),
-        (flags.allow_cross_slot_keys, "allow-cross-slot-keys"),
-    ]
-    .into_iter()
-    .filter_map(|(set, name)| set.then_some(name))
-    .collect()
 }

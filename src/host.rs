@@ -717,6 +717,35 @@ extern "C" fn loading_event(_ctx: *mut raw::RedisModuleCtx, _e: raw::RedisModule
     }
 }
 
+/// The fields of the module's INFO section (`INFO alt`, also under `INFO modules`).
+pub type InfoFields = fn() -> Vec<(&'static CStr, u64)>;
+static INFO_FIELDS: std::sync::Mutex<Option<InfoFields>> = std::sync::Mutex::new(None);
+
+/// Serves INFO with `fields` (replacing the crate's default handler, registered before
+/// OnLoad's init).
+pub fn register_info(ctx: *mut raw::RedisModuleCtx, fields: InfoFields) -> bool {
+    if let Ok(mut slot) = INFO_FIELDS.lock() {
+        *slot = Some(fields);
+    }
+    rm!(RedisModule_RegisterInfoFunc(ctx, Some(info_callback)) else raw::REDISMODULE_ERR as c_int)
+        == raw::REDISMODULE_OK as c_int
+}
+
+extern "C" fn info_callback(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: c_int) {
+    // try_lock: a crash report may come from any state; the fields are atomics.
+    let Some(fields) = INFO_FIELDS.try_lock().ok().and_then(|f| *f) else { return };
+    let _ = catch_unwind(|| {
+        if rm!(RedisModule_InfoAddSection(ctx, c"".as_ptr()) else raw::REDISMODULE_ERR as c_int)
+            != raw::REDISMODULE_OK as c_int
+        {
+            return; // the section was not asked for
+        }
+        for (name, value) in fields() {
+            rm!(RedisModule_InfoAddFieldULongLong(ctx, name.as_ptr(), value) else 0);
+        }
+    });
+}
+
 /// The arguments of a command on its way in, as a command filter sees them.
 pub struct FilterArgs {
     raw: *mut raw::RedisModuleCommandFilterCtx,

@@ -18,6 +18,10 @@ pub fn in_flight() -> u64 {
     IN_FLIGHT.load(Ordering::SeqCst)
 }
 
+pub fn done() -> u64 {
+    DONE.load(Ordering::SeqCst)
+}
+
 pub fn reset_counters() {
     DONE.store(0, Ordering::SeqCst);
 }

@@ -16,8 +16,10 @@ mod host;
 mod inner;
 mod lazyfree;
 mod lua;
+mod metrics;
 mod reply;
 mod run;
+mod run_stats;
 mod scripts;
 mod sha;
 mod shebang;
@@ -30,7 +32,7 @@ use redis_module::{Context, RedisString, Status};
 
 /// Every command the module serves. Flags follow the native commands (deny-script = noscript,
 /// allow-stale = stale); `getkeys-api` lets cluster routing and ACLs see numkeys-based keys.
-fn command_table() -> [CommandSpec; 23] {
+fn command_table() -> [CommandSpec; 26] {
     const EVAL_FLAGS: &std::ffi::CStr = c"deny-script may-replicate no-mandatory-keys allow-stale getkeys-api";
     const EVAL_RO_FLAGS: &std::ffi::CStr = c"deny-script readonly no-mandatory-keys allow-stale getkeys-api";
     [
@@ -89,6 +91,27 @@ fn command_table() -> [CommandSpec; 23] {
             handler: Some(handler!(script::kill)),
             flags: c"deny-script allow-busy fast",
             arity: 2,
+            numkeys_keys: None,
+        },
+        CommandSpec {
+            name: c"alt.script|show",
+            handler: Some(handler!(script::show)),
+            flags: c"deny-script allow-stale",
+            arity: 3,
+            numkeys_keys: None,
+        },
+        CommandSpec {
+            name: c"alt.script|list",
+            handler: Some(handler!(script::list)),
+            flags: c"deny-script allow-stale",
+            arity: -2,
+            numkeys_keys: None,
+        },
+        CommandSpec {
+            name: c"alt.script|stats",
+            handler: Some(handler!(script::stats)),
+            flags: c"deny-script allow-stale",
+            arity: -2,
             numkeys_keys: None,
         },
         CommandSpec {
@@ -159,7 +182,7 @@ fn command_table() -> [CommandSpec; 23] {
             name: c"alt.function|stats",
             handler: Some(handler!(function::stats)),
             flags: c"deny-script allow-busy",
-            arity: 2,
+            arity: -2,
             numkeys_keys: None,
         },
         CommandSpec {
@@ -191,6 +214,7 @@ fn init(ctx: &Context, _args: &[RedisString]) -> Status {
     host::init_detached_context(raw);
     cmdinfo::reset();
     lazyfree::reset_counters();
+    metrics::reset();
     lua::libs::random::reset();
     if state::init(host::server_version()).is_err()
         || !host::register_commands(raw, &command_table())
@@ -198,6 +222,7 @@ fn init(ctx: &Context, _args: &[RedisString]) -> Status {
         || !host::create_aux_type(raw, c"alt-funcs", functions::persistence::save, functions::persistence::load)
         || !host::subscribe_loading(raw, functions::persistence::loading_started)
         || !host::register_command_filter(raw, compat::filter)
+        || !host::register_info(raw, metrics::info_fields)
     {
         return Status::Err;
     }
@@ -232,6 +257,8 @@ redis_module::redis_module! {
         i64: [
             ["script-memory-limit", &config::SCRIPT_MEMORY_LIMIT, 0, 0, i64::MAX, ConfigurationFlags::MEMORY, None],
             ["script-time-limit", &config::SCRIPT_TIME_LIMIT, 0, 0, i64::MAX, ConfigurationFlags::DEFAULT, None],
+            ["eval-scripts-max", &config::EVAL_SCRIPTS_MAX, 500, 0, i64::MAX, ConfigurationFlags::DEFAULT, None],
+            ["eval-scripts-max-bytes", &config::EVAL_SCRIPTS_MAX_BYTES, 0, 0, i64::MAX, ConfigurationFlags::MEMORY, None],
         ],
         string: [],
         bool: [],

@@ -244,6 +244,7 @@ pub fn interrupt() -> Verdict {
         with_run(|r| {
             if !r.wrote && !r.killed {
                 r.killed = true;
+                crate::metrics::TIME_LIMIT_KILLS.add(1);
                 log(&format!(
                     "Lua script {} killed: it ran past alt.script-time-limit ({} ms).",
                     r.name.as_str(),
@@ -307,6 +308,7 @@ pub fn kill(by: Mode) -> Result<(), ScriptError> {
             return Err(r.mode.busy_error());
         }
         r.killed = true;
+        crate::metrics::KILLS.add(1);
         Ok(())
     })
     .unwrap_or(Err(ScriptError::Coded(b"NOTBUSY No scripts in execution right now.".to_vec())))

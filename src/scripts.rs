@@ -2,18 +2,44 @@
 //! Scripts are kept by SHA1 with their body and flags; a flush swaps in a fresh VM and cache
 //! and hands the old ones back, whole, for freeing elsewhere.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
 
 use crate::error::ScriptError;
 use crate::host::Ctx;
 use crate::lua::{api, Compiled, LuaVm, VmKind};
+use crate::metrics;
 use crate::run::{Access, RunGuard, RunName};
+use crate::run_stats::RunStats;
 use crate::sha::Sha;
 use crate::shebang::{self, ScriptFlags};
 
 pub struct Script {
     pub flags: ScriptFlags,
     function: Compiled,
+    pub body: Box<[u8]>,
+    /// `Some(tick)` while the script may be evicted (created by ALT.EVAL and not since
+    /// loaded with ALT.SCRIPT LOAD): its place in the least-recently-used order.
+    lru_tick: Option<u64>,
+    pub stats: RunStats,
+}
+
+impl Script {
+    pub fn origin(&self) -> &'static str {
+        if self.lru_tick.is_some() {
+            "eval"
+        } else {
+            "load"
+        }
+    }
+}
+
+/// Who asks for a script to be cached: ALT.EVAL (evictable) or ALT.SCRIPT LOAD (kept until
+/// a flush; promotes an evictable one).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Eval,
+    Load,
 }
 
 /// The EVAL VM and every script compiled into it. Everything that points into the VM lives
@@ -21,6 +47,12 @@ pub struct Script {
 pub struct Scripts {
     vm: LuaVm,
     cache: HashMap<Sha, Script>,
+    /// Evictable scripts, oldest use first (Redis 7.4's scripts LRU list).
+    lru: BTreeMap<u64, Sha>,
+    next_tick: u64,
+    /// Body bytes of the evictable scripts, and of all scripts.
+    lru_bytes: usize,
+    all_bytes: usize,
 }
 
 /// Settings a new VM is built with.
@@ -30,16 +62,35 @@ pub struct VmSettings {
     pub logger: api::Logger,
 }
 
+/// What one cached script costs beyond its body (entry, key, bookkeeping), for INFO.
+const ENTRY_OVERHEAD: usize = std::mem::size_of::<Script>() + std::mem::size_of::<Sha>() + 16;
+
 impl Scripts {
     pub fn new(settings: VmSettings) -> Result<Scripts, ScriptError> {
-        Ok(Scripts { vm: LuaVm::new(settings.version, settings.logger, VmKind::Eval)?, cache: HashMap::new() })
+        let scripts = Scripts {
+            vm: LuaVm::new(settings.version, settings.logger, VmKind::Eval)?,
+            cache: HashMap::new(),
+            lru: BTreeMap::new(),
+            next_tick: 0,
+            lru_bytes: 0,
+            all_bytes: 0,
+        };
+        scripts.publish_gauges();
+        Ok(scripts)
     }
 
     /// Caches `body` (luaCreateFunction): an already cached script is not compiled again; a
-    /// shebang or compile error caches nothing.
-    pub fn load(&mut self, body: &[u8]) -> Result<Sha, ScriptError> {
+    /// shebang or compile error caches nothing. A new ALT.EVAL script may evict the least
+    /// recently used others beyond the cache bounds.
+    pub fn load(&mut self, body: &[u8], origin: Origin) -> Result<Sha, ScriptError> {
         let sha = Sha::of(body);
-        if self.cache.contains_key(&sha) {
+        if let Some(script) = self.cache.get_mut(&sha) {
+            if origin == Origin::Load {
+                if let Some(tick) = script.lru_tick.take() {
+                    self.lru.remove(&tick);
+                    self.lru_bytes = self.lru_bytes.saturating_sub(script.body.len());
+                }
+            }
             return Ok(sha);
         }
         let (flags, skip) = shebang::parse(body)?;
@@ -48,15 +99,68 @@ impl Scripts {
             .vm
             .compile(code, "@user_script")
             .map_err(|msg| ScriptError::err(format!("Error compiling script (new function): {msg}")))?;
-        self.cache.insert(sha, Script { flags, function });
+        let lru_tick = (origin == Origin::Eval).then(|| {
+            let tick = self.tick();
+            self.lru.insert(tick, sha);
+            self.lru_bytes += body.len();
+            tick
+        });
+        self.all_bytes += body.len();
+        self.cache.insert(sha, Script { flags, function, body: body.into(), lru_tick, stats: RunStats::default() });
+        if origin == Origin::Eval {
+            self.evict_beyond_bounds(&sha);
+        }
+        self.publish_gauges();
         Ok(sha)
+    }
+
+    fn tick(&mut self) -> u64 {
+        self.next_tick += 1;
+        self.next_tick
+    }
+
+    /// Drops least recently used ALT.EVAL scripts while the cache is past
+    /// `alt.eval-scripts-max` or `alt.eval-scripts-max-bytes`, never `keep` (the script
+    /// about to run).
+    fn evict_beyond_bounds(&mut self, keep: &Sha) {
+        let (max_scripts, max_bytes) = crate::config::eval_cache_bounds();
+        while (max_scripts > 0 && self.lru.len() > max_scripts) || (max_bytes > 0 && self.lru_bytes > max_bytes) {
+            let Some((&tick, &oldest)) = self.lru.iter().next() else { break };
+            if oldest == *keep {
+                break;
+            }
+            self.lru.remove(&tick);
+            if let Some(gone) = self.cache.remove(&oldest) {
+                self.lru_bytes = self.lru_bytes.saturating_sub(gone.body.len());
+                self.all_bytes = self.all_bytes.saturating_sub(gone.body.len());
+            }
+            metrics::EVICTED_SCRIPTS.add(1);
+        }
+    }
+
+    fn publish_gauges(&self) {
+        metrics::CACHED_SCRIPTS.set(self.cache.len() as u64);
+        metrics::SCRIPTS_BYTES.set((self.all_bytes + self.cache.len() * ENTRY_OVERHEAD) as u64);
+        metrics::EVAL_VM_BYTES.set(self.vm.used_memory() as u64);
     }
 
     pub fn exists(&self, user_sha: &[u8]) -> bool {
         Sha::parse(user_sha).is_some_and(|sha| self.cache.contains_key(&sha))
     }
 
-    /// Runs a cached script for the calling client and writes its reply.
+    pub fn get(&self, user_sha: &[u8]) -> Option<&Script> {
+        self.cache.get(&Sha::parse(user_sha)?)
+    }
+
+    /// Every cached script, ordered by SHA.
+    pub fn all(&self) -> Vec<(&Sha, &Script)> {
+        let mut all: Vec<_> = self.cache.iter().collect();
+        all.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        all
+    }
+
+    /// Runs a cached script for the calling client and writes its reply; an evictable
+    /// script becomes the most recently used.
     pub fn run(
         &mut self,
         ctx: &mut Ctx,
@@ -65,9 +169,23 @@ impl Scripts {
         args: &[&[u8]],
         access: Access,
     ) -> Result<(), ScriptError> {
-        let Scripts { vm, cache } = self;
-        let Some(script) = cache.get(sha) else { return Err(ScriptError::NoScript) };
+        let tick = self.tick();
+        let Scripts { vm, cache, lru, .. } = self;
+        let Some(script) = cache.get_mut(sha) else { return Err(ScriptError::NoScript) };
+        if let Some(old) = script.lru_tick {
+            lru.remove(&old);
+            lru.insert(tick, *sha);
+            script.lru_tick = Some(tick);
+        }
         let _run = RunGuard::enter(ctx, RunName::Sha(*sha), script.flags, access)?;
-        vm.run_eval(&script.function, keys, args, ctx, sha.as_str()).map_err(|failure| ScriptError::Coded(failure.0))
+        let started = Instant::now();
+        let outcome = vm.run_eval(&script.function, keys, args, ctx, sha.as_str());
+        script.stats.record(started.elapsed(), outcome.is_err());
+        metrics::EVAL_CALLS.add(1);
+        if outcome.is_err() {
+            metrics::EVAL_ERRORS.add(1);
+        }
+        metrics::EVAL_VM_BYTES.set(vm.used_memory() as u64);
+        outcome.map_err(|failure| ScriptError::Coded(failure.0))
     }
 }

@@ -18,6 +18,20 @@ pub struct ScriptFlags {
 }
 
 impl ScriptFlags {
+    /// The declared flags in definition order (script.c scripts_flags_def).
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            (self.no_writes, "no-writes"),
+            (self.allow_oom, "allow-oom"),
+            (self.allow_stale, "allow-stale"),
+            (self.no_cluster, "no-cluster"),
+            (self.allow_cross_slot_keys, "allow-cross-slot-keys"),
+        ]
+        .into_iter()
+        .filter_map(|(set, name)| set.then_some(name))
+        .collect()
+    }
+
     pub const EVAL_COMPAT: ScriptFlags = ScriptFlags {
         eval_compat: true,
         no_writes: false,

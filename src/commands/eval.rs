@@ -5,6 +5,7 @@ use super::split_numkeys;
 use crate::error::ScriptError;
 use crate::host::{Ctx, KeyAccess};
 use crate::run::Access;
+use crate::scripts::Origin;
 use crate::sha::Sha;
 use crate::state;
 
@@ -43,7 +44,7 @@ fn run(ctx: &mut Ctx, argv: &[&[u8]], source: Source, access: Access) -> Result<
     let split = split_numkeys(numkeys, rest)?;
     state::with_scripts(|scripts| {
         let sha = match source {
-            Source::Body => scripts.load(target)?,
+            Source::Body => scripts.load(target, Origin::Eval)?,
             Source::Sha => Sha::parse(target).ok_or(ScriptError::NoScript)?,
         };
         scripts.run(ctx, &sha, split.keys, split.args, access)

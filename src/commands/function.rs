@@ -121,9 +121,16 @@ pub fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
 }
 
 /// FUNCTION STATS (allow-busy): the running function, and the engine's counts.
-pub fn stats(ctx: &mut Ctx, _argv: &[&[u8]]) -> Result<(), ScriptError> {
+/// FUNCTION STATS; `ALT.FUNCTION STATS WITHFUNCTIONS` adds a `functions` entry: each
+/// function's run statistics by name (as ALT.SCRIPT STATS gives them per script).
+pub fn stats(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
+    let with_functions = match argv {
+        [_, _] => false,
+        [_, _, word] if word.eq_ignore_ascii_case(b"WITHFUNCTIONS") => true,
+        _ => return Err(ScriptError::Arity),
+    };
     let running = run::running_function()?;
-    ctx.map(Some(2));
+    ctx.map(Some(2 + usize::from(with_functions)));
     ctx.bulk(b"running_script");
     match running {
         None => ctx.null(),
@@ -149,6 +156,15 @@ pub fn stats(ctx: &mut Ctx, _argv: &[&[u8]]) -> Result<(), ScriptError> {
     ctx.int(i64::try_from(libraries).unwrap_or(i64::MAX));
     ctx.bulk(b"functions_count");
     ctx.int(i64::try_from(functions).unwrap_or(i64::MAX));
+    if with_functions {
+        let all = functions::stats();
+        ctx.bulk(b"functions");
+        ctx.map(Some(all.len()));
+        for (name, stats) in &all {
+            ctx.bulk(name);
+            super::script::reply_stats(ctx, Some(stats));
+        }
+    }
     Ok(())
 }
 

@@ -5,11 +5,13 @@ use super::FlushMode;
 use crate::error::ScriptError;
 use crate::host::Ctx;
 use crate::reply::ReplySink;
+use crate::run_stats::RunStats;
+use crate::scripts::Origin;
 use crate::state;
 
 pub fn load(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
     let [_, _, body] = argv else { return Err(ScriptError::Arity) };
-    let sha = state::with_scripts(|scripts| scripts.load(body))?;
+    let sha = state::with_scripts(|scripts| scripts.load(body, Origin::Load))?;
     ctx.bulk(sha.as_bytes());
     Ok(())
 }
@@ -22,6 +24,91 @@ pub fn exists(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
         ctx.int(i64::from(f));
     }
     Ok(())
+}
+
+/// ALT.SCRIPT SHOW sha1 (as Valkey 8): the body of a cached script.
+pub fn show(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
+    let [_, _, sha] = argv else { return Err(ScriptError::Arity) };
+    let body = state::with_scripts(|scripts| Ok(scripts.get(sha).map(|s| s.body.to_vec())))?;
+    ctx.bulk(&body.ok_or(ScriptError::NoScript)?);
+    Ok(())
+}
+
+/// ALT.SCRIPT LIST [WITHSOURCE]: every cached script by SHA, with where it came from
+/// (`load` or `eval`, the evictable ones), its flags, size and calls, and with WITHSOURCE
+/// its body.
+pub fn list(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
+    let with_source = match argv {
+        [_, _] => false,
+        [_, _, word] if word.eq_ignore_ascii_case(b"WITHSOURCE") => true,
+        _ => return Err(ScriptError::err("syntax error")),
+    };
+    state::with_scripts(|scripts| {
+        let all = scripts.all();
+        ctx.array(Some(all.len()));
+        for (sha, script) in all {
+            let flags = script.flags.names();
+            ctx.map(Some(5 + usize::from(with_source)));
+            ctx.bulk(b"sha");
+            ctx.bulk(sha.as_bytes());
+            ctx.bulk(b"origin");
+            ctx.bulk(script.origin().as_bytes());
+            ctx.bulk(b"flags");
+            ctx.set(Some(flags.len()));
+            for flag in flags {
+                ctx.status(flag.as_bytes());
+            }
+            ctx.bulk(b"size");
+            ctx.int(i64::try_from(script.body.len()).unwrap_or(i64::MAX));
+            ctx.bulk(b"calls");
+            ctx.int(i64::try_from(script.stats.calls()).unwrap_or(i64::MAX));
+            if with_source {
+                ctx.bulk(b"body");
+                ctx.bulk(&script.body);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// ALT.SCRIPT STATS [sha1 ...]: per script run statistics, as a map SHA -> stats (null
+/// for a SHA that is not cached); without arguments, every cached script.
+pub fn stats(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
+    let asked = argv.get(2..).unwrap_or_default();
+    state::with_scripts(|scripts| {
+        if asked.is_empty() {
+            let all = scripts.all();
+            ctx.map(Some(all.len()));
+            for (sha, script) in all {
+                ctx.bulk(sha.as_bytes());
+                reply_stats(ctx, Some(&script.stats));
+            }
+        } else {
+            ctx.map(Some(asked.len()));
+            for sha in asked {
+                ctx.bulk(&sha.to_ascii_lowercase());
+                reply_stats(ctx, scripts.get(sha).map(|s| &s.stats));
+            }
+        }
+        Ok(())
+    })
+}
+
+/// One script's or function's statistics as a map (null when there is none).
+pub fn reply_stats(ctx: &mut Ctx, stats: Option<&RunStats>) {
+    let Some(stats) = stats else {
+        ctx.null();
+        return;
+    };
+    let fields = stats.fields();
+    ctx.map(Some(fields.len()));
+    for (name, value) in fields {
+        ctx.bulk(name.as_bytes());
+        match value {
+            Some(v) => ctx.int(i64::try_from(v).unwrap_or(i64::MAX)),
+            None => ctx.null(),
+        }
+    }
 }
 
 pub fn flush(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {

@@ -351,6 +351,11 @@ impl LuaVm {
         self.lua.create_registry_value(function).map(Compiled).map_err(message)
     }
 
+    /// Bytes the VM holds now.
+    pub fn used_memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+
     /// Runs an EVAL script: KEYS and ARGV as globals, the result written to `sink`.
     /// `name` is what error replies call the script (its SHA).
     pub fn run_eval(
@@ -414,6 +419,7 @@ impl LuaVm {
             return failure;
         }
         let _ = self.lua.gc_collect();
+        crate::metrics::MEMORY_LIMIT_HITS.add(1);
         format!(
             "ERR Script memory limit exceeded: the script VM may use {} bytes (alt.script-memory-limit)",
             self.memory_limit
