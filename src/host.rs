@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 use redis_module::raw;
 
+use crate::command_docs;
 use crate::error::ScriptError;
 use crate::reply::{protocol_safe, ReplySink};
 
@@ -167,6 +168,17 @@ fn set_command_info(ctx: *mut raw::RedisModuleCtx, spec: &CommandSpec) -> bool {
     let mut info: raw::RedisModuleCommandInfo = unsafe { std::mem::zeroed() };
     info.version = &version;
     info.arity = spec.arity;
+    // The argument arrays `info.args` points into; kept until SetCommandInfo has copied them.
+    let mut arg_arrays = Vec::new();
+    if let Some(doc) = command_docs::lookup(spec.name) {
+        info.summary = doc.summary.as_ptr();
+        info.since = doc.since.as_ptr();
+        info.complexity = doc.complexity.as_ptr();
+        info.tips = doc.tips.map_or(ptr::null(), CStr::as_ptr);
+        if !doc.args.is_empty() {
+            info.args = raw_args(doc.args, &mut arg_arrays);
+        }
+    }
     if let Some(write) = spec.numkeys_keys {
         let [first, _] = &mut specs;
         first.flags = u64::from(if write {
@@ -182,8 +194,69 @@ fn set_command_info(ctx: *mut raw::RedisModuleCtx, spec: &CommandSpec) -> bool {
         first.fk.keynum.keystep = 1;
         info.key_specs = specs.as_mut_ptr();
     }
-    // SAFETY: `info`, `version` and `specs` outlive the call; the host copies what it keeps.
-    rm!(RedisModule_SetCommandInfo(command, &info) else raw::REDISMODULE_ERR as c_int) == raw::REDISMODULE_OK as c_int
+    // SAFETY: `info`, `version`, `specs` and `arg_arrays` outlive the call, the docs' strings
+    // are statics; the host copies what it keeps.
+    let status = rm!(RedisModule_SetCommandInfo(command, &info) else raw::REDISMODULE_ERR as c_int);
+    drop(arg_arrays);
+    status == raw::REDISMODULE_OK as c_int
+}
+
+/// The zero entry that ends an argument array.
+const ARG_END: raw::RedisModuleCommandArg = raw::RedisModuleCommandArg {
+    name: ptr::null(),
+    type_: 0,
+    key_spec_index: 0,
+    token: ptr::null(),
+    summary: ptr::null(),
+    since: ptr::null(),
+    flags: 0,
+    deprecated_since: ptr::null(),
+    subargs: ptr::null_mut(),
+    display_text: ptr::null(),
+};
+
+/// `args` as the Module API's zero-terminated array (sub-arguments likewise). Every array is
+/// pushed onto `arrays`, whose heap buffers stay put while the outer Vec grows or moves.
+fn raw_args(
+    args: &[command_docs::Arg],
+    arrays: &mut Vec<Vec<raw::RedisModuleCommandArg>>,
+) -> *mut raw::RedisModuleCommandArg {
+    let mut array: Vec<raw::RedisModuleCommandArg> = args.iter().map(|arg| raw_arg(arg, arrays)).collect();
+    array.push(ARG_END);
+    let first = array.as_mut_ptr();
+    arrays.push(array);
+    first
+}
+
+fn raw_arg(arg: &command_docs::Arg, arrays: &mut Vec<Vec<raw::RedisModuleCommandArg>>) -> raw::RedisModuleCommandArg {
+    use command_docs::ArgKind;
+    let (type_, key_spec_index, subargs) = match arg.kind {
+        ArgKind::String => (raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_STRING, -1, ptr::null_mut()),
+        ArgKind::Integer => (raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_INTEGER, -1, ptr::null_mut()),
+        ArgKind::Key(index) => {
+            (raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_KEY, c_int::from(index), ptr::null_mut())
+        }
+        ArgKind::PureToken(_) => (raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_PURE_TOKEN, -1, ptr::null_mut()),
+        ArgKind::OneOf(choices) => {
+            (raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_ONEOF, -1, raw_args(choices, arrays))
+        }
+    };
+    let mut flags = raw::REDISMODULE_CMD_ARG_NONE;
+    if arg.optional {
+        flags |= raw::REDISMODULE_CMD_ARG_OPTIONAL;
+    }
+    if arg.multiple {
+        flags |= raw::REDISMODULE_CMD_ARG_MULTIPLE;
+    }
+    raw::RedisModuleCommandArg {
+        name: arg.name.as_ptr(),
+        type_,
+        key_spec_index,
+        token: arg.token().map_or(ptr::null(), CStr::as_ptr),
+        flags: flags as c_int,
+        subargs,
+        ..ARG_END
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

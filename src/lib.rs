@@ -5,6 +5,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 mod cmdinfo;
+mod command_docs;
 mod commands;
 mod compat;
 mod config;

@@ -1,0 +1,196 @@
+//! The ALT.* commands as the server describes them (COMMAND DOCS, COMMAND INFO, COMMAND
+//! GETKEYS), checked against the native commands on the same server: same argument trees,
+//! same tips, same keys.
+
+mod support;
+
+use redis::{Connection, Value};
+use support::Server;
+
+/// The commands with a native counterpart, without the `ALT.` prefix.
+const COMMANDS: &[&str] = &["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro", "flushall"];
+const CONTAINERS: &[&str] = &["script", "function"];
+
+fn command(con: &mut Connection, args: &[&str]) -> Value {
+    let mut cmd = redis::cmd("COMMAND");
+    for a in args {
+        cmd.arg(*a);
+    }
+    cmd.query(con).unwrap_or_else(|e| panic!("COMMAND {args:?}: {e}"))
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::SimpleString(s) => s.clone(),
+        Value::Okay => "OK".into(),
+        Value::Int(i) => i.to_string(),
+        other => panic!("not a string: {other:?}"),
+    }
+}
+
+fn items(v: &Value) -> &[Value] {
+    match v {
+        Value::Array(items) => items,
+        other => panic!("not an array: {other:?}"),
+    }
+}
+
+/// The value under `key` in a RESP2 map (a flat array of key, value, key, value ...).
+fn field<'a>(map: &'a Value, key: &str) -> Option<&'a Value> {
+    items(map).chunks(2).find(|kv| text(&kv[0]) == key).map(|kv| &kv[1])
+}
+
+fn field_text(map: &Value, key: &str) -> String {
+    field(map, key).map(text).unwrap_or_else(|| panic!("no {key} in {map:?}"))
+}
+
+/// The docs map of one command: `COMMAND DOCS name` answers `[name, docs]`.
+fn docs(con: &mut Connection, name: &str) -> Value {
+    let reply = command(con, &["DOCS", name]);
+    let found = field(&reply, name).unwrap_or_else(|| panic!("COMMAND DOCS {name}: {reply:?}"));
+    found.clone()
+}
+
+/// An argument tree as text, with what defines the syntax: name, type, key spec index, token,
+/// flags and sub-arguments; not the free text (summary, since, deprecated since).
+fn arg_shape(args: Option<&Value>) -> String {
+    let Some(args) = args else { return "[]".into() };
+    let shown: Vec<String> = items(args)
+        .iter()
+        .map(|arg| {
+            let mut out = String::new();
+            for key in ["name", "type", "key_spec_index", "token", "display_text"] {
+                if let Some(v) = field(arg, key) {
+                    out.push_str(&format!("{key}={} ", text(v)));
+                }
+            }
+            if let Some(flags) = field(arg, "flags") {
+                out.push_str(&format!("flags={:?} ", items(flags).iter().map(text).collect::<Vec<_>>()));
+            }
+            out + &arg_shape(field(arg, "arguments"))
+        })
+        .collect();
+    format!("[{}]", shown.join(", "))
+}
+
+/// The summary, since, group and complexity of a module command's docs.
+fn assert_described(name: &str, doc: &Value) {
+    assert!(!field_text(doc, "summary").is_empty(), "{name}: {doc:?}");
+    assert_eq!(field_text(doc, "since"), "1.0.0", "{name}");
+    assert_eq!(field_text(doc, "group"), "module", "{name}");
+    assert!(!field_text(doc, "complexity").is_empty(), "{name}: {doc:?}");
+}
+
+#[test]
+fn docs_have_the_native_arguments() {
+    let server = Server::start();
+    let mut con = server.con();
+    for name in COMMANDS {
+        let alt = format!("alt.{name}");
+        let doc = docs(&mut con, &alt);
+        assert_described(&alt, &doc);
+        let native = docs(&mut con, name);
+        assert!(field(&native, "arguments").is_some(), "{name}");
+        assert_eq!(arg_shape(field(&doc, "arguments")), arg_shape(field(&native, "arguments")), "{alt}");
+    }
+}
+
+#[test]
+fn subcommand_docs_have_the_native_arguments() {
+    let server = Server::start();
+    let mut con = server.con();
+    let mut compared = Vec::new();
+    for container in CONTAINERS {
+        let alt = format!("alt.{container}");
+        let doc = docs(&mut con, &alt);
+        assert_described(&alt, &doc);
+        let native = docs(&mut con, container);
+        let native_subs = field(&native, "subcommands").expect("native subcommands");
+        let subs = field(&doc, "subcommands").unwrap_or_else(|| panic!("{alt}: no subcommands in {doc:?}"));
+        for pair in items(subs).chunks(2) {
+            let sub = text(&pair[0]);
+            assert_described(&sub, &pair[1]);
+            let native_name = sub.strip_prefix("alt.").expect("alt. prefix");
+            // ALT.SCRIPT's own subcommands (SHOW, LIST, STATS) have nothing to compare with.
+            let Some(native_sub) = field(native_subs, native_name) else { continue };
+            assert_eq!(arg_shape(field(&pair[1], "arguments")), arg_shape(field(native_sub, "arguments")), "{sub}");
+            compared.push(sub);
+        }
+    }
+    compared.sort();
+    let expected = [
+        "alt.function|delete",
+        "alt.function|dump",
+        "alt.function|flush",
+        "alt.function|help",
+        "alt.function|kill",
+        "alt.function|list",
+        "alt.function|load",
+        "alt.function|restore",
+        "alt.function|stats",
+        "alt.script|exists",
+        "alt.script|flush",
+        "alt.script|help",
+        "alt.script|kill",
+        "alt.script|load",
+    ];
+    assert_eq!(compared, expected);
+}
+
+/// Tips (index 7 of a COMMAND INFO entry), subcommands' included (index 9).
+fn tips_by_name(entry: &Value, prefix: &str, out: &mut Vec<(String, Vec<String>)>) {
+    let fields = items(entry);
+    let name = text(&fields[0]);
+    let name = name.strip_prefix(prefix).unwrap_or(&name).to_string();
+    out.push((name, items(&fields[7]).iter().map(text).collect()));
+    for sub in fields.get(9).map(items).unwrap_or_default() {
+        tips_by_name(sub, prefix, out);
+    }
+}
+
+#[test]
+fn info_carries_the_native_tips() {
+    let server = Server::start();
+    let mut con = server.con();
+    let names: Vec<&str> = COMMANDS.iter().chain(CONTAINERS).copied().collect();
+    let alt_names: Vec<String> = names.iter().map(|n| format!("alt.{n}")).collect();
+    let mut native = Vec::new();
+    for entry in items(&command(&mut con, &[&["INFO"], names.as_slice()].concat())) {
+        tips_by_name(entry, "", &mut native);
+    }
+    let alt_args: Vec<&str> = alt_names.iter().map(String::as_str).collect();
+    let mut alt = Vec::new();
+    for entry in items(&command(&mut con, &[&["INFO"], alt_args.as_slice()].concat())) {
+        tips_by_name(entry, "alt.", &mut alt);
+    }
+    // Native only: SCRIPT DEBUG. ALT only: the subcommands without a native counterpart.
+    native.retain(|(name, _)| alt.iter().any(|(n, _)| n == name));
+    alt.retain(|(name, _)| native.iter().any(|(n, _)| n == name));
+    // Subcommands come in hash order.
+    alt.sort();
+    native.sort();
+    assert_eq!(alt, native);
+    assert!(alt.len() >= 23, "{alt:?}");
+
+    // A subcommand asked for by its full name.
+    let tips = |con: &mut Connection, name: &str| {
+        let reply = command(con, &["INFO", name]);
+        items(&items(&items(&reply)[0])[7]).iter().map(text).collect::<Vec<_>>()
+    };
+    let native = tips(&mut con, "script|flush");
+    assert!(native.iter().any(|t| t.starts_with("request_policy:")), "{native:?}");
+    assert_eq!(tips(&mut con, "alt.script|flush"), native);
+}
+
+#[test]
+fn getkeys_as_native() {
+    let server = Server::start();
+    let mut con = server.con();
+    for name in COMMANDS.iter().filter(|n| **n != "flushall") {
+        let native = command(&mut con, &["GETKEYS", name, "f", "2", "a", "b", "c"]);
+        let alt = command(&mut con, &["GETKEYS", &format!("ALT.{name}"), "f", "2", "a", "b", "c"]);
+        assert_eq!(alt, native, "{name}");
+        assert_eq!(items(&alt).iter().map(text).collect::<Vec<_>>(), ["a", "b"]);
+    }
+}
