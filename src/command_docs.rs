@@ -184,7 +184,6 @@ static DOCS: &[Doc] = &[
         c"Lists the scripts in the redis-alt script cache",
         c"O(N) with N being the number of scripts in cache",
     )
-    .tips(c"nondeterministic_output_order")
     .args(&[Arg::pure_token(c"withsource", c"WITHSOURCE").optional()]),
     Doc::new(
         c"alt.script|stats",
@@ -241,13 +240,15 @@ static DOCS: &[Doc] = &[
         c"Return information about the redis-alt function currently running (name, description, duration)",
         c"O(1)",
     )
-    .tips(c"nondeterministic_output request_policy:all_shards response_policy:special"),
+    .tips(c"nondeterministic_output request_policy:all_shards response_policy:special")
+    // ALT's extension: per-function statistics.
+    .args(&[Arg::pure_token(c"withfunctions", c"WITHFUNCTIONS").optional()]),
     Doc::new(c"alt.function|kill", c"Kill the redis-alt function currently in execution.", c"O(1)")
         .tips(ALL_SHARDS_ONE_SUCCEEDED),
     Doc::new(c"alt.function|help", HELP, c"O(1)"),
     Doc::new(
         c"alt.flushall",
-        c"Remove all keys from all databases, and the redis-alt scripts and functions",
+        c"Remove all keys from all databases",
         c"O(N) where N is the total number of keys in all databases",
     )
     .tips(ALL_SHARDS_ALL_SUCCEEDED)
