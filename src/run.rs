@@ -309,6 +309,7 @@ pub fn kill(by: Mode) -> Result<(), ScriptError> {
         }
         r.killed = true;
         crate::metrics::KILLS.add(1);
+        log(&format!("Lua script {} killed by {}.", r.name.as_str(), by.kill_command()));
         Ok(())
     })
     .unwrap_or(Err(ScriptError::Coded(b"NOTBUSY No scripts in execution right now.".to_vec())))

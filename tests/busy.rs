@@ -259,3 +259,36 @@ fn backtracking_patterns_are_killable() {
     assert!(reply.contains("Script killed by user"), "{reply}");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+#[test]
+fn busy_function_stats_and_kill() {
+    let server = busy_server();
+    let mut con = server.con();
+    let code =
+        "#!lua name=spin\nredis.register_function{function_name='spin', callback=function() while true do end end, \
+                flags={'no-writes'}}";
+    let mut outcome = Vec::new();
+    for prefix in ["", "ALT."] {
+        let (function, fcall) = (format!("{prefix}FUNCTION"), format!("{prefix}FCALL"));
+        run_str(&mut con, &[&function, "LOAD", code]);
+        let runner = background(&server, &[&fcall, "spin", "0"]);
+        let busy = wait_busy(&mut con);
+        // FUNCTION STATS is served while busy; the duration varies, the rest must not.
+        let stats = run_str(&mut con, &[&function, "STATS"]);
+        let stats = stats.split(", $duration_ms").next().unwrap_or_default().to_string();
+        if prefix == "ALT." {
+            // Per-function statistics are readable while the function runs.
+            let with = run_str(&mut con, &[&function, "STATS", "WITHFUNCTIONS"]);
+            assert!(with.contains("$functions, [$spin, [$calls, :0"), "{with}");
+        }
+        let killed = run_str(&mut con, &[&function, "KILL"]);
+        let caller = runner.join().expect("runner");
+        outcome.push((normalize(&busy), normalize(&stats), killed, normalize(&caller)));
+    }
+    assert_eq!(outcome[1], outcome[0]);
+    assert!(outcome[0].1.contains("$running_script, [$name, $spin, $command, [$FCALL, $spin, $0]"), "{:?}", outcome[0]);
+    assert_eq!(outcome[0].2, "+OK");
+    let info: String = redis::cmd("INFO").arg("alt").query(&mut con).expect("info");
+    assert!(info.contains("alt_kills:1\r\n"), "{info}");
+    assert!(server.log().contains("Lua script spin killed by ALT.FUNCTION KILL."), "{}", server.log());
+}

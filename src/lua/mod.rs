@@ -420,11 +420,12 @@ impl LuaVm {
         }
         let _ = self.lua.gc_collect();
         crate::metrics::MEMORY_LIMIT_HITS.add(1);
-        format!(
+        let text = format!(
             "ERR Script memory limit exceeded: the script VM may use {} bytes (alt.script-memory-limit)",
             self.memory_limit
-        )
-        .into_bytes()
+        );
+        crate::host::log_any_thread(crate::host::LogLevel::Warning, &format!("Lua script failed: {text}"));
+        text.into_bytes()
     }
 
     /// Redis runs an incremental GC step every 50 calls so that a full cycle never lands on
