@@ -52,11 +52,28 @@ impl Server {
         // Copy the module: a rebuild replaces the file, never a mapped copy.
         let module = dir.join("redis_alt.so");
         fs::copy(module_path(), &module).expect("module built (cargo build) before the tests");
-        Server::spawn(dir, extra, load.then_some(module))
+        Server::spawn(free_port(), dir, extra, load.then_some(module))
     }
 
-    fn spawn(dir: PathBuf, extra: &[&str], module: Option<PathBuf>) -> Server {
+    /// A Redis Cluster node with the module loaded, not yet part of a cluster. Its cluster bus
+    /// listens on a second free port: the default (port + 10000) may be taken or beyond 65535.
+    /// `nodes.conf` is written in the node's own scratch dir.
+    pub fn start_cluster_node() -> Server {
+        let dir = scratch_dir();
+        let module = dir.join("redis_alt.so");
+        fs::copy(module_path(), &module).expect("module built (cargo build) before the tests");
         let port = free_port();
+        let bus = loop {
+            let bus = free_port();
+            if bus != port {
+                break bus;
+            }
+        };
+        let bus = bus.to_string();
+        Server::spawn(port, dir, &["--cluster-enabled", "yes", "--cluster-port", &bus], Some(module))
+    }
+
+    fn spawn(port: u16, dir: PathBuf, extra: &[&str], module: Option<PathBuf>) -> Server {
         let mut cmd = Command::new(env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into()));
         cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
@@ -249,11 +266,16 @@ pub fn run_str(con: &mut Connection, argv: &[&str]) -> String {
     run(con, &argv)
 }
 
-/// Every key of every DB with its type, serialized value (DUMP) and whether it expires.
+/// Every key of every DB with its type, serialized value (DUMP) and whether it expires. A
+/// cluster node has DB 0 only (SELECT of another DB is refused there).
 pub fn keyspace(con: &mut Connection) -> Vec<String> {
     let mut out = Vec::new();
     for db in 0..16 {
-        let _: () = redis::cmd("SELECT").arg(db).query(con).expect("select");
+        let selected = redis::cmd("SELECT").arg(db).query::<()>(con);
+        if db > 0 && selected.as_ref().is_err_and(|e| error_text(e).contains("not allowed in cluster mode")) {
+            break;
+        }
+        selected.expect("select");
         let mut keys: Vec<Vec<u8>> = redis::cmd("KEYS").arg("*").query(con).expect("keys");
         keys.sort();
         for k in keys {
