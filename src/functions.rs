@@ -223,8 +223,8 @@ impl Functions {
             .ok_or_else(|| ScriptError::err("Function not found"))?;
         let display = String::from_utf8_lossy(&function.name).into_owned();
         let command = argv.iter().map(|a| a.to_vec()).collect();
-        let _run = RunGuard::enter(ctx, RunName::Function(display.clone(), command), function.flags, access)?;
         let (keys, args) = split;
+        let _run = RunGuard::enter(ctx, RunName::Function(display.clone(), command), function.flags, access, keys)?;
         let started = Instant::now();
         let outcome = vm.run_function(&function.compiled, keys, args, ctx, &display);
         if let Ok(mut stats) = function.stats.lock() {

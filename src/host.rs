@@ -389,7 +389,32 @@ impl Ctx {
         let reply = rm!(RedisModule_Call(self.raw, cmd.as_ptr(), flags.as_ptr(), argv.strings.as_ptr().cast_mut(), argv.strings.len())
             else ptr::null_mut());
         let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-        ((!reply.is_null()).then_some(CallReply { raw: reply }), errno)
+        ((!reply.is_null()).then(|| CallReply { raw: reply }), errno)
+    }
+
+    /// The first key the command line `name args...` names (RM_GetCommandKeys: the host's
+    /// key specs, getkeys procs included); `None` for a keyless or unknown command.
+    pub fn first_key(&self, name: &[u8], args: &Argv) -> Option<Vec<u8>> {
+        let mut full = Argv::with_capacity(args.len() + 1);
+        full.push(name);
+        if full.len() != 1 {
+            return None;
+        }
+        let mut strings = full.strings.clone();
+        strings.extend_from_slice(&args.strings);
+        let argc = c_int::try_from(strings.len()).ok()?;
+        let mut num_keys: c_int = 0;
+        let positions = rm!(RedisModule_GetCommandKeys(self.raw, strings.as_mut_ptr(), argc, &mut num_keys)
+            else ptr::null_mut());
+        if positions.is_null() {
+            return None;
+        }
+        // SAFETY: the host returned an array of `num_keys` ints, ours to free with RM_Free.
+        let first = (num_keys > 0).then(|| unsafe { *positions });
+        rm!(RedisModule_Free(positions.cast()) else ());
+        let pos = usize::try_from(first?).ok()?;
+        // `strings` borrows the pointers of `full` and `args`, which outlive this use.
+        strings.get(pos).map(|&s| string_bytes(s).to_vec())
     }
 
     /// May the calling user run this command line (ACL, keys included)? `None` when no such
@@ -560,6 +585,10 @@ pub struct CallReply {
 
 impl Drop for CallReply {
     fn drop(&mut self) {
+        // Never built from NULL (call_argv checks); a NULL here would crash the host.
+        if self.raw.is_null() {
+            return;
+        }
         rm!(RedisModule_FreeCallReply(self.raw) else ());
     }
 }

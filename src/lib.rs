@@ -15,6 +15,7 @@ mod functions;
 mod glob;
 mod host;
 mod inner;
+mod keyslot;
 mod lazyfree;
 mod lua;
 mod metrics;

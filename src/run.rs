@@ -13,6 +13,7 @@ use crate::config;
 use crate::error::ScriptError;
 use crate::host::{Argv, CallReply, Ctx, ReplyKind};
 use crate::inner::{self, Adapted};
+use crate::keyslot;
 use crate::sha::Sha;
 use crate::shebang::ScriptFlags;
 
@@ -48,6 +49,19 @@ struct Run {
     repl: u8,
     caller_db: i32,
     db_changed: bool,
+    slot: SlotRule,
+}
+
+/// On a cluster, the keys a run touches stay in one slot unless the script allows cross-slot
+/// keys (script.c scriptVerifyClusterState).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SlotRule {
+    /// Not a cluster, an EVAL-compatible script or `allow-cross-slot-keys`, or a command
+    /// from our primary.
+    Off,
+    /// No declared key and none touched yet: the first key touched fixes the slot.
+    Open,
+    Fixed(u16),
 }
 
 static CURRENT: Mutex<Option<Run>> = Mutex::new(None);
@@ -72,7 +86,13 @@ pub struct RunGuard {
 impl RunGuard {
     /// scriptPrepareForRun: checks the script's declared flags against the server state, then
     /// publishes the run.
-    pub fn enter(ctx: &Ctx, name: RunName, flags: ScriptFlags, access: Access) -> Result<RunGuard, ScriptError> {
+    pub fn enter(
+        ctx: &Ctx,
+        name: RunName,
+        flags: ScriptFlags,
+        access: Access,
+        keys: &[&[u8]],
+    ) -> Result<RunGuard, ScriptError> {
         let server = ctx.flags();
         let mut read_only = access == Access::ReadOnly;
         let mut allow_oom = false;
@@ -138,6 +158,11 @@ impl RunGuard {
             repl: REPL_ALL,
             caller_db: ctx.selected_db(),
             db_changed: false,
+            slot: if !server.cluster() || flags.eval_compat || flags.allow_cross_slot_keys || server.sent_by_primary() {
+                SlotRule::Off
+            } else {
+                keys.first().map_or(SlotRule::Open, |k| SlotRule::Fixed(keyslot::key_slot(k)))
+            },
         };
         let mut current = CURRENT.lock().map_err(|_| ScriptError::err("script run state unavailable"))?;
         if current.is_some() {
@@ -364,17 +389,89 @@ pub enum CallOutcome {
 /// scriptCall: runs one command for the script, with the checks native scripting makes.
 /// `name` is the command, `args` the rest of its arguments.
 pub fn call(name: &[u8], args: &Argv) -> CallOutcome {
-    let Some((ctx, read_only, allow_oom, wrote, resp3, repl)) =
-        with_run(|r| (r.ctx, r.read_only, r.allow_oom, r.wrote, r.resp3, r.repl))
-    else {
+    let Some(run) = with_run(|r| CallState {
+        ctx: r.ctx,
+        read_only: r.read_only,
+        allow_oom: r.allow_oom,
+        wrote: r.wrote,
+        resp3: r.resp3,
+        repl: r.repl,
+        slot: r.slot,
+    }) else {
         return refused("ERR redis.call/pcall can only be called inside a script invocation");
     };
-    let info = cmdinfo::lookup(&ctx, name, args.get(0));
+    let info = cmdinfo::lookup(&run.ctx, name, args.get(0));
     if let Some(info) = &info {
-        if info.arity_ok(args.len() + 1) && !info.noscript && read_only && (info.write || info.may_replicate) {
+        if info.arity_ok(args.len() + 1) && !info.noscript && run.read_only && (info.write || info.may_replicate) {
             return refused("ERR Write commands are not allowed from read-only scripts.");
         }
     }
+    let key_slot = match run.slot {
+        SlotRule::Off => None,
+        SlotRule::Open | SlotRule::Fixed(_) => run.ctx.first_key(name, args).map(|k| (keyslot::key_slot(&k), k)),
+    };
+    if let (SlotRule::Fixed(run_slot), Some((slot, key))) = (run.slot, &key_slot) {
+        if *slot != run_slot && !refused_before_the_slot_check(&run.ctx, name, args, key) {
+            return refused("ERR Script attempted to access keys that do not hash to the same slot");
+        }
+    }
+    let outcome = call_checked(&run, name, args, info);
+    if let (SlotRule::Open, Some((slot, _)), CallOutcome::Reply(_)) = (run.slot, &key_slot, &outcome) {
+        with_run(|r| r.slot = SlotRule::Fixed(*slot));
+    }
+    outcome
+}
+
+/// What `call` needs of the run, copied out so that no lock is held across RM_Call.
+struct CallState {
+    ctx: Ctx,
+    read_only: bool,
+    allow_oom: bool,
+    wrote: bool,
+    resp3: bool,
+    repl: u8,
+    slot: SlotRule,
+}
+
+/// The reply keeps native's generic text; the log names the key and its slot (what the
+/// user needs to fix the script).
+fn log_foreign_key(ctx: &Ctx, name: &[u8], args: &Argv) {
+    let Some(key) = ctx.first_key(name, args) else { return };
+    let script = with_run(|r| r.name.as_str().to_string()).unwrap_or_default();
+    log(&format!(
+        "Lua script {script}: {} on key '{}' (slot {}) refused: this node does not serve that slot.",
+        String::from_utf8_lossy(name),
+        String::from_utf8_lossy(&key),
+        keyslot::key_slot(&key)
+    ));
+}
+
+/// Whether the host refuses this command for a reason native checks before the slot rule:
+/// the caller's ACL, or a key this node does not serve (probed with a side-effect-free
+/// EXISTS). Then the real call gives that refusal, as natively.
+fn refused_before_the_slot_check(ctx: &Ctx, name: &[u8], args: &Argv, key: &[u8]) -> bool {
+    let mut full = Argv::with_capacity(args.len() + 1);
+    full.push(name);
+    for i in 0..args.len() {
+        full.push(args.get(i).unwrap_or_default());
+    }
+    if ctx.acl_allows(&full) == Some(false) {
+        return true;
+    }
+    let mut probe = Argv::with_capacity(1);
+    probe.push(key);
+    let (_, errno) = ctx.call_argv(c"EXISTS", c"v", &probe);
+    errno == libc::EPERM
+}
+
+/// The rest of `call`, once the run's own checks passed.
+fn call_checked(
+    run: &CallState,
+    name: &[u8],
+    args: &Argv,
+    info: Option<std::sync::Arc<cmdinfo::CmdInfo>>,
+) -> CallOutcome {
+    let CallState { ctx, allow_oom, wrote, resp3, repl, .. } = *run;
     let is_write = info.as_ref().is_some_and(|i| i.write);
     let fallback_name;
     let cmd: &CStr = match &info {
@@ -424,6 +521,9 @@ fn finish_call(ctx: &Ctx, cmd: &CStr, name: &[u8], args: &Argv, is_write: bool, 
     let root = reply.root();
     if let ReplyKind::Error(text) = root.kind() {
         if let Some(native) = translate_refusal(errno, text) {
+            if native.starts_with(b"ERR Script attempted to access a non local key") {
+                log_foreign_key(ctx, name, args);
+            }
             return CallOutcome::Refused(native);
         }
     } else if name.eq_ignore_ascii_case(b"select") {

@@ -177,7 +177,7 @@ impl Scripts {
             lru.insert(tick, *sha);
             script.lru_tick = Some(tick);
         }
-        let _run = RunGuard::enter(ctx, RunName::Sha(*sha), script.flags, access)?;
+        let _run = RunGuard::enter(ctx, RunName::Sha(*sha), script.flags, access, keys)?;
         let started = Instant::now();
         let outcome = vm.run_eval(&script.function, keys, args, ctx, sha.as_str());
         script.stats.record(started.elapsed(), outcome.is_err());

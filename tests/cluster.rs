@@ -250,6 +250,9 @@ fn undeclared_key_of_another_node(cluster: &Cluster, home: usize) {
             sha1hex(&call)
         )
     );
+    // The reply keeps native's generic text; the log names the key and its slot.
+    let logged = format!("GET on key '{remote}' (slot {}) refused", cluster.slot(&remote));
+    assert!(cluster.nodes[home].log().contains(&logged), "{logged} not in the log");
     let pcall = format!("return redis.pcall('GET', '{remote}')");
     assert_eq!(
         eval_same(&cluster.nodes[home], &[], &pcall, &[], &[]),
@@ -391,14 +394,11 @@ fn cluster_client_routes_alt_eval(cluster: &Cluster) {
     }
 }
 
-/// Known divergence, not fixed here: a script with a shebang but without the
-/// `allow-cross-slot-keys` flag, and a function without it, may not touch keys of two slots
-/// even when this node serves both. Native 7.0 refuses the second slot (script.c
+/// A script with a shebang but without the `allow-cross-slot-keys` flag, and a function
+/// without it, may not touch keys of two slots even when this node serves both (script.c
 /// scriptVerifyClusterState: "ERR Script attempted to access keys that do not hash to the same
-/// slot"); ALT.* does not track the slot of the run and lets the command run. Run with
-/// `cargo test --test cluster -- --ignored` once the run context checks it.
+/// slot").
 #[test]
-#[ignore = "known divergence: ALT.* lets a shebang script or a function touch undeclared keys of another local slot"]
 fn undeclared_keys_of_another_local_slot() {
     let cluster = Cluster::start();
     let home = cluster.owner_of("{u}a");
