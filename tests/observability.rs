@@ -288,3 +288,22 @@ fn info_section_counts_what_happens() {
         assert!(info.contains("# alt\r\nalt_cached_scripts:0"), "INFO {section}: {info}");
     }
 }
+
+#[test]
+fn long_scripts_show_in_slowlog_and_latency() {
+    let server = Server::start();
+    let mut con = server.con();
+    run_str(&mut con, &["CONFIG", "SET", "slowlog-log-slower-than", "10000"]);
+    run_str(&mut con, &["CONFIG", "SET", "latency-monitor-threshold", "10"]);
+    // About 30 ms of work, timed by the server's clock.
+    let spin = "local t = redis.call('TIME') local start = t[1] * 1e6 + t[2] \
+                repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - start > 30000 return 'done'";
+    assert_eq!(eval(&mut con, "return 'fast'"), "$fast");
+    assert_eq!(eval(&mut con, spin), "$done");
+    let slowlog = run_str(&mut con, &["SLOWLOG", "GET"]);
+    // The slow log keeps the command line (arguments cut at 128 bytes, as for any command).
+    assert!(slowlog.contains("[$ALT.EVAL, $local t = redis.call('TIME')"), "{slowlog}");
+    assert!(!slowlog.contains("fast"), "{slowlog}");
+    let latest = run_str(&mut con, &["LATENCY", "LATEST"]);
+    assert!(latest.starts_with("[[$command, :"), "{latest}");
+}
