@@ -224,11 +224,10 @@ impl Functions {
         let display = String::from_utf8_lossy(&function.name).into_owned();
         let command = argv.iter().map(|a| a.to_vec()).collect();
         let (keys, args) = split;
-        let _run = RunGuard::enter(ctx, RunName::Function(display.clone(), command), function.flags, access, keys)?;
-        let started = Instant::now();
+        let run = RunGuard::enter(ctx, RunName::Function(display.clone(), command), function.flags, access, keys)?;
         let outcome = vm.run_function(&function.compiled, keys, args, ctx, &display);
         if let Ok(mut stats) = function.stats.lock() {
-            stats.record(started.elapsed(), outcome.is_err());
+            stats.record(run.started(), outcome.is_err());
         }
         metrics::FCALL_CALLS.add(1);
         if outcome.is_err() {

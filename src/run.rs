@@ -80,7 +80,7 @@ pub enum Access {
 
 /// Opens the run; dropping it closes the run (restores the caller's DB, clears the state).
 pub struct RunGuard {
-    _private: (),
+    started: Instant,
 }
 
 impl RunGuard {
@@ -138,12 +138,13 @@ impl RunGuard {
             RunName::Function(_, command) => command.clone(),
             RunName::Sha(_) => Vec::new(),
         };
+        let started = Instant::now();
         let run = Run {
             ctx: *ctx,
             name,
             mode,
             command,
-            started: Instant::now(),
+            started,
             busy_after: millis(config::busy_reply_threshold_ms()),
             time_limit: millis(config::script_time_limit_ms()),
             can_yield: !server.yield_forbidden(),
@@ -169,7 +170,12 @@ impl RunGuard {
             return Err(ScriptError::err("a script is already running"));
         }
         *current = Some(run);
-        Ok(RunGuard { _private: () })
+        Ok(RunGuard { started })
+    }
+
+    /// When the run started (for the run's statistics: no second clock read).
+    pub fn started(&self) -> Instant {
+        self.started
     }
 }
 

@@ -2,7 +2,7 @@
 //! a latency histogram for percentiles, and when it last ran. Kept per script by the cache,
 //! read by `ALT.SCRIPT STATS` / `ALT.FUNCTION STATS WITHFUNCTIONS`.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Half-octave buckets of microseconds: 0, 1, then two per power of two up to 2^31 µs.
 const BUCKETS: usize = 64;
@@ -13,22 +13,27 @@ pub struct RunStats {
     errors: u64,
     total_us: u64,
     max_us: u64,
-    last_used_ms: u64,
+    /// When the last run ended; turned into Unix time only when reported (one clock read
+    /// per run, not two).
+    last_used: Option<Instant>,
     /// Allocated on the first run: a script that was only loaded costs nothing here.
     buckets: Option<Box<[u32; BUCKETS]>>,
 }
 
 impl RunStats {
-    /// Records one run that took `took` and failed or not.
-    pub fn record(&mut self, took: Duration, failed: bool) {
+    /// Records one run that started at `started`, ends now, and failed or not.
+    pub fn record(&mut self, started: Instant, failed: bool) {
+        let now = Instant::now();
+        self.record_took(now.saturating_duration_since(started), failed);
+        self.last_used = Some(now);
+    }
+
+    fn record_took(&mut self, took: Duration, failed: bool) {
         let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         self.calls = self.calls.saturating_add(1);
         self.errors = self.errors.saturating_add(u64::from(failed));
         self.total_us = self.total_us.saturating_add(us);
         self.max_us = self.max_us.max(us);
-        self.last_used_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let buckets = self.buckets.get_or_insert_with(|| Box::new([0; BUCKETS]));
         if let Some(b) = buckets.get_mut(bucket_of(us)) {
             *b = b.saturating_add(1);
@@ -45,7 +50,7 @@ impl RunStats {
             ("max_usec", Some(self.max_us)),
             ("p50_usec", ran.then(|| self.percentile(50))),
             ("p99_usec", ran.then(|| self.percentile(99))),
-            ("last_used_ms", ran.then_some(self.last_used_ms)),
+            ("last_used_ms", self.last_used.map(unix_ms)),
         ]
     }
 
@@ -68,6 +73,12 @@ impl RunStats {
         }
         self.max_us
     }
+}
+
+/// An instant as Unix time in milliseconds.
+fn unix_ms(at: Instant) -> u64 {
+    let then = SystemTime::now().checked_sub(at.elapsed()).unwrap_or(UNIX_EPOCH);
+    then.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// 0 → 0, 1 → 1, then for 2^k ≤ us < 2^(k+1): 2k, or 2k+1 for the upper half.
@@ -112,15 +123,16 @@ mod tests {
         let mut s = RunStats::default();
         assert_eq!(s.fields()[4], ("p50_usec", None));
         for _ in 0..98 {
-            s.record(Duration::from_micros(10), false);
+            s.record_took(Duration::from_micros(10), false);
         }
-        s.record(Duration::from_micros(1000), true);
-        s.record(Duration::from_micros(5000), true);
+        s.record_took(Duration::from_micros(1000), true);
+        s.record(Instant::now() - Duration::from_micros(5000), true);
         let f = s.fields();
         assert_eq!(f[0], ("calls", Some(100)));
         assert_eq!(f[1], ("errors", Some(2)));
-        assert_eq!(f[2], ("total_usec", Some(6980)));
-        assert_eq!(f[3], ("max_usec", Some(5000)));
+        let max = f[3].1.unwrap_or(0);
+        assert!((5000..6000).contains(&max), "{max}");
+        assert_eq!(f[2].1.map(|t| t - max), Some(1980));
         assert_eq!(f[4], ("p50_usec", Some(11))); // 10 lies in [8, 11]
         let p99 = f[5].1.unwrap_or(0);
         assert!((1000..=1023).contains(&p99), "{p99}");

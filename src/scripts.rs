@@ -3,7 +3,6 @@
 //! and hands the old ones back, whole, for freeing elsewhere.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Instant;
 
 use crate::error::ScriptError;
 use crate::host::Ctx;
@@ -177,10 +176,9 @@ impl Scripts {
             lru.insert(tick, *sha);
             script.lru_tick = Some(tick);
         }
-        let _run = RunGuard::enter(ctx, RunName::Sha(*sha), script.flags, access, keys)?;
-        let started = Instant::now();
+        let run = RunGuard::enter(ctx, RunName::Sha(*sha), script.flags, access, keys)?;
         let outcome = vm.run_eval(&script.function, keys, args, ctx, sha.as_str());
-        script.stats.record(started.elapsed(), outcome.is_err());
+        script.stats.record(run.started(), outcome.is_err());
         metrics::EVAL_CALLS.add(1);
         if outcome.is_err() {
             metrics::EVAL_ERRORS.add(1);
