@@ -2,7 +2,7 @@
 //! may-replicate, noscript) and its arity. 7.0 gives modules no API for command flags, so
 //! they are read once per command from `COMMAND INFO` and kept for the process.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::ffi::CString;
 use std::sync::{Arc, Mutex};
 
@@ -36,6 +36,8 @@ impl CmdInfo {
 /// addReplyFlagsForCommand); scripts treat them as writes in read-only runs.
 const MAY_REPLICATE: &[&[u8]] = &[b"publish", b"spublish", b"pfcount", b"eval", b"evalsha", b"fcall"];
 
+/// FxHash: keys are names the host knows (unknown names are never stored), looked up on
+/// every `redis.call`.
 type Table = HashMap<Vec<u8>, Arc<CmdInfo>>;
 static TABLE: Mutex<Option<Table>> = Mutex::new(None);
 
@@ -82,7 +84,7 @@ fn fetch(ctx: &Ctx, name: &[u8]) -> Option<Arc<CmdInfo>> {
     let ReplyKind::Array(1) = root.kind() else { return None };
     let info = Arc::new(parse_entry(root.element(0)?, &call_name)?);
     let mut table = TABLE.lock().ok()?;
-    table.get_or_insert_with(HashMap::new).insert(name.to_vec(), info.clone());
+    table.get_or_insert_with(HashMap::default).insert(name.to_vec(), info.clone());
     Some(info)
 }
 
@@ -97,7 +99,7 @@ fn parse_entry(entry: ReplyRef<'_>, call_name: &CString) -> Option<CmdInfo> {
         write: false,
         may_replicate: MAY_REPLICATE.contains(&lower.as_slice()),
         noscript: false,
-        subcommands: HashMap::new(),
+        subcommands: HashMap::default(),
     };
     let flags = entry.element(2)?;
     if let ReplyKind::Array(n) | ReplyKind::Set(n) = flags.kind() {

@@ -2,7 +2,9 @@
 //! Scripts are kept by SHA1 with their body and flags; a flush swaps in a fresh VM and cache
 //! and hands the old ones back, whole, for freeing elsewhere.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 
 use crate::error::ScriptError;
 use crate::host::Ctx;
@@ -45,7 +47,8 @@ pub enum Origin {
 /// here, so moving a `Scripts` moves the whole VM (this is what makes an async flush safe).
 pub struct Scripts {
     vm: LuaVm,
-    cache: HashMap<Sha, Script>,
+    /// FxHash: a SHA needs no DoS-resistant hashing, and this lookup is on every EVALSHA.
+    cache: FxHashMap<Sha, Script>,
     /// Evictable scripts, oldest use first (Redis 7.4's scripts LRU list).
     lru: BTreeMap<u64, Sha>,
     next_tick: u64,
@@ -68,7 +71,7 @@ impl Scripts {
     pub fn new(settings: VmSettings) -> Result<Scripts, ScriptError> {
         let scripts = Scripts {
             vm: LuaVm::new(settings.version, settings.logger, VmKind::Eval)?,
-            cache: HashMap::new(),
+            cache: FxHashMap::default(),
             lru: BTreeMap::new(),
             next_tick: 0,
             lru_bytes: 0,
