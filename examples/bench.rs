@@ -2,6 +2,18 @@
 //! Throughput with redis-benchmark (-c 50 -P 16), native and ALT interleaved A B A B, median
 //! ratio of the rounds; then the stall other clients see during flushes (worst PING round trip).
 //! One run, printed; nothing here is a pass/fail test.
+//!
+//! Sections, in the order they run:
+//! - `throughput`: EVALSHA, EVAL (body sent each call) and FCALL against their ALT.* forms.
+//! - `load`: SCRIPT LOAD rate of never-seen scripts, pipelined on one connection.
+//! - `memory`: bytes per cached script by each engine's own INFO accounting.
+//! - `ceiling`: PING and SCRIPT EXISTS rps, the most any native / module command reaches here,
+//!   and the share of it that EVALSHA `return 1` gets.
+//! - `stalls`: worst PING round trip of another client during SCRIPT FLUSH and FLUSHALL.
+//!
+//! Environment: `BENCH_ONLY=load,memory` runs only the named sections (comma-separated;
+//! default all); `BENCH_ROUNDS=1` sets the interleaved rounds of throughput, load and ceiling
+//! (default 3; the stalls use their own `STALL_ROUNDS`).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -10,12 +22,25 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use support::{run_str, sha1hex, Server};
 
+/// What a throughput row calls: the native command, and `ALT.` + the same for the module.
+#[derive(Clone, Copy)]
+enum Call {
+    /// `EVALSHA <sha>`, the script loaded beforehand with SCRIPT LOAD / ALT.SCRIPT LOAD.
+    EvalSha,
+    /// `EVAL <body>`: the body travels with every call; each engine caches it on the first.
+    EvalBody,
+    /// `FCALL <function>` of the library in `script`, loaded with FUNCTION LOAD REPLACE /
+    /// ALT.FUNCTION LOAD REPLACE.
+    Fcall(&'static str),
+}
+
 struct Workload {
     name: &'static str,
+    call: Call,
     script: &'static str,
     keys: &'static [&'static str],
     args: &'static [&'static str],
@@ -23,9 +48,10 @@ struct Workload {
 }
 
 const WORKLOADS: &[Workload] = &[
-    Workload { name: "return 1", script: "return 1", keys: &[], args: &[], requests: 400_000 },
+    Workload { name: "return 1", call: Call::EvalSha, script: "return 1", keys: &[], args: &[], requests: 400_000 },
     Workload {
         name: "INCR KEYS[1]",
+        call: Call::EvalSha,
         script: "return redis.call('INCR', KEYS[1])",
         keys: &["bench:counter"],
         args: &[],
@@ -33,6 +59,7 @@ const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "10 x SET + GET",
+        call: Call::EvalSha,
         script: "for i=1,10 do redis.call('SET', KEYS[1], i) end return redis.call('GET', KEYS[1])",
         keys: &["bench:str"],
         args: &[],
@@ -40,6 +67,7 @@ const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "HSET + HGETALL",
+        call: Call::EvalSha,
         script: "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return redis.call('HGETALL', KEYS[1])",
         keys: &["bench:hash"],
         args: &["field", "value"],
@@ -47,33 +75,117 @@ const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "pure-Lua loop",
+        call: Call::EvalSha,
         script: "local s=0 for i=1,20000 do s=(s+i*i)%1000003 end return s",
         keys: &[],
         args: &[],
         requests: 3_000,
     },
+    Workload {
+        name: "EVAL body: INCR",
+        call: Call::EvalBody,
+        script: "return redis.call('INCR', KEYS[1])",
+        keys: &["bench:ecounter"],
+        args: &[],
+        requests: 300_000,
+    },
+    Workload {
+        name: "FCALL: INCR",
+        call: Call::Fcall("incr1"),
+        script: "#!lua name=benchlib\nredis.register_function('incr1', function(keys, args) return redis.call('INCR', keys[1]) end)",
+        keys: &["bench:fcounter"],
+        args: &[],
+        requests: 300_000,
+    },
 ];
+
+impl Workload {
+    /// Loads what the calls need into both engines.
+    fn prepare(&self, con: &mut redis::Connection) {
+        for prefix in ["", "ALT."] {
+            match self.call {
+                Call::EvalSha => setup(con, &[&format!("{prefix}SCRIPT"), "LOAD", self.script]),
+                Call::EvalBody => {}
+                Call::Fcall(_) => setup(con, &[&format!("{prefix}FUNCTION"), "LOAD", "REPLACE", self.script]),
+            }
+        }
+    }
+
+    /// The command line redis-benchmark sends; `prefix` is "" (native) or "ALT.".
+    fn argv(&self, prefix: &str) -> Vec<String> {
+        let (command, target) = match self.call {
+            Call::EvalSha => ("EVALSHA", sha1hex(self.script)),
+            Call::EvalBody => ("EVAL", self.script.to_string()),
+            Call::Fcall(function) => ("FCALL", function.to_string()),
+        };
+        let mut argv = vec![format!("{prefix}{command}"), target, self.keys.len().to_string()];
+        argv.extend(self.keys.iter().chain(self.args).map(|a| a.to_string()));
+        argv
+    }
+}
 
 const ROUNDS: usize = 3;
 
+/// A section of the run: its `BENCH_ONLY` name and what it does given the rounds.
+type Section = (&'static str, fn(&Server, usize));
+
+/// Every section, in the order they run.
+const SECTIONS: &[Section] = &[
+    ("throughput", throughput),
+    ("load", load_rate),
+    ("memory", |server, _| memory_per_script(server)),
+    ("ceiling", ceiling),
+    ("stalls", |server, _| flush_stalls(server)),
+];
+
 fn main() {
     let rounds = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(ROUNDS);
+    let sections = selected_sections();
     let server = Server::start();
     let mut con = server.con();
     println!("redis-alt bench: redis-server {} on 127.0.0.1:{}, {} cores", version(&mut con), server.port, cores());
-    println!("throughput: redis-benchmark -c 50 -P 16, native and ALT interleaved, {rounds} rounds, median ratio\n");
+    for (i, (_, run)) in sections.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        run(&server, rounds);
+    }
+}
+
+/// The sections `BENCH_ONLY` names (comma-separated), all of them without it; exits on an
+/// unknown name rather than run something else than asked.
+fn selected_sections() -> Vec<Section> {
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let wanted: Vec<String> =
+        only.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect();
+    if let Some(unknown) = wanted.iter().find(|w| !SECTIONS.iter().any(|(name, _)| name == w)) {
+        let names: Vec<&str> = SECTIONS.iter().map(|(name, _)| *name).collect();
+        eprintln!("BENCH_ONLY: unknown section {unknown:?}; sections are {}", names.join(","));
+        std::process::exit(2);
+    }
+    SECTIONS.iter().copied().filter(|(name, _)| wanted.is_empty() || wanted.iter().any(|w| w == name)).collect()
+}
+
+/// Throughput of each workload: redis-benchmark rps of the native command and of its ALT.*
+/// form, interleaved round by round; medians of the rps and of the per-round ratio.
+fn throughput(server: &Server, rounds: usize) {
+    let mut con = server.con();
+    println!("throughput: redis-benchmark -c 50 -P 16, native and ALT interleaved, {rounds} rounds, median ratio");
+    println!(
+        "rows call EVALSHA vs ALT.EVALSHA, except `EVAL body:` (EVAL with the body, vs ALT.EVAL) and `FCALL:` (FCALL vs ALT.FCALL)\n"
+    );
     println!("{:<18} {:>14} {:>14} {:>8}", "workload", "native rps", "ALT rps", "ALT/native");
-    let only_stalls = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "stalls");
-    for w in WORKLOADS.iter().filter(|_| !only_stalls) {
-        let sha = sha1hex(w.script);
-        run_str(&mut con, &["SCRIPT", "LOAD", w.script]);
-        run_str(&mut con, &["ALT.SCRIPT", "LOAD", w.script]);
+    for w in WORKLOADS {
+        w.prepare(&mut con);
+        let (native_argv, alt_argv) = (w.argv(""), w.argv("ALT."));
+        try_once(&mut con, &native_argv);
+        try_once(&mut con, &alt_argv);
         let mut native = Vec::new();
         let mut alt = Vec::new();
         let mut ratios = Vec::new();
         for _ in 0..rounds {
-            let n = benchmark(&server, "EVALSHA", &sha, w);
-            let a = benchmark(&server, "ALT.EVALSHA", &sha, w);
+            let n = benchmark(server, w.requests, &native_argv);
+            let a = benchmark(server, w.requests, &alt_argv);
             native.push(n);
             alt.push(a);
             ratios.push(a / n);
@@ -86,8 +198,194 @@ fn main() {
             median(&mut ratios)
         );
     }
-    println!();
-    flush_stalls(&server);
+}
+
+/// Runs a setup command and stops the bench with its reply if it is an error: the numbers
+/// after a failed setup would measure error replies.
+fn setup(con: &mut redis::Connection, argv: &[&str]) {
+    let reply = run_str(con, argv);
+    if reply.starts_with('-') {
+        panic!("setup {argv:?} failed: {reply}");
+    }
+}
+
+/// Runs a command once before it is benchmarked and stops on an error reply: redis-benchmark
+/// counts error replies as answers and would time them.
+fn try_once(con: &mut redis::Connection, argv: &[String]) {
+    setup(con, &argv.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+/// Empties both script caches, waiting until the memory is freed.
+fn flush_script_caches(con: &mut redis::Connection) {
+    setup(con, &["SCRIPT", "FLUSH", "SYNC"]);
+    setup(con, &["ALT.SCRIPT", "FLUSH", "SYNC"]);
+}
+
+/// Text no earlier run produced, so the scripts it tags are not cached anywhere yet.
+fn unique_tag() -> String {
+    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{:x}-{nanos:x}", std::process::id())
+}
+
+const LOAD_SCRIPTS: usize = 20_000;
+const LOAD_BATCH: usize = 1_000;
+
+/// SCRIPT LOAD rate: `LOAD_SCRIPTS` distinct small scripts never seen before (`return <i>`
+/// plus a per-run, per-round comment), through one connection in pipelines of `LOAD_BATCH`;
+/// the clock covers sending and the replies, not building the commands. Native and ALT
+/// interleaved, both caches flushed after every round; medians of the rates and the ratio.
+fn load_rate(server: &Server, rounds: usize) {
+    let mut con = server.con();
+    let tag = unique_tag();
+    println!(
+        "script load: {LOAD_SCRIPTS} new scripts, pipelined {LOAD_BATCH} per batch on one connection, interleaved, {rounds} rounds, median"
+    );
+    println!("{:<18} {:>14} {:>14} {:>8}", "command", "native", "ALT", "ALT/native");
+    flush_script_caches(&mut con);
+    let (mut native, mut alt, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let mut rate = |prefix: &str| {
+            let bodies = (0..LOAD_SCRIPTS).map(|i| format!("return {i} -- {tag} {round}"));
+            let pipes = load_pipelines(prefix, bodies, LOAD_BATCH);
+            let t = Instant::now();
+            run_pipelines(&mut con, &pipes);
+            LOAD_SCRIPTS as f64 / t.elapsed().as_secs_f64()
+        };
+        let (n, a) = (rate(""), rate("ALT."));
+        native.push(n);
+        alt.push(a);
+        ratios.push(a / n);
+        flush_script_caches(&mut con);
+    }
+    println!(
+        "{:<18} {:>14} {:>14} {:>8.2}",
+        "SCRIPT LOAD",
+        format!("{:.0}/s", median(&mut native)),
+        format!("{:.0}/s", median(&mut alt)),
+        median(&mut ratios)
+    );
+}
+
+const MEMORY_SCRIPTS: usize = 100_000;
+
+/// One engine's memory figures, in bytes.
+#[derive(Clone, Copy)]
+struct Memory {
+    /// The eval Lua VM.
+    vm: f64,
+    /// The script cache (entries and bodies).
+    cache: f64,
+    /// The server process's resident set.
+    rss: f64,
+}
+
+impl Memory {
+    /// Native: INFO memory `used_memory_vm_eval` (Lua's own count, in whole KB) and
+    /// `used_memory_scripts_eval`.
+    fn native(server: &Server, con: &mut redis::Connection) -> Memory {
+        let info = info(con, "memory");
+        Memory {
+            vm: info_number(&info, "used_memory_vm_eval"),
+            cache: info_number(&info, "used_memory_scripts_eval"),
+            rss: rss_bytes(server),
+        }
+    }
+
+    /// ALT: INFO alt `alt_eval_vm_memory` (its VM allocates with the system allocator, so it is
+    /// not in used_memory) and `alt_scripts_memory`.
+    fn alt(server: &Server, con: &mut redis::Connection) -> Memory {
+        let info = info(con, "alt");
+        Memory {
+            vm: info_number(&info, "alt_eval_vm_memory"),
+            cache: info_number(&info, "alt_scripts_memory"),
+            rss: rss_bytes(server),
+        }
+    }
+}
+
+/// Memory per cached script: with both caches empty, `MEMORY_SCRIPTS` small distinct scripts
+/// go through SCRIPT LOAD, then through ALT.SCRIPT LOAD; each engine's growth by its own INFO
+/// accounting (VM + cache) divided by their number. Both VM figures include garbage their
+/// collector has not reclaimed yet. The server's RSS growth over each load (/proc) is a
+/// cross-check of the accounting; allocators keep freed pages, so it is rough. One run.
+fn memory_per_script(server: &Server) {
+    let mut con = server.con();
+    let tag = unique_tag();
+    let per_script = MEMORY_SCRIPTS as f64;
+    println!(
+        "memory: {MEMORY_SCRIPTS} new scripts loaded into empty caches, growth / {MEMORY_SCRIPTS}; native: INFO memory used_memory_vm_eval + used_memory_scripts_eval, ALT: INFO alt alt_eval_vm_memory + alt_scripts_memory"
+    );
+    println!("{:<18} {:>14} {:>14} {:>8}", "bytes per script", "native", "ALT", "ALT/native");
+    flush_script_caches(&mut con);
+    let mut grow = |prefix: &str, measure: fn(&Server, &mut redis::Connection) -> Memory| {
+        let before = measure(server, &mut con);
+        let bodies = (0..MEMORY_SCRIPTS).map(|i| format!("return {i} -- {tag}"));
+        run_pipelines(&mut con, &load_pipelines(prefix, bodies, 10_000));
+        let after = measure(server, &mut con);
+        Memory {
+            vm: (after.vm - before.vm) / per_script,
+            cache: (after.cache - before.cache) / per_script,
+            rss: (after.rss - before.rss) / per_script,
+        }
+    };
+    let native = grow("", Memory::native);
+    let alt = grow("ALT.", Memory::alt);
+    flush_script_caches(&mut con);
+    let rows = [
+        ("total (VM + cache)", native.vm + native.cache, alt.vm + alt.cache),
+        ("  Lua VM", native.vm, alt.vm),
+        ("  script cache", native.cache, alt.cache),
+        ("RSS (cross-check)", native.rss, alt.rss),
+    ];
+    for (name, n, a) in rows {
+        println!("{name:<18} {n:>14.0} {a:>14.0} {:>8.2}", a / n);
+    }
+}
+
+/// Requests per round of the ceiling's PING and SCRIPT EXISTS runs (they are fast).
+const CEILING_REQUESTS: u32 = 1_000_000;
+
+/// The ceiling on this host: redis-benchmark rps of PING (a native command doing nothing) and
+/// of SCRIPT EXISTS <sha> vs ALT.SCRIPT EXISTS <sha> (the cheapest module command), next to
+/// EVALSHA `return 1` vs ALT.EVALSHA; interleaved, medians of the rps and of per-round ratios.
+/// The share of the ceiling is EVALSHA `return 1` rps / SCRIPT EXISTS rps, per engine.
+fn ceiling(server: &Server, rounds: usize) {
+    let mut con = server.con();
+    let script = "return 1";
+    let sha = sha1hex(script);
+    setup(&mut con, &["SCRIPT", "LOAD", script]);
+    setup(&mut con, &["ALT.SCRIPT", "LOAD", script]);
+    let argv = |words: &[&str]| -> Vec<String> { words.iter().map(|w| w.to_string()).collect() };
+    let runs = [
+        (CEILING_REQUESTS, argv(&["PING"])),
+        (CEILING_REQUESTS, argv(&["SCRIPT", "EXISTS", &sha])),
+        (CEILING_REQUESTS, argv(&["ALT.SCRIPT", "EXISTS", &sha])),
+        (400_000, argv(&["EVALSHA", &sha, "0"])),
+        (400_000, argv(&["ALT.EVALSHA", &sha, "0"])),
+    ];
+    for (_, argv) in &runs {
+        try_once(&mut con, argv);
+    }
+    println!("ceiling: redis-benchmark -c 50 -P 16, interleaved, {rounds} rounds, median");
+    println!("{:<18} {:>14} {:>14} {:>8}", "command", "native rps", "ALT rps", "ALT/native");
+    let rps: Vec<[f64; 5]> =
+        (0..rounds).map(|_| runs.each_ref().map(|(requests, argv)| benchmark(server, *requests, argv))).collect();
+    let column = |f: &dyn Fn(&[f64; 5]) -> f64| median(&mut rps.iter().map(f).collect::<Vec<_>>());
+    println!("{:<18} {:>14.0}", "PING", column(&|r| r[0]));
+    for (name, n, a) in [("SCRIPT EXISTS", 1, 2), ("EVALSHA return 1", 3, 4)] {
+        println!(
+            "{name:<18} {:>14.0} {:>14.0} {:>8.2}",
+            column(&|r| r[n]),
+            column(&|r| r[a]),
+            column(&|r| r[a] / r[n])
+        );
+    }
+    println!(
+        "share of the module ceiling: ALT.EVALSHA return 1 / ALT.SCRIPT EXISTS = {:.2} (native: EVALSHA return 1 / SCRIPT EXISTS = {:.2}; SCRIPT EXISTS / PING = {:.2})",
+        column(&|r| r[4] / r[2]),
+        column(&|r| r[3] / r[1]),
+        column(&|r| r[1] / r[0])
+    );
 }
 
 fn version(con: &mut redis::Connection) -> String {
@@ -109,18 +407,39 @@ fn median(v: &mut [f64]) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// Requests per second of one redis-benchmark run.
-fn benchmark(server: &Server, command: &str, sha: &str, w: &Workload) -> f64 {
-    let numkeys = w.keys.len().to_string();
+/// Requests per second of one redis-benchmark run of `argv`.
+fn benchmark(server: &Server, requests: u32, argv: &[String]) -> f64 {
     let out = Command::new("redis-benchmark")
         .args(["-h", "127.0.0.1", "-p", &server.port.to_string(), "-c", "50", "-P", "16"])
-        .args(["-n", &w.requests.to_string(), "--csv", command, sha, &numkeys])
-        .args(w.keys)
-        .args(w.args)
+        .args(["-n", &requests.to_string(), "--csv"])
+        .args(argv)
         .output()
         .expect("redis-benchmark (make deps)");
     let text = String::from_utf8_lossy(&out.stdout);
-    text.lines().nth(1).and_then(|l| l.split(',').nth(1)).and_then(|v| v.trim_matches('"').parse().ok()).unwrap_or(0.0)
+    // "test","rps", then six latency columns: counted from the end, since the test name is
+    // the command line and a script body in it may hold commas.
+    text.lines().nth(1).and_then(|l| l.rsplit(',').nth(6)).and_then(|v| v.trim_matches('"').parse().ok()).unwrap_or(0.0)
+}
+
+/// A section of INFO as text.
+fn info(con: &mut redis::Connection, section: &str) -> String {
+    redis::cmd("INFO").arg(section).query(con).expect("INFO")
+}
+
+/// A numeric INFO field; NaN (printed as such) when the server does not report it.
+fn info_number(info: &str, field: &str) -> f64 {
+    let prefix = format!("{field}:");
+    info.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.trim().parse().ok()).unwrap_or(f64::NAN)
+}
+
+/// The server process's resident set (VmRSS of /proc/<pid>/status) in bytes; NaN elsewhere.
+fn rss_bytes(server: &Server) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb * 1024.0)
 }
 
 /// Worst PING round trip another client sees while `action` runs.
@@ -149,15 +468,27 @@ fn worst_ping_during(server: &Server, action: impl FnOnce(&mut redis::Connection
 }
 
 fn load_scripts(con: &mut redis::Connection, prefix: &str, n: usize) {
-    let mut pipe = redis::pipe();
-    for i in 0..n {
-        pipe.cmd(&format!("{prefix}SCRIPT")).arg("LOAD").arg(format!("return {i}")).ignore();
-        if i % 10_000 == 9_999 {
-            let _: () = pipe.query(con).expect("load scripts");
-            pipe = redis::pipe();
+    run_pipelines(con, &load_pipelines(prefix, (0..n).map(|i| format!("return {i}")), 10_000));
+}
+
+/// `SCRIPT LOAD` (`prefix` "") or `ALT.SCRIPT LOAD` (`prefix` "ALT.") of every body, in
+/// pipelines of `batch` commands, replies ignored.
+fn load_pipelines(prefix: &str, bodies: impl Iterator<Item = String>, batch: usize) -> Vec<redis::Pipeline> {
+    let command = format!("{prefix}SCRIPT");
+    let mut pipes = vec![redis::pipe()];
+    for (i, body) in bodies.enumerate() {
+        if i > 0 && i % batch == 0 {
+            pipes.push(redis::pipe());
         }
+        pipes.last_mut().expect("one pipeline at least").cmd(&command).arg("LOAD").arg(body).ignore();
     }
-    let _: () = pipe.query(con).expect("load scripts");
+    pipes
+}
+
+fn run_pipelines(con: &mut redis::Connection, pipes: &[redis::Pipeline]) {
+    for pipe in pipes {
+        let _: () = pipe.query(con).expect("load scripts");
+    }
 }
 
 /// Main-thread microseconds the server spent in `command` since the last CONFIG RESETSTAT.
