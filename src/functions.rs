@@ -2,10 +2,12 @@
 //! Library names are case-sensitive; function names are global and case-insensitive. A load
 //! is all-or-nothing: on any failure the registry is as it was (REPLACE included).
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::error::ScriptError;
 use crate::host::Ctx;
@@ -43,6 +45,8 @@ pub fn stats() -> Vec<(Vec<u8>, RunStats)> {
 
 pub struct Function {
     pub name: Vec<u8>,
+    /// The name as errors, logs and FUNCTION STATS show it (shared with each run).
+    display: Arc<str>,
     pub description: Option<Vec<u8>>,
     pub flags: ScriptFlags,
     compiled: Compiled,
@@ -60,14 +64,15 @@ pub struct Functions {
     vm: LuaVm,
     settings: VmSettings,
     libraries: HashMap<Vec<u8>, Library>,
-    /// Lower-case function name -> its library.
-    by_name: HashMap<Vec<u8>, Vec<u8>>,
+    /// Lower-case function name -> its library and its place there. FxHash: looked up on
+    /// every FCALL.
+    by_name: HashMap<Vec<u8>, (Vec<u8>, usize)>,
 }
 
 impl Functions {
     pub fn new(settings: VmSettings) -> Result<Functions, ScriptError> {
         let vm = LuaVm::new(settings.version, settings.logger, VmKind::Functions)?;
-        let functions = Functions { vm, settings, libraries: HashMap::new(), by_name: HashMap::new() };
+        let functions = Functions { vm, settings, libraries: HashMap::default(), by_name: HashMap::default() };
         functions.publish_counts();
         Ok(functions)
     }
@@ -159,7 +164,7 @@ impl Functions {
         }
         for r in &registered {
             let lower = r.name.to_ascii_lowercase();
-            if self.by_name.get(&lower).is_some_and(|owner| *owner != header.name) {
+            if self.by_name.get(&lower).is_some_and(|(owner, _)| *owner != header.name) {
                 return Err(ScriptError::err(format!("Function {} already exists", String::from_utf8_lossy(&r.name))));
             }
         }
@@ -173,8 +178,8 @@ impl Functions {
     }
 
     fn link(&mut self, library: Library) {
-        for f in &library.functions {
-            self.by_name.insert(f.name.to_ascii_lowercase(), library.name.clone());
+        for (i, f) in library.functions.iter().enumerate() {
+            self.by_name.insert(f.name.to_ascii_lowercase(), (library.name.clone(), i));
         }
         self.libraries.insert(library.name.clone(), library);
         self.publish_counts();
@@ -200,9 +205,7 @@ impl Functions {
     }
 
     fn find(&self, name: &[u8]) -> Option<&Function> {
-        let library = self.by_name.get(&name.to_ascii_lowercase())?;
-        let lower = name.to_ascii_lowercase();
-        self.libraries.get(library)?.functions.iter().find(|f| f.name.to_ascii_lowercase() == lower)
+        find_in(&self.libraries, &self.by_name, name)
     }
 
     /// FCALL / FCALL_RO: `argv` is the whole command line, for FUNCTION STATS.
@@ -215,17 +218,12 @@ impl Functions {
         access: Access,
     ) -> Result<(), ScriptError> {
         let Functions { vm, libraries, by_name, .. } = self;
-        let lower = name.to_ascii_lowercase();
-        let function = by_name
-            .get(&lower)
-            .and_then(|lib| libraries.get(lib))
-            .and_then(|lib| lib.functions.iter().find(|f| f.name.to_ascii_lowercase() == lower))
-            .ok_or_else(|| ScriptError::err("Function not found"))?;
-        let display = String::from_utf8_lossy(&function.name).into_owned();
+        let function = find_in(libraries, by_name, name).ok_or_else(|| ScriptError::err("Function not found"))?;
+        let display = function.display.clone();
         let command = argv.iter().map(|a| a.to_vec()).collect();
         let (keys, args) = split;
         let run = RunGuard::enter(ctx, RunName::Function(display.clone(), command), function.flags, access, keys)?;
-        let outcome = vm.run_function(&function.compiled, keys, args, ctx, &display);
+        let outcome = vm.run_function(&function.compiled, keys, args, ctx, &function.display);
         if let Ok(mut stats) = function.stats.lock() {
             stats.record(run.started(), outcome.is_err());
         }
@@ -336,6 +334,21 @@ pub mod persistence {
     }
 }
 
+/// The function `name` (case-insensitive); no allocation for a name already in lower case.
+fn find_in<'a>(
+    libraries: &'a HashMap<Vec<u8>, Library>,
+    by_name: &HashMap<Vec<u8>, (Vec<u8>, usize)>,
+    name: &[u8],
+) -> Option<&'a Function> {
+    let lower: Cow<[u8]> = if name.iter().any(u8::is_ascii_uppercase) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    };
+    let (library, index) = by_name.get(lower.as_ref())?;
+    libraries.get(library)?.functions.get(*index)
+}
+
 /// What a load does with a library of the same name.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Existing {
@@ -357,6 +370,7 @@ pub enum RestorePolicy {
 impl From<Registration> for Function {
     fn from(r: Registration) -> Function {
         Function {
+            display: String::from_utf8_lossy(&r.name).into(),
             name: r.name,
             description: r.description,
             flags: r.flags,

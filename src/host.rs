@@ -1158,16 +1158,19 @@ unsafe extern "C-unwind" fn command_trampoline(state: *mut mlua::ffi::lua_State)
     }
 }
 
-/// A fresh Lua array of the given strings, built with the raw C API in one protected call.
-pub fn string_array(lua: &mlua::Lua, items: &[&[u8]]) -> mlua::Result<mlua::Table> {
+/// Two fresh Lua arrays of the given strings (FCALL's KEYS and ARGV), built with the raw C API.
+pub fn string_arrays(lua: &mlua::Lua, first: &[&[u8]], second: &[&[u8]]) -> mlua::Result<(mlua::Table, mlua::Table)> {
     use mlua::ffi;
-    // SAFETY: as set_keys_and_argv; the table is left on the stack as the call's result.
+    // SAFETY: as set_keys_and_argv; the two tables are left on the stack as the results. One
+    // protected call for both (each costs a closure).
     unsafe {
-        lua.exec_raw::<mlua::Table>((), |state| {
-            ffi::lua_createtable(state, c_int::try_from(items.len()).unwrap_or(0), 0);
-            for (i, item) in items.iter().enumerate() {
-                ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
-                ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i + 1).unwrap_or(ffi::lua_Integer::MAX));
+        lua.exec_raw::<(mlua::Table, mlua::Table)>((), |state| {
+            for items in [first, second] {
+                ffi::lua_createtable(state, c_int::try_from(items.len()).unwrap_or(0), 0);
+                for (i, item) in items.iter().enumerate() {
+                    ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+                    ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i + 1).unwrap_or(ffi::lua_Integer::MAX));
+                }
             }
         })
     }

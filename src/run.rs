@@ -134,8 +134,9 @@ impl RunGuard {
             RunName::Sha(_) => Mode::Eval,
             RunName::Function(..) => Mode::Function,
         };
-        let command = match &name {
-            RunName::Function(_, command) => command.clone(),
+        let mut name = name;
+        let command = match &mut name {
+            RunName::Function(_, command) => std::mem::take(command),
             RunName::Sha(_) => Vec::new(),
         };
         let started = Instant::now();
@@ -246,7 +247,7 @@ impl Mode {
 /// line, which FUNCTION STATS shows).
 pub enum RunName {
     Sha(Sha),
-    Function(String, Vec<Vec<u8>>),
+    Function(std::sync::Arc<str>, Vec<Vec<u8>>),
 }
 
 impl RunName {

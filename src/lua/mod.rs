@@ -332,8 +332,7 @@ impl LuaVm {
     ) -> Result<(), ScriptFailure> {
         self.run(sink, name, |vm| {
             let f: Function = vm.lua.registry_value(&f.0)?;
-            let keys = crate::host::string_array(&vm.lua, keys)?;
-            let args = crate::host::string_array(&vm.lua, args)?;
+            let (keys, args) = crate::host::string_arrays(&vm.lua, keys, args)?;
             vm.run_function.call((f, keys, args))
         })
     }
