@@ -1158,44 +1158,68 @@ unsafe extern "C-unwind" fn command_trampoline(state: *mut mlua::ffi::lua_State)
     }
 }
 
-/// Two fresh Lua arrays of the given strings (FCALL's KEYS and ARGV), built with the raw C API.
-pub fn string_arrays(lua: &mlua::Lua, first: &[&[u8]], second: &[&[u8]]) -> mlua::Result<(mlua::Table, mlua::Table)> {
-    use mlua::ffi;
-    // SAFETY: as set_keys_and_argv; the two tables are left on the stack as the results. One
-    // protected call for both (each costs a closure).
-    unsafe {
-        lua.exec_raw::<(mlua::Table, mlua::Table)>((), |state| {
-            for items in [first, second] {
-                ffi::lua_createtable(state, c_int::try_from(items.len()).unwrap_or(0), 0);
-                for (i, item) in items.iter().enumerate() {
-                    ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
-                    ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i + 1).unwrap_or(ffi::lua_Integer::MAX));
-                }
-            }
-        })
+/// What a run hands its script, read by the builder below from inside the run's protected
+/// call: KEYS and ARGV, as the globals of an EVAL script or as the two arguments of a
+/// function. Passed to Lua as a light userdata that lives on the caller's stack for exactly
+/// that call.
+pub struct RunArgs<'a> {
+    keys: &'a [&'a [u8]],
+    args: &'a [&'a [u8]],
+    as_globals: bool,
+}
+
+impl<'a> RunArgs<'a> {
+    /// An EVAL script's: the globals KEYS and ARGV (script_lua.c luaCallFunction).
+    pub fn globals(keys: &'a [&'a [u8]], args: &'a [&'a [u8]]) -> Self {
+        RunArgs { keys, args, as_globals: true }
+    }
+
+    /// A function's: two arrays returned to the caller (functions.c fcallCommandGeneric).
+    pub fn tables(keys: &'a [&'a [u8]], args: &'a [&'a [u8]]) -> Self {
+        RunArgs { keys, args, as_globals: false }
+    }
+
+    /// The pointer the builder reads; valid while `self` is.
+    pub fn as_light_userdata(&self) -> mlua::LightUserData {
+        mlua::LightUserData((self as *const RunArgs<'_>).cast_mut().cast())
     }
 }
 
-/// Sets the globals KEYS and ARGV to fresh arrays of the given strings, lifting the read-only
-/// flag of the globals table only for that (script_lua.c luaCallFunction). Built with the raw
-/// C API: one protected call instead of a wrapper round trip per string.
-pub fn set_keys_and_argv(lua: &mlua::Lua, keys: &[&[u8]], args: &[&[u8]]) -> mlua::Result<()> {
+/// The VM's builder of KEYS and ARGV: a C function the prelude calls inside the run's
+/// protected call, so building costs no protected call (and closure) of its own.
+pub fn run_args_builder(lua: &mlua::Lua) -> mlua::Result<mlua::Function> {
+    // SAFETY: `build_run_args` follows the lua_CFunction contract (see there).
+    unsafe { lua.create_c_function(build_run_args) }
+}
+
+/// `build(p)`: `p` is a `RunArgs` light userdata. Sets KEYS and ARGV (lifting the globals'
+/// read-only flag only for that) and returns nothing, or returns the two arrays. Only the
+/// prelude holds this function (scripts cannot reach it), and it calls it with the pointer
+/// of a `RunArgs` that outlives the call.
+unsafe extern "C-unwind" fn build_run_args(state: *mut mlua::ffi::lua_State) -> c_int {
     use mlua::ffi;
-    // SAFETY: exec_raw runs the closure in protected mode (allocation errors unwind as Lua
-    // errors) with a guarded stack; every push below is balanced by lua_setfield, and the
-    // strings are copied by lua_pushlstring before the slices go away.
+    // SAFETY: the pointer is a live `RunArgs` (contract above); nothing here has a
+    // destructor, so a Lua memory error raised by a push may unwind (longjmp) through this
+    // frame; every string is copied by lua_pushlstring.
     unsafe {
-        lua.exec_raw::<()>((), |state| {
-            for (name, items) in [(c"KEYS", keys), (c"ARGV", args)] {
-                ffi::lua_createtable(state, c_int::try_from(items.len()).unwrap_or(0), 0);
-                for (i, item) in items.iter().enumerate() {
-                    ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
-                    ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i + 1).unwrap_or(ffi::lua_Integer::MAX));
-                }
+        let p = ffi::lua_touserdata(state, 1) as *const RunArgs<'_>;
+        let Some(run) = p.as_ref() else { return 0 };
+        for (name, items) in [(c"KEYS", run.keys), (c"ARGV", run.args)] {
+            ffi::lua_createtable(state, c_int::try_from(items.len()).unwrap_or(0), 0);
+            for (i, item) in items.iter().enumerate() {
+                ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+                ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i + 1).unwrap_or(ffi::lua_Integer::MAX));
+            }
+            if run.as_globals {
                 lua_c::lua_enablereadonlytable(state, ffi::LUA_GLOBALSINDEX, 0);
                 ffi::lua_setfield(state, ffi::LUA_GLOBALSINDEX, name.as_ptr());
                 lua_c::lua_enablereadonlytable(state, ffi::LUA_GLOBALSINDEX, 1);
             }
-        })
+        }
+        if run.as_globals {
+            0
+        } else {
+            2
+        }
     }
 }

@@ -237,7 +237,7 @@ impl LuaVm {
             .load(include_str!("prelude.lua"))
             .set_name(PRELUDE_NAME)
             .set_mode(ChunkMode::Text)
-            .call((handler, errtext))?;
+            .call((handler, errtext, crate::host::run_args_builder(&lua)?))?;
         sandbox::enclose(&lua)?;
         let functions = match kind {
             VmKind::Eval => None,
@@ -332,8 +332,8 @@ impl LuaVm {
     ) -> Result<(), ScriptFailure> {
         self.run(sink, name, |vm| {
             let f: Function = vm.lua.registry_value(&f.0)?;
-            let (keys, args) = crate::host::string_arrays(&vm.lua, keys, args)?;
-            vm.run_function.call((f, keys, args))
+            let run_args = crate::host::RunArgs::tables(keys, args);
+            vm.run_function.call((f, run_args.as_light_userdata()))
         })
     }
 
@@ -366,9 +366,9 @@ impl LuaVm {
         name: &str,
     ) -> Result<(), ScriptFailure> {
         self.run(sink, name, |vm| {
-            crate::host::set_keys_and_argv(&vm.lua, keys, args)?;
             let f: Function = vm.lua.registry_value(&f.0)?;
-            vm.runner.call(f)
+            let run_args = crate::host::RunArgs::globals(keys, args);
+            vm.runner.call((f, run_args.as_light_userdata()))
         })
     }
 

@@ -1,6 +1,7 @@
 -- redis-alt prelude: run once when a VM is built, before any user script.
--- Receives the error handler and the error-text helper from Rust; returns the runners.
-local handler, errtext = ...
+-- Receives the error handler, the error-text helper and the builder of KEYS/ARGV from Rust;
+-- returns the runners.
+local handler, errtext, build = ...
 local rawpcall, xpcall, select, type = pcall, xpcall, select, type
 
 -- Redis 7 raises error tables; its pcall hands back their `err` string (luaRedisPcall).
@@ -24,8 +25,12 @@ pcall = function(...)
   return fix(rawpcall(...))
 end
 
--- An EVAL script: no arguments (KEYS and ARGV are globals), under the error handler.
-local function run_script(f) return xpcall(f, handler) end
+-- An EVAL script: `p` describes KEYS and ARGV, which become globals; then the script runs
+-- with no arguments under the error handler.
+local function run_script(f, p)
+  build(p)
+  return xpcall(f, handler)
+end
 
 -- A function: called with its keys and args tables, under the error handler. Lua 5.1's
 -- xpcall passes no arguments, so they wait in upvalues (no closure per call).
@@ -35,7 +40,8 @@ local function call_pending()
   F, K, A = nil, nil, nil
   return f(k, a)
 end
-local function run_function(f, k, a)
+local function run_function(f, p)
+  local k, a = build(p)
   F, K, A = f, k, a
   return xpcall(call_pending, handler)
 end
