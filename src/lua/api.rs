@@ -98,7 +98,9 @@ impl ArgBytes {
 /// The command name and the remaining arguments, copied straight into host strings.
 fn command_argv(args: &MultiValue) -> Result<(ArgBytes, Argv), &'static str> {
     const NOT_STRING: &str = "ERR Lua redis lib command arguments must be strings or integers";
-    if let [Value::LightUserData(mark), Value::Table(packed), count] = args.iter().take(3).collect::<Vec<_>>()[..] {
+    if let (3, Some(Value::LightUserData(mark)), Some(Value::Table(packed)), Some(count)) =
+        (args.len(), args.front(), args.get(1), args.get(2))
+    {
         if mark.0 == crate::host::packed_mark() {
             return packed_argv(packed, count);
         }
