@@ -69,16 +69,14 @@ const ENTRY_OVERHEAD: usize = std::mem::size_of::<Script>() + std::mem::size_of:
 
 impl Scripts {
     pub fn new(settings: VmSettings) -> Result<Scripts, ScriptError> {
-        let scripts = Scripts {
+        Ok(Scripts {
             vm: LuaVm::new(settings.version, settings.logger, VmKind::Eval)?,
             cache: FxHashMap::default(),
             lru: BTreeMap::new(),
             next_tick: 0,
             lru_bytes: 0,
             all_bytes: 0,
-        };
-        scripts.publish_gauges();
-        Ok(scripts)
+        })
     }
 
     /// Caches `body` (luaCreateFunction): an already cached script is not compiled again; a
@@ -140,7 +138,8 @@ impl Scripts {
         }
     }
 
-    fn publish_gauges(&self) {
+    /// Sets the INFO gauges to this cache (the one in service).
+    pub fn publish_gauges(&self) {
         metrics::CACHED_SCRIPTS.set(self.cache.len() as u64);
         metrics::SCRIPTS_BYTES.set((self.all_bytes + self.cache.len() * ENTRY_OVERHEAD) as u64);
         metrics::EVAL_VM_BYTES.set(self.vm.used_memory() as u64);
