@@ -21,6 +21,11 @@ pub struct RunStats {
 }
 
 impl RunStats {
+    /// Nothing run yet.
+    pub const fn new() -> RunStats {
+        RunStats { calls: 0, errors: 0, total_us: 0, max_us: 0, last_used: None, buckets: None }
+    }
+
     /// Records one run that started at `started`, ends now, and failed or not.
     pub fn record(&mut self, started: Instant, failed: bool) {
         let now = Instant::now();

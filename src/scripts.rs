@@ -19,15 +19,23 @@ pub struct Script {
     pub flags: ScriptFlags,
     function: Compiled,
     pub body: Box<[u8]>,
-    /// `Some(tick)` while the script may be evicted (created by ALT.EVAL and not since
-    /// loaded with ALT.SCRIPT LOAD): its place in the least-recently-used order.
-    lru_tick: Option<u64>,
-    pub stats: RunStats,
+    /// While the script may be evicted (created by ALT.EVAL and not since loaded with
+    /// ALT.SCRIPT LOAD): its place in the least-recently-used order; 0 otherwise (ticks
+    /// start at 1).
+    lru_tick: u64,
+    /// Boxed on the first run: a cached script that never ran costs a pointer.
+    stats: Option<Box<RunStats>>,
 }
 
+static NEVER_RAN: RunStats = RunStats::new();
+
 impl Script {
+    pub fn stats(&self) -> &RunStats {
+        self.stats.as_deref().unwrap_or(&NEVER_RAN)
+    }
+
     pub fn origin(&self) -> &'static str {
-        if self.lru_tick.is_some() {
+        if self.lru_tick != 0 {
             "eval"
         } else {
             "load"
@@ -86,7 +94,8 @@ impl Scripts {
         let sha = Sha::of(body);
         if let Some(script) = self.cache.get_mut(&sha) {
             if origin == Origin::Load {
-                if let Some(tick) = script.lru_tick.take() {
+                let tick = std::mem::take(&mut script.lru_tick);
+                if tick != 0 {
                     self.lru.remove(&tick);
                     self.lru_bytes = self.lru_bytes.saturating_sub(script.body.len());
                 }
@@ -99,14 +108,16 @@ impl Scripts {
             .vm
             .compile(code, "@user_script")
             .map_err(|msg| ScriptError::err(format!("Error compiling script (new function): {msg}")))?;
-        let lru_tick = (origin == Origin::Eval).then(|| {
+        let lru_tick = if origin == Origin::Eval {
             let tick = self.tick();
             self.lru.insert(tick, sha);
             self.lru_bytes += body.len();
             tick
-        });
+        } else {
+            0
+        };
         self.all_bytes += body.len();
-        self.cache.insert(sha, Script { flags, function, body: body.into(), lru_tick, stats: RunStats::default() });
+        self.cache.insert(sha, Script { flags, function, body: body.into(), lru_tick, stats: None });
         if origin == Origin::Eval {
             self.evict_beyond_bounds(&sha);
         }
@@ -173,14 +184,14 @@ impl Scripts {
         let tick = self.tick();
         let Scripts { vm, cache, lru, .. } = self;
         let Some(script) = cache.get_mut(sha) else { return Err(ScriptError::NoScript) };
-        if let Some(old) = script.lru_tick {
-            lru.remove(&old);
+        if script.lru_tick != 0 {
+            lru.remove(&script.lru_tick);
             lru.insert(tick, *sha);
-            script.lru_tick = Some(tick);
+            script.lru_tick = tick;
         }
         let run = RunGuard::enter(ctx, RunName::Sha(*sha), script.flags, access, keys)?;
         let outcome = vm.run_eval(&script.function, keys, args, ctx, sha.as_str());
-        script.stats.record(run.started(), outcome.is_err());
+        script.stats.get_or_insert_with(Default::default).record(run.started(), outcome.is_err());
         metrics::EVAL_CALLS.add(1);
         if outcome.is_err() {
             metrics::EVAL_ERRORS.add(1);

@@ -61,7 +61,7 @@ pub fn list(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
             ctx.bulk(b"size");
             ctx.int(i64::try_from(script.body.len()).unwrap_or(i64::MAX));
             ctx.bulk(b"calls");
-            ctx.int(i64::try_from(script.stats.calls()).unwrap_or(i64::MAX));
+            ctx.int(i64::try_from(script.stats().calls()).unwrap_or(i64::MAX));
             if with_source {
                 ctx.bulk(b"body");
                 ctx.bulk(&script.body);
@@ -81,13 +81,13 @@ pub fn stats(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
             ctx.map(Some(all.len()));
             for (sha, script) in all {
                 ctx.bulk(sha.as_bytes());
-                reply_stats(ctx, Some(&script.stats));
+                reply_stats(ctx, Some(script.stats()));
             }
         } else {
             ctx.map(Some(asked.len()));
             for sha in asked {
                 ctx.bulk(&sha.to_ascii_lowercase());
-                reply_stats(ctx, scripts.get(sha).map(|s| &s.stats));
+                reply_stats(ctx, scripts.get(sha).map(|s| s.stats()));
             }
         }
         Ok(())
