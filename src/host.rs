@@ -1118,6 +1118,70 @@ pub fn packed_mark() -> *mut c_void {
     std::ptr::addr_of!(PACKED_MARK).cast_mut().cast()
 }
 
+/// Marks a call whose arguments were read by the trampoline (`take_prepared`).
+static PREPARED_MARK: u8 = 0;
+
+pub fn prepared_mark() -> *mut c_void {
+    std::ptr::addr_of!(PREPARED_MARK).cast_mut().cast()
+}
+
+thread_local! {
+    /// The command line the trampoline read from the Lua stack, as host strings: the name,
+    /// and the rest. Kept here, not on the trampoline's frame, so that a Lua error passing
+    /// through that frame never skips a destructor.
+    static PREPARED: std::cell::RefCell<Option<(Argv, Argv)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The command line the trampoline prepared for this call (see `command_trampoline`).
+pub fn take_prepared() -> Option<(Argv, Argv)> {
+    PREPARED.try_with(|p| p.borrow_mut().take()).ok().flatten()
+}
+
+/// The common case of `redis.call`: one to PACK_ABOVE arguments, all strings or numbers.
+/// Copies them straight into host strings (numbers as `%.17g`, luaArgsToRedisArgv) with no
+/// Lua value crossing into Rust; anything else (errors included) takes the general path.
+///
+/// # Safety
+/// `state` is the running Lua state with `nargs` arguments on its stack.
+unsafe fn prepare_argv(state: *mut mlua::ffi::lua_State, nargs: c_int) -> bool {
+    use mlua::ffi;
+    if !(1..=PACK_ABOVE).contains(&nargs) {
+        return false;
+    }
+    // Nothing below calls into Lua in a way that can raise: lua_tolstring on a string and
+    // lua_tonumber do not allocate. A panic is caught here.
+    catch_unwind(AssertUnwindSafe(|| {
+        let mut name = Argv::with_capacity(1);
+        let mut rest = Argv::with_capacity(usize::try_from(nargs).unwrap_or(0));
+        for i in 1..=nargs {
+            let into = if i == 1 { &mut name } else { &mut rest };
+            // SAFETY: index i is within the call's arguments.
+            match unsafe { ffi::lua_type(state, i) } {
+                ffi::LUA_TSTRING => {
+                    let mut len = 0usize;
+                    // SAFETY: a string at index i; the pointer is valid while it stays there.
+                    let p = unsafe { ffi::lua_tolstring(state, i, &mut len) };
+                    if p.is_null() {
+                        return false;
+                    }
+                    // SAFETY: Lua strings are `len` readable bytes.
+                    into.push(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) });
+                }
+                // SAFETY: a number at index i.
+                ffi::LUA_TNUMBER => {
+                    into.push(crate::lua::number::NumText::new(unsafe { ffi::lua_tonumber(state, i) }).as_bytes())
+                }
+                _ => return false,
+            }
+        }
+        if name.len() != 1 || rest.len() != usize::try_from(nargs - 1).unwrap_or(0) {
+            return false;
+        }
+        PREPARED.try_with(|p| *p.borrow_mut() = Some((name, rest))).is_ok()
+    }))
+    .unwrap_or(false)
+}
+
 /// The body of `redis.call`/`redis.pcall` (see `command_function`). It holds no Rust values
 /// that need dropping, so the longjmp of a Lua error may pass through it.
 unsafe extern "C-unwind" fn command_trampoline(state: *mut mlua::ffi::lua_State) -> c_int {
@@ -1127,7 +1191,12 @@ unsafe extern "C-unwind" fn command_trampoline(state: *mut mlua::ffi::lua_State)
     // at most four are used at a time here.
     unsafe {
         let nargs = ffi::lua_gettop(state);
-        let call_args = if nargs > PACK_ABOVE {
+        let call_args = if prepare_argv(state, nargs) {
+            // The arguments wait in PREPARED; the callback gets only the mark.
+            ffi::lua_settop(state, 0);
+            ffi::lua_pushlightuserdata(state, prepared_mark());
+            1
+        } else if nargs > PACK_ABOVE {
             ffi::lua_createtable(state, nargs, 0);
             for i in 1..=nargs {
                 ffi::lua_pushvalue(state, i);

@@ -60,9 +60,18 @@ pub fn build(lua: &Lua, version: Version, logger: Logger) -> mlua::Result<Table>
 /// redis.pcall reach it through C functions (host::command_function); redis.call raises the
 /// error tables.
 fn command(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
-    let outcome = match command_argv(&args) {
-        Ok((name, argv)) => run::call(name.bytes(), &argv),
-        Err(text) => CallOutcome::Refused(text.as_bytes().to_vec()),
+    let prepared = match args.front() {
+        Some(Value::LightUserData(mark)) if args.len() == 1 && mark.0 == crate::host::prepared_mark() => {
+            crate::host::take_prepared()
+        }
+        _ => None,
+    };
+    let outcome = match prepared {
+        Some((name, rest)) => run::call(name.get(0).unwrap_or_default(), &rest),
+        None => match command_argv(&args) {
+            Ok((name, argv)) => run::call(name.bytes(), &argv),
+            Err(text) => CallOutcome::Refused(text.as_bytes().to_vec()),
+        },
     };
     match outcome {
         CallOutcome::Refused(text) => Ok(Value::Table(error_table(lua, &text, true)?)),
