@@ -625,6 +625,15 @@ pub enum ReplyKind<'a> {
 }
 
 impl<'a> ReplyRef<'a> {
+    /// The bytes of a bulk string reply as a raw pointer and length (empty otherwise), for
+    /// a push that must not hold a borrow.
+    fn bulk_ptr(&self) -> (*const u8, usize) {
+        match self.kind() {
+            ReplyKind::Bulk(b) => (b.as_ptr(), b.len()),
+            _ => (ptr::null(), 0),
+        }
+    }
+
     pub fn kind(&self) -> ReplyKind<'a> {
         let t = rm!(RedisModule_CallReplyType(self.raw) else -1) as isize;
         match t {
@@ -1182,6 +1191,64 @@ unsafe fn prepare_argv(state: *mut mlua::ffi::lua_State, nargs: c_int) -> bool {
     .unwrap_or(false)
 }
 
+/// What running a prepared command line gave: a value the trampoline pushes itself, or
+/// `Deferred` when the callback must build it (and finds what it needs where the runner
+/// left it).
+pub enum Direct {
+    Number(f64),
+    False,
+    Nil,
+    /// A reply whose root is a bulk string.
+    Bulk(CallReply),
+    Deferred,
+}
+
+/// Runs a prepared command line (`name`, `rest`) for the running script.
+pub type DirectCall = fn(&Argv, &Argv) -> Direct;
+static DIRECT_CALL: std::sync::OnceLock<DirectCall> = std::sync::OnceLock::new();
+
+/// Installs the runner of prepared command lines (once per process; always the same).
+pub fn set_direct_call(f: DirectCall) {
+    let _ = DIRECT_CALL.set(f);
+}
+
+thread_local! {
+    /// A bulk reply being pushed: parked here so that a Lua memory error raised by the push
+    /// never skips its destructor.
+    static PUSHING: std::cell::RefCell<Option<CallReply>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs the prepared command line and pushes its value when it is a plain one; false when
+/// the callback must build the value (or nothing was prepared).
+///
+/// # Safety
+/// `state` is the running Lua state, with room for one more value.
+unsafe fn push_direct(state: *mut mlua::ffi::lua_State) -> bool {
+    use mlua::ffi;
+    let Some(direct) = DIRECT_CALL.get().copied() else { return false };
+    let Some((name, rest)) = take_prepared() else { return false };
+    let outcome = catch_unwind(AssertUnwindSafe(|| direct(&name, &rest))).unwrap_or(Direct::Deferred);
+    drop((name, rest));
+    // SAFETY (all pushes): one free slot is guaranteed by the caller; a memory error raised
+    // by a push unwinds through frames that own nothing.
+    match outcome {
+        Direct::Number(n) => unsafe { ffi::lua_pushnumber(state, n) },
+        Direct::False => unsafe { ffi::lua_pushboolean(state, 0) },
+        Direct::Nil => unsafe { ffi::lua_pushnil(state) },
+        Direct::Bulk(reply) => {
+            let bytes = reply.root().bulk_ptr();
+            if PUSHING.try_with(|p| *p.borrow_mut() = Some(reply)).is_err() {
+                return false;
+            }
+            // SAFETY: the bytes live in the parked reply until it is dropped below.
+            unsafe { ffi::lua_pushlstring(state, bytes.0.cast(), bytes.1) };
+            let _ = PUSHING.try_with(|p| p.borrow_mut().take());
+        }
+        Direct::Deferred => return false,
+    }
+    true
+}
+
 /// The body of `redis.call`/`redis.pcall` (see `command_function`). It holds no Rust values
 /// that need dropping, so the longjmp of a Lua error may pass through it.
 unsafe extern "C-unwind" fn command_trampoline(state: *mut mlua::ffi::lua_State) -> c_int {
@@ -1192,8 +1259,12 @@ unsafe extern "C-unwind" fn command_trampoline(state: *mut mlua::ffi::lua_State)
     unsafe {
         let nargs = ffi::lua_gettop(state);
         let call_args = if prepare_argv(state, nargs) {
-            // The arguments wait in PREPARED; the callback gets only the mark.
             ffi::lua_settop(state, 0);
+            if push_direct(state) {
+                // A number, a string, false or nil: never an error table to raise.
+                return 1;
+            }
+            // The callback builds the value; it gets only the mark.
             ffi::lua_pushlightuserdata(state, prepared_mark());
             1
         } else if nargs > PACK_ABOVE {

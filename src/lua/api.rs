@@ -7,7 +7,7 @@ use mlua::{Lua, LuaString, MultiValue, Table, Value};
 use super::convert::{error_table, error_table_text, reply_to_lua};
 use super::number::{format_g, NumText};
 use super::raise;
-use crate::host::{Argv, LogLevel};
+use crate::host::{Argv, Direct, LogLevel, ReplyKind};
 use crate::run::{self, CallOutcome};
 use crate::sha::Sha;
 
@@ -26,6 +26,7 @@ pub type Logger = fn(LogLevel, &str);
 
 pub fn build(lua: &Lua, version: Version, logger: Logger) -> mlua::Result<Table> {
     let redis = lua.create_table()?;
+    crate::host::set_direct_call(direct_call);
     let command = lua.create_function(|lua, args: MultiValue| command(lua, args))?;
     redis.raw_set("call", crate::host::command_function(lua, &command, true)?)?;
     redis.raw_set("pcall", crate::host::command_function(lua, &command, false)?)?;
@@ -60,22 +61,66 @@ pub fn build(lua: &Lua, version: Version, logger: Logger) -> mlua::Result<Table>
 /// redis.pcall reach it through C functions (host::command_function); redis.call raises the
 /// error tables.
 fn command(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
-    let prepared = match args.front() {
-        Some(Value::LightUserData(mark)) if args.len() == 1 && mark.0 == crate::host::prepared_mark() => {
-            crate::host::take_prepared()
+    let prepared = matches!(args.front(), Some(Value::LightUserData(mark))
+        if args.len() == 1 && mark.0 == crate::host::prepared_mark());
+    let outcome = if prepared {
+        // The trampoline ran it (direct_call) and left the outcome; or only read the
+        // arguments.
+        match take_pending() {
+            Some(outcome) => outcome,
+            None => match crate::host::take_prepared() {
+                Some((name, rest)) => run::call(name.get(0).unwrap_or_default(), &rest),
+                None => CallOutcome::Refused(b"ERR redis.call/pcall lost its arguments".to_vec()),
+            },
         }
-        _ => None,
-    };
-    let outcome = match prepared {
-        Some((name, rest)) => run::call(name.get(0).unwrap_or_default(), &rest),
-        None => match command_argv(&args) {
+    } else {
+        match command_argv(&args) {
             Ok((name, argv)) => run::call(name.bytes(), &argv),
             Err(text) => CallOutcome::Refused(text.as_bytes().to_vec()),
-        },
+        }
     };
     match outcome {
         CallOutcome::Refused(text) => Ok(Value::Table(error_table(lua, &text, true)?)),
         CallOutcome::Reply(reply) => reply_to_lua(lua, reply.root(), run::resp3()),
+    }
+}
+
+thread_local! {
+    /// An outcome `direct_call` could not hand back as a plain value, for `command`.
+    static PENDING: std::cell::RefCell<Option<CallOutcome>> = const { std::cell::RefCell::new(None) };
+}
+
+fn take_pending() -> Option<CallOutcome> {
+    PENDING.try_with(|p| p.borrow_mut().take()).ok().flatten()
+}
+
+/// The trampoline's runner of a prepared command line (host::DirectCall): the plain
+/// replies of RESP2 and RESP3 (integer, bulk string, null) go straight back as values, the
+/// rest (errors, statuses, aggregates, refusals) wait for `command`, which converts them.
+fn direct_call(name: &Argv, rest: &Argv) -> Direct {
+    // Nothing stale may reach `command` (say, if this run panicked last time).
+    drop(take_pending());
+    let outcome = run::call(name.get(0).unwrap_or_default(), rest);
+    let plain = match &outcome {
+        CallOutcome::Reply(reply) => match reply.root().kind() {
+            ReplyKind::Int(i) => Some(Direct::Number(i as f64)),
+            ReplyKind::Null => Some(if run::resp3() { Direct::Nil } else { Direct::False }),
+            ReplyKind::Bulk(_) => None,
+            _ => Some(Direct::Deferred),
+        },
+        CallOutcome::Refused(_) => Some(Direct::Deferred),
+    };
+    match (plain, outcome) {
+        (Some(Direct::Deferred), outcome) => {
+            let _ = PENDING.try_with(|p| *p.borrow_mut() = Some(outcome));
+            Direct::Deferred
+        }
+        (Some(direct), _) => direct,
+        (None, CallOutcome::Reply(reply)) => Direct::Bulk(reply),
+        (None, outcome) => {
+            let _ = PENDING.try_with(|p| *p.borrow_mut() = Some(outcome));
+            Direct::Deferred
+        }
     }
 }
 
