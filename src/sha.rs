@@ -26,10 +26,10 @@ impl Sha {
     /// A user-given SHA: exactly 40 hex digits, any case; anything else cannot name a script.
     pub fn parse(user: &[u8]) -> Option<Sha> {
         let bytes: &[u8; 40] = user.try_into().ok()?;
-        if !bytes.iter().all(u8::is_ascii_hexdigit) {
-            return None;
-        }
-        Some(Sha(bytes.map(|b| b.to_ascii_lowercase())))
+        // On every EVALSHA: setting bit 5 lower-cases letters and keeps digits; only A-F and
+        // a-f land in a-f that way.
+        let valid = bytes.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&(b | 0x20)));
+        valid.then(|| Sha(bytes.map(|b| b | 0x20)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -58,5 +58,11 @@ mod tests {
         assert_eq!(Sha::parse(b"E0E1F9FABFC9D4800C877A703B823AC0578FF8DB"), Some(sha));
         assert_eq!(Sha::parse(b"e0e1f9"), None);
         assert_eq!(Sha::parse(b"z0e1f9fabfc9d4800c877a703b823ac0578ff8db"), None);
+        // Bit 5 must not make a digit out of something else ('\x10' | 0x20 == '0').
+        for bad in [0x10u8, b'\x19', b'@', b'`', b'g', b'G', b':', b'\x1a'] {
+            let mut s = *b"e0e1f9fabfc9d4800c877a703b823ac0578ff8db";
+            s[7] = bad;
+            assert_eq!(Sha::parse(&s), None, "{bad:#x}");
+        }
     }
 }
