@@ -72,12 +72,12 @@ pub struct Functions {
 impl Functions {
     pub fn new(settings: VmSettings) -> Result<Functions, ScriptError> {
         let vm = LuaVm::new(settings.version, settings.logger, VmKind::Functions)?;
-        let functions = Functions { vm, settings, libraries: HashMap::default(), by_name: HashMap::default() };
-        functions.publish_counts();
-        Ok(functions)
+        Ok(Functions { vm, settings, libraries: HashMap::default(), by_name: HashMap::default() })
     }
 
-    fn publish_counts(&self) {
+    /// Publishes this registry's counts and statistics (for the registry in service: a new
+    /// one publishes when it is swapped in).
+    pub fn publish_counts(&self) {
         LIBRARIES.store(self.libraries.len(), Ordering::Relaxed);
         // Per library, as native counts them ('f' and 'F' in one library are two).
         FUNCTIONS.store(self.libraries.values().map(|l| l.functions.len()).sum(), Ordering::Relaxed);
@@ -110,6 +110,7 @@ impl Functions {
                 }
             }
             *self = fresh;
+            self.publish_counts();
             return Ok(());
         }
         let existing = if policy == RestorePolicy::Replace { Existing::Replace } else { Existing::Refuse };

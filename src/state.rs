@@ -26,26 +26,55 @@ pub fn init(version: i64) -> Result<(), ScriptError> {
     let scripts = Scripts::new(settings)?;
     scripts.publish_gauges();
     let functions = Functions::new(settings)?;
+    functions.publish_counts();
     let mut state = STATE.lock().map_err(|_| ScriptError::err("state poisoned"))?;
     *state = Some(State { scripts, functions, settings });
-    prepare_spare_scripts(settings);
+    SPARE_SCRIPTS.prepare(Scripts::new, settings);
+    SPARE_FUNCTIONS.prepare(Functions::new, settings);
     Ok(())
 }
 
-/// An empty EVAL VM built ahead of need on an idle worker thread, so that a flush swaps one
-/// in without spending its construction (about 0.3 ms) on the main thread.
-static SPARE_SCRIPTS: Mutex<Option<Scripts>> = Mutex::new(None);
+/// An empty engine (EVAL VM and cache, or function VM and registry) built ahead of need on an
+/// idle worker thread, so that a flush swaps one in without spending its construction (about
+/// 0.3 ms) on the main thread.
+struct Spare<T>(Mutex<Option<T>>);
 
-fn prepare_spare_scripts(settings: VmSettings) {
-    // Without a thread the next flush builds its VM inline, as it would anyway.
-    let _ = std::thread::Builder::new().name("alt-spare-vm".into()).spawn(move || {
-        host::lower_thread_priority();
-        if let Ok(fresh) = Scripts::new(settings) {
-            if let Ok(mut spare) = SPARE_SCRIPTS.lock() {
-                *spare = Some(fresh);
+static SPARE_SCRIPTS: Spare<Scripts> = Spare(Mutex::new(None));
+static SPARE_FUNCTIONS: Spare<Functions> = Spare(Mutex::new(None));
+
+impl<T: Send + 'static> Spare<T> {
+    fn prepare(&'static self, build: fn(VmSettings) -> Result<T, ScriptError>, settings: VmSettings) {
+        // Without a thread the next flush builds its engine inline, as it would anyway.
+        let _ = std::thread::Builder::new().name("alt-spare-vm".into()).spawn(move || {
+            host::lower_thread_priority();
+            if let Ok(fresh) = build(settings) {
+                if let Ok(mut spare) = self.0.lock() {
+                    *spare = Some(fresh);
+                }
             }
+        });
+    }
+
+    /// The spare if one is ready (then another is started), else one built here.
+    fn take_or_build(
+        &'static self,
+        build: fn(VmSettings) -> Result<T, ScriptError>,
+        settings: VmSettings,
+    ) -> Result<T, ScriptError> {
+        let ready = self.0.lock().ok().and_then(|mut spare| spare.take());
+        let fresh = match ready {
+            Some(fresh) => fresh,
+            None => build(settings)?,
+        };
+        self.prepare(build, settings);
+        Ok(fresh)
+    }
+
+    fn clear(&self) {
+        if let Ok(mut spare) = self.0.lock() {
+            *spare = None;
         }
-    });
+    }
 }
 
 /// Called from OnUnload.
@@ -53,9 +82,8 @@ pub fn deinit() {
     if let Ok(mut state) = STATE.lock() {
         *state = None;
     }
-    if let Ok(mut spare) = SPARE_SCRIPTS.lock() {
-        *spare = None;
-    }
+    SPARE_SCRIPTS.clear();
+    SPARE_FUNCTIONS.clear();
 }
 
 pub fn with_scripts<R>(f: impl FnOnce(&mut Scripts) -> Result<R, ScriptError>) -> Result<R, ScriptError> {
@@ -74,7 +102,8 @@ pub fn with_functions<R>(f: impl FnOnce(&mut Functions) -> Result<R, ScriptError
 pub fn take_functions() -> Result<Functions, ScriptError> {
     let mut guard = STATE.try_lock().map_err(|_| ScriptError::err("the script engine is busy"))?;
     let state = guard.as_mut().ok_or_else(|| ScriptError::err("the script engine is not loaded"))?;
-    let fresh = Functions::new(state.settings)?;
+    let fresh = SPARE_FUNCTIONS.take_or_build(Functions::new, state.settings)?;
+    fresh.publish_counts();
     Ok(std::mem::replace(&mut state.functions, fresh))
 }
 
@@ -82,13 +111,8 @@ pub fn take_functions() -> Result<Functions, ScriptError> {
 pub fn take_scripts() -> Result<Scripts, ScriptError> {
     let mut guard = STATE.try_lock().map_err(|_| ScriptError::err("the script engine is busy"))?;
     let state = guard.as_mut().ok_or_else(|| ScriptError::err("the script engine is not loaded"))?;
-    let spare = SPARE_SCRIPTS.lock().ok().and_then(|mut spare| spare.take());
-    let fresh = match spare {
-        Some(fresh) => fresh,
-        None => Scripts::new(state.settings)?,
-    };
+    let fresh = SPARE_SCRIPTS.take_or_build(Scripts::new, state.settings)?;
     fresh.publish_gauges();
-    prepare_spare_scripts(state.settings);
     Ok(std::mem::replace(&mut state.scripts, fresh))
 }
 

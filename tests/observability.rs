@@ -282,10 +282,23 @@ fn info_section_counts_what_happens() {
     }
     assert_eq!(info_field(&mut con, "async_flushes_in_flight"), 0);
 
+    // A function flush swaps in a fresh registry (built ahead of time): counts follow, and
+    // the new VM serves at once; twice in a row, so the second takes the next spare or builds.
+    for _ in 0..2 {
+        assert_eq!(run_str(&mut con, &["ALT.FUNCTION", "FLUSH", "SYNC"]), "+OK");
+        assert_eq!((info_field(&mut con, "libraries"), info_field(&mut con, "functions")), (0, 0));
+        run_str(
+            &mut con,
+            &["ALT.FUNCTION", "LOAD", "#!lua name=l\nredis.register_function('f', function() return 2 end)"],
+        );
+        assert_eq!(run_str(&mut con, &["ALT.FCALL", "f", "0"]), ":2");
+        assert_eq!(info_field(&mut con, "libraries"), 1);
+    }
+
     // The section is also part of INFO everything and of INFO modules.
     for section in ["everything", "modules"] {
         let info: String = redis::cmd("INFO").arg(section).query(&mut con).expect("info");
-        assert!(info.contains("# alt\r\nalt_cached_scripts:0"), "INFO {section}: {info}");
+        assert!(info.contains("# alt\r\nalt_cached_scripts:0\r\n"), "INFO {section}: {info}");
     }
 }
 
