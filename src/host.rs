@@ -1325,6 +1325,48 @@ impl<'a> RunArgs<'a> {
     }
 }
 
+/// Calls `runner(f, run_args)` (a prelude runner: it returns xpcall's `ok, value`) with one
+/// raw `lua_pcall`, `f` straight from the registry: no per-run function handle, argument
+/// list or traceback closure, as `Function::call` would make. An error escaping the runner
+/// (a memory error while building KEYS/ARGV, say) comes back as an `Err`.
+pub fn call_runner(
+    lua: &mlua::Lua,
+    runner: &mlua::Function,
+    f: &mlua::RegistryKey,
+    run_args: &RunArgs<'_>,
+) -> mlua::Result<(bool, mlua::Value)> {
+    use mlua::ffi;
+    lua.exec_raw_lua(|raw| {
+        // SAFETY: the stack is checked for room and restored to `top` on every path; the
+        // registry slot holds the compiled function (`f` keeps it alive); the light userdata
+        // points at `run_args`, which outlives the call.
+        unsafe {
+            let state = raw.state();
+            let top = ffi::lua_gettop(state);
+            if ffi::lua_checkstack(state, 4) == 0 {
+                return Err(mlua::Error::StackError);
+            }
+            raw.push(runner)?;
+            ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.id()));
+            ffi::lua_pushlightuserdata(state, run_args.as_light_userdata().0);
+            let status = ffi::lua_pcall(state, 2, 2, 0);
+            let result = if status == 0 {
+                let value = raw.pop_value();
+                let ok = raw.pop_value();
+                Ok((matches!(ok, mlua::Value::Boolean(true)), value))
+            } else {
+                Err(match raw.pop_value() {
+                    mlua::Value::Error(e) => *e,
+                    mlua::Value::String(s) => mlua::Error::runtime(s.to_string_lossy()),
+                    other => mlua::Error::runtime(format!("runner failed: {}", other.type_name())),
+                })
+            };
+            ffi::lua_settop(state, top);
+            result
+        }
+    })
+}
+
 /// The VM's builder of KEYS and ARGV: a C function the prelude calls inside the run's
 /// protected call, so building costs no protected call (and closure) of its own.
 pub fn run_args_builder(lua: &mlua::Lua) -> mlua::Result<mlua::Function> {

@@ -331,9 +331,7 @@ impl LuaVm {
         name: &str,
     ) -> Result<(), ScriptFailure> {
         self.run(sink, name, |vm| {
-            let f: Function = vm.lua.registry_value(&f.0)?;
-            let run_args = crate::host::RunArgs::tables(keys, args);
-            vm.run_function.call((f, run_args.as_light_userdata()))
+            crate::host::call_runner(&vm.lua, &vm.run_function, &f.0, &crate::host::RunArgs::tables(keys, args))
         })
     }
 
@@ -366,9 +364,7 @@ impl LuaVm {
         name: &str,
     ) -> Result<(), ScriptFailure> {
         self.run(sink, name, |vm| {
-            let f: Function = vm.lua.registry_value(&f.0)?;
-            let run_args = crate::host::RunArgs::globals(keys, args);
-            vm.runner.call((f, run_args.as_light_userdata()))
+            crate::host::call_runner(&vm.lua, &vm.runner, &f.0, &crate::host::RunArgs::globals(keys, args))
         })
     }
 
