@@ -205,25 +205,22 @@ impl Functions {
         self.unlink(name).map(drop).ok_or_else(|| ScriptError::err("Library not found"))
     }
 
-    fn find(&self, name: &[u8]) -> Option<&Function> {
-        find_in(&self.libraries, &self.by_name, name)
-    }
-
-    /// FCALL / FCALL_RO: `argv` is the whole command line, for FUNCTION STATS.
-    pub fn call(
+    /// FCALL / FCALL_RO: the function is looked up (once) before `split` reads numkeys, as
+    /// natively; `argv` is the whole command line, for FUNCTION STATS.
+    pub fn call<'a>(
         &mut self,
         ctx: &mut Ctx,
         name: &[u8],
-        split: (&[&[u8]], &[&[u8]]),
+        split: impl FnOnce() -> Result<(&'a [&'a [u8]], &'a [&'a [u8]]), ScriptError>,
         argv: &[&[u8]],
         access: Access,
     ) -> Result<(), ScriptError> {
         let Functions { vm, libraries, by_name, .. } = self;
         let function = find_in(libraries, by_name, name).ok_or_else(|| ScriptError::err("Function not found"))?;
-        let display = function.display.clone();
+        let (keys, args) = split()?;
         let command = argv.iter().map(|a| a.to_vec()).collect();
-        let (keys, args) = split;
-        let run = RunGuard::enter(ctx, RunName::Function(display.clone(), command), function.flags, access, keys)?;
+        let name = RunName::Function(function.display.clone(), command);
+        let run = RunGuard::enter(ctx, name, function.flags, access, keys)?;
         let outcome = vm.run_function(&function.compiled, keys, args, ctx, &function.display);
         if let Ok(mut stats) = function.stats.lock() {
             stats.record(run.started(), outcome.is_err());
@@ -234,11 +231,6 @@ impl Functions {
         }
         metrics::FUNCTIONS_VM_BYTES.set(vm.used_memory() as u64);
         outcome.map_err(|failure| ScriptError::Coded(failure.0))
-    }
-
-    /// Whether a function exists (FCALL looks it up before parsing numkeys).
-    pub fn exists(&self, name: &[u8]) -> bool {
-        self.find(name).is_some()
     }
 
     /// FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE].

@@ -21,16 +21,13 @@ fn run(ctx: &mut Ctx, argv: &[&[u8]], access: Access) -> Result<(), ScriptError>
         super::eval::report_keys(ctx, numkeys, rest.len(), access);
         return Ok(());
     }
-    state::with_functions(|functions| {
-        if !functions.exists(name) {
-            return Err(ScriptError::err("Function not found"));
-        }
+    let split = || {
         let n = parse_long_long(numkeys).ok_or_else(|| ScriptError::err("Bad number of keys provided"))?;
         if n > i64::try_from(rest.len()).unwrap_or(i64::MAX) {
             return Err(ScriptError::err("Number of keys can't be greater than number of args"));
         }
         let n = usize::try_from(n).map_err(|_| ScriptError::err("Number of keys can't be negative"))?;
-        let (keys, args) = rest.split_at_checked(n).ok_or_else(ScriptError::not_integer)?;
-        functions.call(ctx, name, (keys, args), argv, access)
-    })
+        rest.split_at_checked(n).ok_or_else(ScriptError::not_integer)
+    };
+    state::with_functions(|functions| functions.call(ctx, name, split, argv, access))
 }
