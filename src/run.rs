@@ -30,7 +30,7 @@ struct Run {
     name: RunName,
     mode: Mode,
     /// The FCALL command line, for FUNCTION STATS.
-    command: Vec<Vec<u8>>,
+    command: CommandLine,
     started: Instant,
     /// `busy-reply-threshold` when the run started; `None` = never busy (threshold 0).
     busy_after: Option<Duration>,
@@ -137,7 +137,7 @@ impl RunGuard {
         let mut name = name;
         let command = match &mut name {
             RunName::Function(_, command) => std::mem::take(command),
-            RunName::Sha(_) => Vec::new(),
+            RunName::Sha(_) => CommandLine::default(),
         };
         let started = Instant::now();
         let run = Run {
@@ -243,11 +243,40 @@ impl Mode {
     }
 }
 
+/// A command line kept for the length of a run (FCALL's, for FUNCTION STATS): one buffer,
+/// each argument as a 4-byte length then its bytes, so keeping it costs one allocation per
+/// call; split again only when FUNCTION STATS asks.
+#[derive(Default)]
+pub struct CommandLine(Vec<u8>);
+
+impl CommandLine {
+    pub fn of(argv: &[&[u8]]) -> CommandLine {
+        let mut bytes = Vec::with_capacity(argv.iter().map(|a| a.len() + 4).sum());
+        for arg in argv {
+            bytes.extend_from_slice(&u32::try_from(arg.len()).unwrap_or(u32::MAX).to_le_bytes());
+            bytes.extend_from_slice(arg);
+        }
+        CommandLine(bytes)
+    }
+
+    pub fn args(&self) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut rest = self.0.as_slice();
+        while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+            let len = usize::try_from(u32::from_le_bytes(*len)).unwrap_or(usize::MAX).min(tail.len());
+            let (arg, tail) = tail.split_at(len);
+            out.push(arg.to_vec());
+            rest = tail;
+        }
+        out
+    }
+}
+
 /// The name of a run: an EVAL script's SHA, or a function's name (with the FCALL command
 /// line, which FUNCTION STATS shows).
 pub enum RunName {
     Sha(Sha),
-    Function(std::sync::Arc<str>, Vec<Vec<u8>>),
+    Function(std::sync::Arc<str>, CommandLine),
 }
 
 impl RunName {
@@ -361,7 +390,7 @@ pub fn running_function() -> Result<Option<RunningFunction>, ScriptError> {
         Mode::Eval => Err(Mode::Eval.busy_error()),
         Mode::Function => Ok(RunningFunction {
             name: r.name.as_str().to_string(),
-            command: r.command.clone(),
+            command: r.command.args(),
             millis: r.started.elapsed().as_millis(),
         }),
     });
@@ -617,6 +646,13 @@ fn translate_refusal(errno: i32, text: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_lines_round_trip() {
+        let argv: [&[u8]; 4] = [b"FCALL", b"", b"f\x00\xff", &[7u8; 300]];
+        assert_eq!(CommandLine::of(&argv).args(), argv.map(<[u8]>::to_vec).to_vec());
+        assert!(CommandLine::default().args().is_empty());
+    }
 
     #[test]
     fn formats() {
