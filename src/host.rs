@@ -1346,7 +1346,10 @@ pub fn call_runner(
             if ffi::lua_checkstack(state, 4) == 0 {
                 return Err(mlua::Error::StackError);
             }
-            raw.push(runner)?;
+            if let Err(e) = raw.push(runner) {
+                ffi::lua_settop(state, top);
+                return Err(e);
+            }
             ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.id()));
             ffi::lua_pushlightuserdata(state, run_args.as_light_userdata().0);
             let status = ffi::lua_pcall(state, 2, 2, 0);
