@@ -625,15 +625,6 @@ pub enum ReplyKind<'a> {
 }
 
 impl<'a> ReplyRef<'a> {
-    /// The bytes of a bulk string reply as a raw pointer and length (empty otherwise), for
-    /// a push that must not hold a borrow.
-    fn bulk_ptr(&self) -> (*const u8, usize) {
-        match self.kind() {
-            ReplyKind::Bulk(b) => (b.as_ptr(), b.len()),
-            _ => (ptr::null(), 0),
-        }
-    }
-
     pub fn kind(&self) -> ReplyKind<'a> {
         let t = rm!(RedisModule_CallReplyType(self.raw) else -1) as isize;
         match t {
@@ -1200,6 +1191,11 @@ pub enum Direct {
     Nil,
     /// A reply whose root is a bulk string.
     Bulk(CallReply),
+    /// A reply whose root is a status: the table `{ok = status}`.
+    Status(CallReply),
+    /// A reply whose root is an array of integers, bulk strings and nulls only: a Lua array
+    /// (nulls as `false`, or as holes when the script asked for RESP3).
+    FlatArray(CallReply, bool),
     Deferred,
 }
 
@@ -1236,17 +1232,70 @@ unsafe fn push_direct(state: *mut mlua::ffi::lua_State) -> bool {
         Direct::False => unsafe { ffi::lua_pushboolean(state, 0) },
         Direct::Nil => unsafe { ffi::lua_pushnil(state) },
         Direct::Bulk(reply) => {
-            let bytes = reply.root().bulk_ptr();
-            if PUSHING.try_with(|p| *p.borrow_mut() = Some(reply)).is_err() {
-                return false;
+            let Some(root) = park(reply) else { return false };
+            // SAFETY: the reply is parked until unpark; its bytes live as long.
+            unsafe { push_bulk(state, root.kind()) };
+            unpark();
+        }
+        Direct::Status(reply) => {
+            let Some(root) = park(reply) else { return false };
+            // SAFETY: as above; a fresh table has no metatable, so setfield runs no code.
+            unsafe {
+                ffi::lua_createtable(state, 0, 1);
+                if let ReplyKind::Status(text) = root.kind() {
+                    ffi::lua_pushlstring(state, text.as_ptr().cast(), text.len());
+                    ffi::lua_setfield(state, -2, c"ok".as_ptr());
+                }
             }
-            // SAFETY: the bytes live in the parked reply until it is dropped below.
-            unsafe { ffi::lua_pushlstring(state, bytes.0.cast(), bytes.1) };
-            let _ = PUSHING.try_with(|p| p.borrow_mut().take());
+            unpark();
+        }
+        Direct::FlatArray(reply, resp3) => {
+            let Some(root) = park(reply) else { return false };
+            let n = if let ReplyKind::Array(n) = root.kind() { n } else { 0 };
+            // SAFETY: as above; the table stays at -2 while each element is pushed and set.
+            unsafe {
+                ffi::lua_createtable(state, c_int::try_from(n.min(1 << 16)).unwrap_or(0), 0);
+                for i in 0..n {
+                    match root.element(i).map(|e| e.kind()) {
+                        Some(ReplyKind::Int(v)) => ffi::lua_pushnumber(state, v as ffi::lua_Number),
+                        Some(kind @ ReplyKind::Bulk(_)) => push_bulk(state, kind),
+                        Some(ReplyKind::Null) if resp3 => ffi::lua_pushnil(state),
+                        _ => ffi::lua_pushboolean(state, 0),
+                    }
+                    ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i + 1).unwrap_or(ffi::lua_Integer::MAX));
+                }
+            }
+            unpark();
         }
         Direct::Deferred => return false,
     }
     true
+}
+
+/// Moves the reply into the parking slot while its bytes are pushed, so that the frames a
+/// Lua memory error may unwind through own nothing with a destructor (a parked reply left
+/// behind is freed by the next park). Returns a handle to read it while parked.
+fn park(reply: CallReply) -> Option<ReplyRef<'static>> {
+    let raw = reply.raw;
+    PUSHING.try_with(|p| *p.borrow_mut() = Some(reply)).ok()?;
+    // The handle is valid until unpark frees the reply; it owns nothing itself.
+    Some(ReplyRef { raw, _owner: std::marker::PhantomData })
+}
+
+/// Frees the parked reply.
+fn unpark() {
+    let _ = PUSHING.try_with(|p| p.borrow_mut().take());
+}
+
+/// Pushes a bulk string's bytes (nothing else is passed here).
+///
+/// # Safety
+/// `state` has room for one value; the bytes outlive the push.
+unsafe fn push_bulk(state: *mut mlua::ffi::lua_State, kind: ReplyKind<'_>) {
+    if let ReplyKind::Bulk(b) = kind {
+        // SAFETY: per the contract.
+        unsafe { mlua::ffi::lua_pushlstring(state, b.as_ptr().cast(), b.len()) };
+    }
 }
 
 /// The body of `redis.call`/`redis.pcall` (see `command_function`). It holds no Rust values
@@ -1366,6 +1415,42 @@ pub fn call_runner(
             };
             ffi::lua_settop(state, top);
             result
+        }
+    })
+}
+
+/// The Lua types (`LUA_T*`) of `t[k]` for each of `keys`, raw lookups in one entry into the
+/// VM: the probe a result table gets for its special fields (`err`, `ok`, `map`...) costs
+/// one call, not one per field. The keys are existing strings, pushed by reference.
+pub fn field_types<const N: usize>(
+    lua: &mlua::Lua,
+    t: &mlua::Table,
+    keys: [&mlua::LuaString; N],
+) -> mlua::Result<[c_int; N]> {
+    use mlua::ffi;
+    lua.exec_raw_lua(|raw| {
+        // SAFETY: room is checked; every push is popped; rawget runs no Lua code and, with
+        // keys that are existing strings, allocates nothing.
+        unsafe {
+            let state = raw.state();
+            let top = ffi::lua_gettop(state);
+            if ffi::lua_checkstack(state, 3) == 0 {
+                return Err(mlua::Error::StackError);
+            }
+            let mut types = [ffi::LUA_TNIL; N];
+            let pushed = raw.push(t);
+            if pushed.is_ok() {
+                for (ty, key) in types.iter_mut().zip(keys) {
+                    if raw.push(key).is_err() {
+                        break;
+                    }
+                    ffi::lua_rawget(state, -2);
+                    *ty = ffi::lua_type(state, -1);
+                    ffi::lua_pop(state, 1);
+                }
+            }
+            ffi::lua_settop(state, top);
+            pushed.map(|()| types)
         }
     })
 }

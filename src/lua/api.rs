@@ -94,34 +94,44 @@ fn take_pending() -> Option<CallOutcome> {
     PENDING.try_with(|p| p.borrow_mut().take()).ok().flatten()
 }
 
-/// The trampoline's runner of a prepared command line (host::DirectCall): the plain
-/// replies of RESP2 and RESP3 (integer, bulk string, null) go straight back as values, the
-/// rest (errors, statuses, aggregates, refusals) wait for `command`, which converts them.
+/// The trampoline's runner of a prepared command line (host::DirectCall): integers, bulk
+/// strings, nulls, statuses and flat arrays of the first three go straight back for the
+/// trampoline to push; the rest (errors, maps, sets, nested arrays, RESP3 types, refusals)
+/// wait for `command`, which converts them.
 fn direct_call(name: &Argv, rest: &Argv) -> Direct {
     // Nothing stale may reach `command` (say, if this run panicked last time).
     drop(take_pending());
     let outcome = run::call(name.get(0).unwrap_or_default(), rest);
-    let plain = match &outcome {
-        CallOutcome::Reply(reply) => match reply.root().kind() {
-            ReplyKind::Int(i) => Some(Direct::Number(i as f64)),
-            ReplyKind::Null => Some(if run::resp3() { Direct::Nil } else { Direct::False }),
-            ReplyKind::Bulk(_) => None,
-            _ => Some(Direct::Deferred),
-        },
-        CallOutcome::Refused(_) => Some(Direct::Deferred),
-    };
-    match (plain, outcome) {
-        (Some(Direct::Deferred), outcome) => {
-            let _ = PENDING.try_with(|p| *p.borrow_mut() = Some(outcome));
-            Direct::Deferred
+    let CallOutcome::Reply(reply) = outcome else { return defer(outcome) };
+    let root = reply.root();
+    match root.kind() {
+        ReplyKind::Int(i) => Direct::Number(i as f64),
+        ReplyKind::Null => {
+            if run::resp3() {
+                Direct::Nil
+            } else {
+                Direct::False
+            }
         }
-        (Some(direct), _) => direct,
-        (None, CallOutcome::Reply(reply)) => Direct::Bulk(reply),
-        (None, outcome) => {
-            let _ = PENDING.try_with(|p| *p.borrow_mut() = Some(outcome));
-            Direct::Deferred
-        }
+        ReplyKind::Bulk(_) => Direct::Bulk(reply),
+        ReplyKind::Status(_) => Direct::Status(reply),
+        ReplyKind::Array(n) if is_flat(&root, n) => Direct::FlatArray(reply, run::resp3()),
+        _ => defer(CallOutcome::Reply(reply)),
     }
+}
+
+/// An array of integers, bulk strings and nulls only (HGETALL, LRANGE, MGET...): converted
+/// without mlua, as `reply_to_lua` would.
+fn is_flat(root: &crate::host::ReplyRef<'_>, n: usize) -> bool {
+    (0..n).all(|i| {
+        matches!(root.element(i).map(|e| e.kind()), Some(ReplyKind::Int(_) | ReplyKind::Bulk(_) | ReplyKind::Null))
+    })
+}
+
+/// Leaves the outcome for `command` to convert.
+fn defer(outcome: CallOutcome) -> Direct {
+    let _ = PENDING.try_with(|p| *p.borrow_mut() = Some(outcome));
+    Direct::Deferred
 }
 
 /// A command argument as bytes: a Lua string's own, or a number printed as `%.17g`

@@ -3,7 +3,7 @@
 //! reply (luaReplyToRedisReply), and the error-table text (luaPushErrorBuff).
 //! Both directions are bounded in depth, so no reply or table can exhaust the native stack.
 
-use mlua::{Function, Lua, Table, Value};
+use mlua::{Function, Lua, LuaString, Table, Value};
 
 use crate::host::{ReplyKind, ReplyRef};
 use crate::reply::ReplySink;
@@ -138,8 +138,41 @@ pub fn number_to_int(n: f64) -> i64 {
 /// What the writer needs from the VM: Lua's own `next` (to walk map and set tables in
 /// `lua_next` order) and a scratch table that holds the containers being walked.
 pub struct WriteTools<'a> {
+    pub lua: &'a Lua,
     pub next: &'a Function,
     pub scratch: &'a Table,
+    pub keys: &'a ResultKeys,
+}
+
+/// The field names a result table is probed for, made once per VM: a key that is already a
+/// Lua string is pushed by reference, where a `&str` key costs a protected call (and a
+/// closure) per lookup.
+pub struct ResultKeys {
+    err: LuaString,
+    ok: LuaString,
+    double: LuaString,
+    big_number: LuaString,
+    verbatim_string: LuaString,
+    format: LuaString,
+    string: LuaString,
+    map: LuaString,
+    set: LuaString,
+}
+
+impl ResultKeys {
+    pub fn new(lua: &Lua) -> mlua::Result<ResultKeys> {
+        Ok(ResultKeys {
+            err: lua.create_string("err")?,
+            ok: lua.create_string("ok")?,
+            double: lua.create_string("double")?,
+            big_number: lua.create_string("big_number")?,
+            verbatim_string: lua.create_string("verbatim_string")?,
+            format: lua.create_string("format")?,
+            string: lua.create_string("string")?,
+            map: lua.create_string("map")?,
+            set: lua.create_string("set")?,
+        })
+    }
 }
 
 /// Writes the script's result to the client (luaReplyToRedisReply). `script_resp3` is the
@@ -152,7 +185,7 @@ pub struct WriteTools<'a> {
 /// puts it. The reply is always well formed: an internal failure becomes an error element
 /// in place and every open container is closed.
 pub fn write_result(sink: &mut dyn ReplySink, value: Value, script_resp3: bool, tools: &WriteTools<'_>) {
-    let mut w = Writer { sink, resp3: script_resp3, tools, stack: Vec::new() };
+    let mut w = Writer { sink, resp3: script_resp3, tools, stack: Vec::new(), current: None };
     if let Err(e) = w.write_all(value) {
         w.sink.error(format!("ERR {e}").as_bytes());
         while let Some(frame) = w.stack.pop() {
@@ -170,6 +203,9 @@ struct Writer<'a, 'b> {
     resp3: bool,
     tools: &'a WriteTools<'b>,
     stack: Vec<Frame>,
+    /// The table of the frame on top of `stack`, once read from `scratch` (one reference,
+    /// so the walk still holds a bounded number).
+    current: Option<Table>,
 }
 
 /// A container being written. Its table is `scratch[2 * depth + 1]`; a map or set also keeps
@@ -234,7 +270,8 @@ impl Writer<'_, '_> {
     }
 
     /// Drops a finished frame's entries from the scratch table (the frame was at the top).
-    fn forget(&self, _frame: &Frame) {
+    fn forget(&mut self, _frame: &Frame) {
+        self.current = None;
         let depth = self.stack.len() + 1;
         let _ = self.tools.scratch.raw_set(Self::table_slot(depth), Value::Nil);
         let _ = self.tools.scratch.raw_set(Self::table_slot(depth) + 1, Value::Nil);
@@ -243,7 +280,22 @@ impl Writer<'_, '_> {
     /// The next element of the frame at `depth` with the stack slots it will sit at.
     fn advance(&mut self, frame: &mut Frame, depth: usize) -> mlua::Result<Option<(Value, usize)>> {
         let scratch = self.tools.scratch;
-        let table: Table = scratch.raw_get(Self::table_slot(depth))?;
+        let table = match self.current.take() {
+            Some(table) => table,
+            None => scratch.raw_get(Self::table_slot(depth))?,
+        };
+        let next = Self::next_of(scratch, self.tools.next, &table, frame, depth);
+        self.current = Some(table);
+        next
+    }
+
+    fn next_of(
+        scratch: &Table,
+        next: &Function,
+        table: &Table,
+        frame: &mut Frame,
+        depth: usize,
+    ) -> mlua::Result<Option<(Value, usize)>> {
         match frame {
             Frame::Array { written, slots } => {
                 let v = table.raw_get::<Value>(*written + 1)?;
@@ -260,7 +312,7 @@ impl Writer<'_, '_> {
                     *value_next = false;
                     return Ok(Some((table.raw_get(key)?, *slots + 3)));
                 }
-                let (k, _): (Value, Value) = self.tools.next.call((table, key))?;
+                let (k, _): (Value, Value) = next.call((table, key))?;
                 if k.is_nil() {
                     return Ok(None);
                 }
@@ -302,20 +354,33 @@ impl Writer<'_, '_> {
     /// a failure below still closes it).
     fn open(&mut self, table: Table, frame: Frame) -> mlua::Result<()> {
         self.stack.push(frame);
-        self.tools.scratch.raw_set(Self::table_slot(self.stack.len()), table)
+        self.tools.scratch.raw_set(Self::table_slot(self.stack.len()), &table)?;
+        self.current = Some(table);
+        Ok(())
     }
 
     fn write_table(&mut self, t: Table, slots: usize) -> mlua::Result<()> {
         let sink = &mut *self.sink;
-        if let Value::String(e) = t.raw_get::<Value>("err")? {
+        let keys = self.tools.keys;
+        // One probe tells which special fields are there; a plain array has none.
+        let probed = crate::host::field_types(
+            self.tools.lua,
+            &t,
+            [&keys.err, &keys.ok, &keys.double, &keys.big_number, &keys.verbatim_string, &keys.map, &keys.set],
+        )?;
+        if probed.iter().all(|&ty| ty == mlua::ffi::LUA_TNIL) {
+            sink.array(None);
+            return self.open(t, Frame::Array { written: 0, slots });
+        }
+        if let Value::String(e) = t.raw_get::<Value>(&keys.err)? {
             sink.error(&e.as_bytes());
             return Ok(());
         }
-        if let Value::String(ok) = t.raw_get::<Value>("ok")? {
+        if let Value::String(ok) = t.raw_get::<Value>(&keys.ok)? {
             sink.status(&ok.as_bytes());
             return Ok(());
         }
-        match t.raw_get::<Value>("double")? {
+        match t.raw_get::<Value>(&keys.double)? {
             Value::Number(d) => {
                 sink.double(d);
                 return Ok(());
@@ -326,19 +391,19 @@ impl Writer<'_, '_> {
             }
             _ => {}
         }
-        if let Value::String(b) = t.raw_get::<Value>("big_number")? {
+        if let Value::String(b) = t.raw_get::<Value>(&keys.big_number)? {
             sink.big_number(&crate::reply::protocol_safe(&b.as_bytes()));
             return Ok(());
         }
-        if let Value::Table(v) = t.raw_get::<Value>("verbatim_string")? {
+        if let Value::Table(v) = t.raw_get::<Value>(&keys.verbatim_string)? {
             if let (Value::String(format), Value::String(s)) =
-                (v.raw_get::<Value>("format")?, v.raw_get::<Value>("string")?)
+                (v.raw_get::<Value>(&keys.format)?, v.raw_get::<Value>(&keys.string)?)
             {
                 sink.verbatim(&s.as_bytes(), &format.as_bytes());
                 return Ok(());
             }
         }
-        for (field, map) in [("map", true), ("set", false)] {
+        for (field, map) in [(&keys.map, true), (&keys.set, false)] {
             if let Value::Table(items) = t.raw_get::<Value>(field)? {
                 if map {
                     sink.map(None);
@@ -383,7 +448,8 @@ mod tests {
         let mut r = Recorder::default();
         let next: Function = lua.globals().get("next").unwrap();
         let scratch = lua.create_table().unwrap();
-        write_result(&mut r, v, resp3, &WriteTools { next: &next, scratch: &scratch });
+        let keys = ResultKeys::new(&lua).unwrap();
+        write_result(&mut r, v, resp3, &WriteTools { lua: &lua, next: &next, scratch: &scratch, keys: &keys });
         assert_eq!(scratch.raw_len(), 0, "scratch left non-empty");
         r.0
     }

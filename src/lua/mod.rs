@@ -121,6 +121,7 @@ pub struct LuaVm {
     next: Function,
     /// Holds the containers of a result being written (see convert::write_result).
     scratch: Table,
+    result_keys: convert::ResultKeys,
     calls: u32,
     /// Set once a kill switched the hook to every line; the next run restores the count hook.
     hook_rearmed: Arc<AtomicBool>,
@@ -246,6 +247,7 @@ impl LuaVm {
         let hook_rearmed = Arc::new(AtomicBool::new(false));
         install_hook(&lua, HookTriggers::new().every_nth_instruction(HOOK_EVERY), hook_rearmed.clone())?;
         let scratch = lua.create_table()?;
+        let result_keys = convert::ResultKeys::new(&lua)?;
         Ok(LuaVm {
             lua,
             runner,
@@ -255,6 +257,7 @@ impl LuaVm {
             tostring,
             next,
             scratch,
+            result_keys,
             calls: 0,
             hook_rearmed,
             memory_limit: 0,
@@ -379,7 +382,12 @@ impl LuaVm {
         self.prepare_run();
         let outcome = start(self).and_then(|(ok, value)| {
             if ok {
-                let tools = convert::WriteTools { next: &self.next, scratch: &self.scratch };
+                let tools = convert::WriteTools {
+                    lua: &self.lua,
+                    next: &self.next,
+                    scratch: &self.scratch,
+                    keys: &self.result_keys,
+                };
                 convert::write_result(sink, value, run::resp3(), &tools);
                 Ok(None)
             } else {
