@@ -270,11 +270,14 @@ impl Writer<'_, '_> {
     }
 
     /// Drops a finished frame's entries from the scratch table (the frame was at the top).
-    fn forget(&mut self, _frame: &Frame) {
+    fn forget(&mut self, frame: &Frame) {
         self.current = None;
         let depth = self.stack.len() + 1;
         let _ = self.tools.scratch.raw_set(Self::table_slot(depth), Value::Nil);
-        let _ = self.tools.scratch.raw_set(Self::table_slot(depth) + 1, Value::Nil);
+        // Only maps and sets keep an iteration key.
+        if matches!(frame, Frame::Items { .. }) {
+            let _ = self.tools.scratch.raw_set(Self::table_slot(depth) + 1, Value::Nil);
+        }
     }
 
     /// The next element of the frame at `depth` with the stack slots it will sit at.
