@@ -186,6 +186,23 @@ fn memory_limit_stops_bombs_and_the_vm_recovers() {
         assert!(kb < 4096, "VM still holds {kb} KB after {bomb}");
     }
     assert_eq!(run_str(&mut con, &["PING"]), "+PONG");
+    // Replies pushed into Lua by redis.call itself (bulk strings, arrays, statuses) hit the
+    // limit mid-push and recover the same way.
+    run_str(&mut con, &["SET", "big", &"v".repeat(1 << 20)]);
+    run_str(&mut con, &["RPUSH", "list", "a", "b", "c", "d"]);
+    for bomb in [
+        "local t = {} for i = 1, 1e5 do t[i] = redis.call('get', 'big') .. i end return #t",
+        "local t = {} for i = 1, 1e6 do t[i] = redis.call('lrange', 'list', 0, -1) end return #t",
+        "local t = {} for i = 1, 1e7 do t[i] = redis.call('ping') end return #t",
+    ] {
+        assert_eq!(run_str(&mut con, &["ALT.EVAL", bomb, "0"]), limit_error, "{bomb}");
+        assert_eq!(run_str(&mut con, &["ALT.EVAL", "return redis.call('strlen', 'big')", "0"]), ":1048576");
+        // The failed run's memory is collected even though the VM was at its limit.
+        let kb = run_str(&mut con, &["ALT.EVAL", "return collectgarbage('count')", "0"]);
+        let kb: i64 = kb.trim_start_matches(':').parse().unwrap();
+        assert!(kb < 4096, "VM still holds {kb} KB after {bomb}");
+    }
+    run_str(&mut con, &["DEL", "big", "list"]);
     // Keyspace untouched by the failed scripts; 0 lifts the limit.
     assert_eq!(run_str(&mut con, &["DBSIZE"]), ":0");
     run_str(&mut con, &["CONFIG", "SET", "alt.script-memory-limit", "0"]);

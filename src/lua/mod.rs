@@ -421,7 +421,11 @@ impl LuaVm {
         if self.memory_limit == 0 || !failure.windows(17).any(|w| w == b"not enough memory") {
             return failure;
         }
+        // At the limit even the collection's protected call cannot allocate its closure and
+        // would fail without collecting: lift the limit for it.
+        let _ = self.lua.set_memory_limit(0);
         let _ = self.lua.gc_collect();
+        let _ = self.lua.set_memory_limit(self.memory_limit);
         crate::metrics::MEMORY_LIMIT_HITS.add(1);
         let text = format!(
             "ERR Script memory limit exceeded: the script VM may use {} bytes (alt.script-memory-limit)",
