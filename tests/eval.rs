@@ -107,6 +107,19 @@ fn reply_to_lua_conversions() {
         "return redis.call('echo', 'a\\0b')",
         "return redis.call('type', 'l')",
         "return redis.call('exists', 'str', 'l', 'x')",
+        // Flat arrays with holes, in both protocols (nulls are false, or nil under RESP3).
+        "return redis.call('mget', 'str', 'nokey', 'str')",
+        "local r = redis.call('mget', 'nokey', 'str') return {type(r[1]), r[2], #r}",
+        "redis.setresp(3) local r = redis.call('mget', 'nokey', 'str', 'nokey') return {type(r[1]), r[2], type(r[3])}",
+        "redis.setresp(3) return redis.call('lrange', 'l', 0, -1)",
+        "redis.setresp(3) return redis.call('set', 'k', 'v')",
+        "return redis.call('lrange', 'nolist', 0, -1)",
+        "local t = redis.call('lrange', 'l', 0, -1) t[1] = 'x' return t",
+        "return {redis.call('set', 'k', 'v'), redis.call('get', 'k'), redis.call('incrby', 'n', 5)}",
+        "return redis.call('get', 'str') .. redis.call('get', 'str')",
+        "return redis.call('strlen', string.rep('x', 3)) == 0",
+        "return redis.call('set', 'big', string.rep('a', 100000)).ok .. #redis.call('get', 'big')",
+        "return redis.call('time')[1] ~= nil",
     ] {
         eval_same(&server, setup, script, &[], &[]);
     }
