@@ -228,7 +228,6 @@ impl Functions {
         if outcome.is_err() {
             metrics::FCALL_ERRORS.add(1);
         }
-        metrics::FUNCTIONS_VM_BYTES.set(vm.used_memory() as u64);
         outcome.map_err(|failure| ScriptError::Coded(failure.0))
     }
 

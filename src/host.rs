@@ -1118,7 +1118,8 @@ pub fn packed_mark() -> *mut c_void {
     std::ptr::addr_of!(PACKED_MARK).cast_mut().cast()
 }
 
-/// Marks a call whose arguments were read by the trampoline (`take_prepared`).
+/// Marks a call the trampoline already ran (see `push_direct`): the callback only converts
+/// the outcome the runner left.
 static PREPARED_MARK: u8 = 0;
 
 pub fn prepared_mark() -> *mut c_void {
@@ -1133,7 +1134,7 @@ thread_local! {
 }
 
 /// The command line the trampoline prepared for this call (see `command_trampoline`).
-pub fn take_prepared() -> Option<(Argv, Argv)> {
+fn take_prepared() -> Option<(Argv, Argv)> {
     PREPARED.try_with(|p| p.borrow_mut().take()).ok().flatten()
 }
 

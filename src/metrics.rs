@@ -24,7 +24,8 @@ impl Metric {
 /// Scripts in the EVAL cache, and the bytes of their bodies plus per-entry bookkeeping.
 pub static CACHED_SCRIPTS: Metric = Metric::new();
 pub static SCRIPTS_BYTES: Metric = Metric::new();
-/// Bytes the Lua VMs hold (as last seen after a command that used them).
+/// Bytes the Lua VMs hold: set when a VM goes into service or loads code, and refreshed with
+/// every periodic GC step (each 50 runs), not on every run.
 pub static EVAL_VM_BYTES: Metric = Metric::new();
 pub static FUNCTIONS_VM_BYTES: Metric = Metric::new();
 /// ALT.EVAL scripts dropped by the cache bounds.

@@ -196,7 +196,6 @@ impl Scripts {
         if outcome.is_err() {
             metrics::EVAL_ERRORS.add(1);
         }
-        metrics::EVAL_VM_BYTES.set(vm.used_memory() as u64);
         outcome.map_err(|failure| ScriptError::Coded(failure.0))
     }
 }

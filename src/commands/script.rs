@@ -29,9 +29,10 @@ pub fn exists(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
 /// ALT.SCRIPT SHOW sha1 (as Valkey 8): the body of a cached script.
 pub fn show(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
     let [_, _, sha] = argv else { return Err(ScriptError::Arity) };
-    let body = state::with_scripts(|scripts| Ok(scripts.get(sha).map(|s| s.body.to_vec())))?;
-    ctx.bulk(&body.ok_or(ScriptError::NoScript)?);
-    Ok(())
+    state::with_scripts(|scripts| {
+        ctx.bulk(&scripts.get(sha).ok_or(ScriptError::NoScript)?.body);
+        Ok(())
+    })
 }
 
 /// ALT.SCRIPT LIST [WITHSOURCE]: every cached script by SHA, with where it came from

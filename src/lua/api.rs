@@ -64,15 +64,8 @@ fn command(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
     let prepared = matches!(args.front(), Some(Value::LightUserData(mark))
         if args.len() == 1 && mark.0 == crate::host::prepared_mark());
     let outcome = if prepared {
-        // The trampoline ran it (direct_call) and left the outcome; or only read the
-        // arguments.
-        match take_pending() {
-            Some(outcome) => outcome,
-            None => match crate::host::take_prepared() {
-                Some((name, rest)) => run::call(name.get(0).unwrap_or_default(), &rest),
-                None => CallOutcome::Refused(b"ERR redis.call/pcall lost its arguments".to_vec()),
-            },
-        }
+        // The trampoline ran it (direct_call) and left the outcome here.
+        take_pending().unwrap_or_else(|| CallOutcome::Refused(b"ERR redis.call/pcall lost its arguments".to_vec()))
     } else {
         match command_argv(&args) {
             Ok((name, argv)) => run::call(name.bytes(), &argv),

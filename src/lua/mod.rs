@@ -123,6 +123,8 @@ pub struct LuaVm {
     scratch: Table,
     result_keys: convert::ResultKeys,
     calls: u32,
+    /// The INFO gauge of this VM's memory, refreshed with the periodic GC step.
+    memory_gauge: &'static crate::metrics::Metric,
     /// Set once a kill switched the hook to every line; the next run restores the count hook.
     hook_rearmed: Arc<AtomicBool>,
     /// The `alt.script-memory-limit` in force (0 = none).
@@ -259,6 +261,10 @@ impl LuaVm {
             scratch,
             result_keys,
             calls: 0,
+            memory_gauge: match kind {
+                VmKind::Eval => &crate::metrics::EVAL_VM_BYTES,
+                VmKind::Functions => &crate::metrics::FUNCTIONS_VM_BYTES,
+            },
             hook_rearmed,
             memory_limit: 0,
         })
@@ -442,6 +448,7 @@ impl LuaVm {
         if self.calls >= 50 {
             self.calls = 0;
             let _ = self.lua.gc_step();
+            self.memory_gauge.set(self.used_memory() as u64);
         }
     }
 
