@@ -1375,13 +1375,15 @@ impl<'a> RunArgs<'a> {
     }
 }
 
-/// Calls `runner(f, run_args)` (a prelude runner: it returns xpcall's `ok, value`) with one
-/// raw `lua_pcall`, `f` straight from the registry: no per-run function handle, argument
-/// list or traceback closure, as `Function::call` would make. An error escaping the runner
-/// (a memory error while building KEYS/ARGV, say) comes back as an `Err`.
-pub fn call_runner(
+/// Runs `f` (a compiled script or function, from the registry) under `handler`, the way
+/// luaCallFunction does: one raw `lua_pcall` of the VM's run entry (`entry`, made by
+/// `run_entry_function`) with `handler` as its message handler, so no Lua frame, xpcall or
+/// closure stands between the call and the script. Returns `(true, result)`, or
+/// `(false, error)` with the handler's value (a memory error's message as it is).
+pub fn call_run(
     lua: &mlua::Lua,
-    runner: &mlua::Function,
+    handler: &mlua::Function,
+    entry: &mlua::Function,
     f: &mlua::RegistryKey,
     run_args: &RunArgs<'_>,
 ) -> mlua::Result<(bool, mlua::Value)> {
@@ -1393,29 +1395,19 @@ pub fn call_runner(
         unsafe {
             let state = raw.state();
             let top = ffi::lua_gettop(state);
-            if ffi::lua_checkstack(state, 4) == 0 {
+            if ffi::lua_checkstack(state, 5) == 0 {
                 return Err(mlua::Error::StackError);
             }
-            if let Err(e) = raw.push(runner) {
+            if let Err(e) = raw.push(handler).and_then(|()| raw.push(entry)) {
                 ffi::lua_settop(state, top);
                 return Err(e);
             }
             ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.id()));
             ffi::lua_pushlightuserdata(state, run_args.as_light_userdata().0);
-            let status = ffi::lua_pcall(state, 2, 2, 0);
-            let result = if status == 0 {
-                let value = raw.pop_value();
-                let ok = raw.pop_value();
-                Ok((matches!(ok, mlua::Value::Boolean(true)), value))
-            } else {
-                Err(match raw.pop_value() {
-                    mlua::Value::Error(e) => *e,
-                    mlua::Value::String(s) => mlua::Error::runtime(s.to_string_lossy()),
-                    other => mlua::Error::runtime(format!("runner failed: {}", other.type_name())),
-                })
-            };
+            let status = ffi::lua_pcall(state, 2, 1, top + 1);
+            let value = raw.pop_value();
             ffi::lua_settop(state, top);
-            result
+            Ok((status == 0, value))
         }
     })
 }
@@ -1456,25 +1448,25 @@ pub fn field_types<const N: usize>(
     })
 }
 
-/// The VM's builder of KEYS and ARGV: a C function the prelude calls inside the run's
-/// protected call, so building costs no protected call (and closure) of its own.
-pub fn run_args_builder(lua: &mlua::Lua) -> mlua::Result<mlua::Function> {
-    // SAFETY: `build_run_args` follows the lua_CFunction contract (see there).
-    unsafe { lua.create_c_function(build_run_args) }
+/// The VM's run entry (see `call_run`): a C function, made once per VM.
+pub fn run_entry_function(lua: &mlua::Lua) -> mlua::Result<mlua::Function> {
+    // SAFETY: `run_entry` follows the lua_CFunction contract (see there).
+    unsafe { lua.create_c_function(run_entry) }
 }
 
-/// `build(p)`: `p` is a `RunArgs` light userdata. Sets KEYS and ARGV (lifting the globals'
-/// read-only flag only for that) and returns nothing, or returns the two arrays. Only the
-/// prelude holds this function (scripts cannot reach it), and it calls it with the pointer
-/// of a `RunArgs` that outlives the call.
-unsafe extern "C-unwind" fn build_run_args(state: *mut mlua::ffi::lua_State) -> c_int {
+/// `entry(f, p)`: `p` is a `RunArgs` light userdata. Builds KEYS and ARGV, as globals
+/// (lifting the globals' read-only flag only for that) or as two arrays, then calls `f`
+/// (with the two arrays, or with nothing) for one result. Only `call_run` calls it (scripts
+/// cannot reach it), with the pointer of a `RunArgs` that outlives the call.
+unsafe extern "C-unwind" fn run_entry(state: *mut mlua::ffi::lua_State) -> c_int {
     use mlua::ffi;
     // SAFETY: the pointer is a live `RunArgs` (contract above); nothing here has a
-    // destructor, so a Lua memory error raised by a push may unwind (longjmp) through this
-    // frame; every string is copied by lua_pushlstring.
+    // destructor, so a Lua error raised by a push or by `f` may unwind (longjmp) through
+    // this frame; every string is copied by lua_pushlstring.
     unsafe {
-        let p = ffi::lua_touserdata(state, 1) as *const RunArgs<'_>;
+        let p = ffi::lua_touserdata(state, 2) as *const RunArgs<'_>;
         let Some(run) = p.as_ref() else { return 0 };
+        ffi::lua_settop(state, 1);
         for (name, items) in [(c"KEYS", run.keys), (c"ARGV", run.args)] {
             ffi::lua_createtable(state, c_int::try_from(items.len()).unwrap_or(0), 0);
             for (i, item) in items.iter().enumerate() {
@@ -1487,10 +1479,7 @@ unsafe extern "C-unwind" fn build_run_args(state: *mut mlua::ffi::lua_State) -> 
                 lua_c::lua_enablereadonlytable(state, ffi::LUA_GLOBALSINDEX, 1);
             }
         }
-        if run.as_globals {
-            0
-        } else {
-            2
-        }
+        ffi::lua_call(state, if run.as_globals { 0 } else { 2 }, 1);
+        1
     }
 }

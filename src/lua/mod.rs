@@ -113,8 +113,10 @@ struct FunctionEnv {
 
 pub struct LuaVm {
     lua: Lua,
-    runner: Function,
-    run_function: Function,
+    /// The message handler of every run (`__redis__err__handler`).
+    handler: Function,
+    /// The run entry (host::call_run): builds KEYS/ARGV and calls the script.
+    entry: Function,
     run_library: Function,
     functions: Option<FunctionEnv>,
     tostring: Function,
@@ -236,11 +238,9 @@ impl LuaVm {
             _ => Ok(None),
         })?;
         globals.raw_set("__redis__err__handler", handler.clone())?;
-        let (runner, run_function, run_library): (Function, Function, Function) = lua
-            .load(include_str!("prelude.lua"))
-            .set_name(PRELUDE_NAME)
-            .set_mode(ChunkMode::Text)
-            .call((handler, errtext, crate::host::run_args_builder(&lua)?))?;
+        let run_library: Function =
+            lua.load(include_str!("prelude.lua")).set_name(PRELUDE_NAME).set_mode(ChunkMode::Text).call(errtext)?;
+        let entry = crate::host::run_entry_function(&lua)?;
         sandbox::enclose(&lua)?;
         let functions = match kind {
             VmKind::Eval => None,
@@ -252,8 +252,8 @@ impl LuaVm {
         let result_keys = convert::ResultKeys::new(&lua)?;
         Ok(LuaVm {
             lua,
-            runner,
-            run_function,
+            handler,
+            entry,
             run_library,
             functions,
             tostring,
@@ -340,7 +340,7 @@ impl LuaVm {
         name: &str,
     ) -> Result<(), ScriptFailure> {
         self.run(sink, name, |vm| {
-            crate::host::call_runner(&vm.lua, &vm.run_function, &f.0, &crate::host::RunArgs::tables(keys, args))
+            crate::host::call_run(&vm.lua, &vm.handler, &vm.entry, &f.0, &crate::host::RunArgs::tables(keys, args))
         })
     }
 
@@ -373,12 +373,12 @@ impl LuaVm {
         name: &str,
     ) -> Result<(), ScriptFailure> {
         self.run(sink, name, |vm| {
-            crate::host::call_runner(&vm.lua, &vm.runner, &f.0, &crate::host::RunArgs::globals(keys, args))
+            crate::host::call_run(&vm.lua, &vm.handler, &vm.entry, &f.0, &crate::host::RunArgs::globals(keys, args))
         })
     }
 
     /// One run (luaCallFunction): `start` calls the script under the error handler and
-    /// returns xpcall's (ok, value); the value becomes the reply or the error line.
+    /// returns (ok, value); the value becomes the reply or the error line.
     fn run(
         &mut self,
         sink: &mut dyn ReplySink,
@@ -457,6 +457,7 @@ impl LuaVm {
         let Value::Table(t) = value else {
             let msg = match value {
                 Value::String(s) => s.as_bytes().to_vec(),
+                Value::Error(e) => error_text(e),
                 _ => b"execution failure".to_vec(),
             };
             let mut line = format!("ERR Error running script {name}, ").into_bytes();
