@@ -469,6 +469,7 @@ fn set_errno(value: c_int) {
 
 /// Arguments for RM_Call, as host strings (copied in once, freed on drop). RM_Call takes its
 /// own references, so an Argv can be reused or dropped right after the call.
+#[derive(Default)]
 pub struct Argv {
     strings: Vec<*mut raw::RedisModuleString>,
 }
@@ -495,11 +496,18 @@ impl Argv {
     }
 }
 
-impl Drop for Argv {
-    fn drop(&mut self) {
-        for &s in &self.strings {
+impl Argv {
+    /// Frees the strings, keeping the buffer.
+    pub fn clear(&mut self) {
+        for s in self.strings.drain(..) {
             rm!(RedisModule_FreeString(ptr::null_mut(), s) else ());
         }
+    }
+}
+
+impl Drop for Argv {
+    fn drop(&mut self) {
+        self.clear();
     }
 }
 
@@ -1126,16 +1134,42 @@ pub fn prepared_mark() -> *mut c_void {
     std::ptr::addr_of!(PREPARED_MARK).cast_mut().cast()
 }
 
-thread_local! {
-    /// The command line the trampoline read from the Lua stack, as host strings: the name,
-    /// and the rest. Kept here, not on the trampoline's frame, so that a Lua error passing
-    /// through that frame never skips a destructor.
-    static PREPARED: std::cell::RefCell<Option<(Argv, Argv)>> = const { std::cell::RefCell::new(None) };
+/// A command line the trampoline read from the Lua stack: the name's bytes (only looked up,
+/// never handed to the host as a string) and the rest as host strings. One per thread,
+/// reused: its buffers keep their capacity from call to call.
+#[derive(Default)]
+struct Prepared {
+    name: Vec<u8>,
+    rest: Argv,
+    ready: bool,
 }
 
-/// The command line the trampoline prepared for this call (see `command_trampoline`).
-fn take_prepared() -> Option<(Argv, Argv)> {
-    PREPARED.try_with(|p| p.borrow_mut().take()).ok().flatten()
+impl Prepared {
+    /// Frees the host strings and forgets the line, keeping the buffers.
+    fn clear(&mut self) {
+        self.name.clear();
+        self.rest.clear();
+        self.ready = false;
+    }
+}
+
+thread_local! {
+    /// Kept here, not on the trampoline's frame, so that a Lua error passing through that
+    /// frame never skips a destructor.
+    static PREPARED: std::cell::RefCell<Prepared> = std::cell::RefCell::new(Prepared::default());
+}
+
+/// The command line the trampoline prepared for this call (see `command_trampoline`),
+/// moved out of the slot with its buffers.
+fn take_prepared() -> Option<Prepared> {
+    let prepared = PREPARED.try_with(|p| std::mem::take(&mut *p.borrow_mut())).ok()?;
+    prepared.ready.then_some(prepared)
+}
+
+/// Gives the buffers back to the slot, the line freed.
+fn return_prepared(mut prepared: Prepared) {
+    prepared.clear();
+    let _ = PREPARED.try_with(|p| *p.borrow_mut() = prepared);
 }
 
 /// The common case of `redis.call`: one to PACK_ABOVE arguments, all strings or numbers.
@@ -1152,33 +1186,46 @@ unsafe fn prepare_argv(state: *mut mlua::ffi::lua_State, nargs: c_int) -> bool {
     // Nothing below calls into Lua in a way that can raise: lua_tolstring on a string and
     // lua_tonumber do not allocate. A panic is caught here.
     catch_unwind(AssertUnwindSafe(|| {
-        let mut name = Argv::with_capacity(1);
-        let mut rest = Argv::with_capacity(usize::try_from(nargs).unwrap_or(0));
+        let Ok(mut prepared) = PREPARED.try_with(|p| std::mem::take(&mut *p.borrow_mut())) else { return false };
+        prepared.clear();
+        let mut complete = true;
         for i in 1..=nargs {
-            let into = if i == 1 { &mut name } else { &mut rest };
+            let number;
             // SAFETY: index i is within the call's arguments.
-            match unsafe { ffi::lua_type(state, i) } {
+            let bytes = match unsafe { ffi::lua_type(state, i) } {
                 ffi::LUA_TSTRING => {
                     let mut len = 0usize;
                     // SAFETY: a string at index i; the pointer is valid while it stays there.
                     let p = unsafe { ffi::lua_tolstring(state, i, &mut len) };
                     if p.is_null() {
-                        return false;
+                        complete = false;
+                        break;
                     }
                     // SAFETY: Lua strings are `len` readable bytes.
-                    into.push(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) });
+                    unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }
                 }
-                // SAFETY: a number at index i.
                 ffi::LUA_TNUMBER => {
-                    into.push(crate::lua::number::NumText::new(unsafe { ffi::lua_tonumber(state, i) }).as_bytes())
+                    // SAFETY: a number at index i.
+                    number = crate::lua::number::NumText::new(unsafe { ffi::lua_tonumber(state, i) });
+                    number.as_bytes()
                 }
-                _ => return false,
+                _ => {
+                    complete = false;
+                    break;
+                }
+            };
+            if i == 1 {
+                prepared.name.extend_from_slice(bytes);
+            } else {
+                prepared.rest.push(bytes);
             }
         }
-        if name.len() != 1 || rest.len() != usize::try_from(nargs - 1).unwrap_or(0) {
-            return false;
+        prepared.ready = complete && prepared.rest.len() == usize::try_from(nargs - 1).unwrap_or(0);
+        let ready = prepared.ready;
+        if !ready {
+            prepared.clear();
         }
-        PREPARED.try_with(|p| *p.borrow_mut() = Some((name, rest))).is_ok()
+        PREPARED.try_with(|p| *p.borrow_mut() = prepared).is_ok() && ready
     }))
     .unwrap_or(false)
 }
@@ -1201,7 +1248,7 @@ pub enum Direct {
 }
 
 /// Runs a prepared command line (`name`, `rest`) for the running script.
-pub type DirectCall = fn(&Argv, &Argv) -> Direct;
+pub type DirectCall = fn(&[u8], &Argv) -> Direct;
 static DIRECT_CALL: std::sync::OnceLock<DirectCall> = std::sync::OnceLock::new();
 
 /// Installs the runner of prepared command lines (once per process; always the same).
@@ -1223,9 +1270,9 @@ thread_local! {
 unsafe fn push_direct(state: *mut mlua::ffi::lua_State) -> bool {
     use mlua::ffi;
     let Some(direct) = DIRECT_CALL.get().copied() else { return false };
-    let Some((name, rest)) = take_prepared() else { return false };
-    let outcome = catch_unwind(AssertUnwindSafe(|| direct(&name, &rest))).unwrap_or(Direct::Deferred);
-    drop((name, rest));
+    let Some(prepared) = take_prepared() else { return false };
+    let outcome = catch_unwind(AssertUnwindSafe(|| direct(&prepared.name, &prepared.rest))).unwrap_or(Direct::Deferred);
+    return_prepared(prepared);
     // SAFETY (all pushes): one free slot is guaranteed by the caller; a memory error raised
     // by a push unwinds through frames that own nothing.
     match outcome {

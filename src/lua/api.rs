@@ -91,10 +91,10 @@ fn take_pending() -> Option<CallOutcome> {
 /// strings, nulls, statuses and flat arrays of the first three go straight back for the
 /// trampoline to push; the rest (errors, maps, sets, nested arrays, RESP3 types, refusals)
 /// wait for `command`, which converts them.
-fn direct_call(name: &Argv, rest: &Argv) -> Direct {
+fn direct_call(name: &[u8], rest: &Argv) -> Direct {
     // Nothing stale may reach `command` (say, if this run panicked last time).
     drop(take_pending());
-    let outcome = run::call(name.get(0).unwrap_or_default(), rest);
+    let outcome = run::call(name, rest);
     let CallOutcome::Reply(reply) = outcome else { return defer(outcome) };
     let root = reply.root();
     match root.kind() {
