@@ -3,6 +3,7 @@
 //! they are read once per command from `COMMAND INFO` and kept for the process.
 
 use rustc_hash::FxHashMap as HashMap;
+use std::cell::RefCell;
 use std::ffi::CString;
 use std::sync::{Arc, Mutex};
 
@@ -41,21 +42,40 @@ const MAY_REPLICATE: &[&[u8]] = &[b"publish", b"spublish", b"pfcount", b"eval", 
 type Table = HashMap<Vec<u8>, Arc<CmdInfo>>;
 static TABLE: Mutex<Option<Table>> = Mutex::new(None);
 
+thread_local! {
+    /// The last command looked up, by its exact name as the script spelled it: a script's
+    /// redis.call names are mostly the same from call to call, and a hit here skips the
+    /// lock, the lower-casing and the hash. Never a container (those need the subcommand).
+    static LAST: RefCell<Option<(Vec<u8>, Arc<CmdInfo>)>> = const { RefCell::new(None) };
+}
+
 /// Forgets every cached command (module load/unload).
 pub fn reset() {
     if let Ok(mut t) = TABLE.lock() {
         *t = None;
     }
+    let _ = LAST.try_with(|l| l.borrow_mut().take());
 }
 
 /// The command `name` with first argument `first` names (the subcommand's entry for a
 /// container), or `None` if the host does not know it (RM_Call then answers with its own
 /// error, which the run context translates).
 pub fn lookup(ctx: &Ctx, name: &[u8], first: Option<&[u8]>) -> Option<Arc<CmdInfo>> {
+    let last = LAST.try_with(|l| l.borrow().as_ref().filter(|(n, _)| n == name).map(|(_, i)| i.clone()));
+    if let Ok(Some(info)) = last {
+        return Some(info);
+    }
     let mut buf = [0u8; 64];
     let lower = lower_into(name, &mut buf)?;
     let info = cached(lower).or_else(|| fetch(ctx, lower))?;
     if info.subcommands.is_empty() {
+        let _ = LAST.try_with(|l| {
+            let mut l = l.borrow_mut();
+            let mut spelled = l.take().map(|(n, _)| n).unwrap_or_default();
+            spelled.clear();
+            spelled.extend_from_slice(name);
+            *l = Some((spelled, info.clone()));
+        });
         return Some(info);
     }
     let mut key = Vec::with_capacity(lower.len() + 16);
