@@ -187,6 +187,7 @@ impl Drop for RunGuard {
             if run.db_changed {
                 run.ctx.select_db(run.caller_db);
             }
+            run.command.recycle();
         }
     }
 }
@@ -249,14 +250,29 @@ impl Mode {
 #[derive(Default)]
 pub struct CommandLine(Vec<u8>);
 
+thread_local! {
+    /// The buffer of the last run's command line, reused by the next (no allocation per
+    /// FCALL once it is large enough).
+    static SPARE_LINE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 impl CommandLine {
     pub fn of(argv: &[&[u8]]) -> CommandLine {
-        let mut bytes = Vec::with_capacity(argv.iter().map(|a| a.len() + 4).sum());
+        let mut bytes = SPARE_LINE.try_with(std::cell::Cell::take).unwrap_or_default();
+        bytes.clear();
+        bytes.reserve(argv.iter().map(|a| a.len() + 4).sum());
         for arg in argv {
             bytes.extend_from_slice(&u32::try_from(arg.len()).unwrap_or(u32::MAX).to_le_bytes());
             bytes.extend_from_slice(arg);
         }
         CommandLine(bytes)
+    }
+
+    /// Hands the buffer to the next run (a small one only: a huge line is not kept).
+    fn recycle(self) {
+        if self.0.capacity() <= 4096 {
+            let _ = SPARE_LINE.try_with(|s| s.set(self.0));
+        }
     }
 
     pub fn args(&self) -> Vec<Vec<u8>> {
