@@ -201,6 +201,9 @@ fn main() {
         fs::write(&path, text.replacen(patch.find, patch.replace, 1)).expect("write a patched Lua source");
     }
     let mut build = cc::Build::new();
+    // -O2, as Redis builds its Lua: at cc's default -O3 the interpreter runs 2.7% more
+    // instructions per loop iteration (callgrind, pure-Lua bench script) for no gain in time.
+    build.opt_level(2);
     build.include(&patched).warnings(false).flag_if_supported("-fno-common").define("LUA_USE_LINUX", None);
     // Never LUA_USE_APICHECK: its asserts abort on stack states release Lua (Redis's) handles.
     for entry in fs::read_dir(&patched).expect("read the patched sources") {
