@@ -13,7 +13,8 @@
 //!
 //! Environment: `BENCH_ONLY=load,memory` runs only the named sections (comma-separated;
 //! default all); `BENCH_ROUNDS=1` sets the interleaved rounds of throughput, load and ceiling
-//! (default 3; the stalls use their own `STALL_ROUNDS`).
+//! (default 5: ratios on a 2-core machine move by ±0.1 between runs; the stalls use their own
+//! `STALL_ROUNDS`).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -124,7 +125,7 @@ impl Workload {
     }
 }
 
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 /// A section of the run: its `BENCH_ONLY` name and what it does given the rounds.
 type Section = (&'static str, fn(&Server, usize));
