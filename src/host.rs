@@ -1530,3 +1530,67 @@ unsafe extern "C-unwind" fn run_entry(state: *mut mlua::ffi::lua_State) -> c_int
         1
     }
 }
+
+/// An element of a flat result array (see `flat_array`).
+pub enum Scalar<'a> {
+    Str(&'a [u8]),
+    Num(f64),
+    Bool(bool),
+}
+
+/// A script's result table that is a plain array (its special fields already probed absent)
+/// of strings, numbers and booleans only, up to its first nil: calls `start` with the count,
+/// then `each` for every element in order, all in one entry into the VM, and returns true.
+/// Any other element (a table, a function...) makes it return false having called nothing:
+/// the general writer takes over.
+pub fn flat_array(
+    lua: &mlua::Lua,
+    t: &mlua::Table,
+    start: &mut dyn FnMut(usize),
+    each: &mut dyn FnMut(Scalar<'_>),
+) -> mlua::Result<bool> {
+    use mlua::ffi;
+    lua.exec_raw_lua(|raw| {
+        // SAFETY: room is checked; every push is popped before the next; rawgeti runs no Lua
+        // code and allocates nothing; a string's bytes are read while it is on the stack.
+        unsafe {
+            let state = raw.state();
+            let top = ffi::lua_gettop(state);
+            if ffi::lua_checkstack(state, 2) == 0 {
+                return Err(mlua::Error::StackError);
+            }
+            raw.push(t)?;
+            let mut n: ffi::lua_Integer = 0;
+            let flat = loop {
+                ffi::lua_rawgeti(state, -1, n + 1);
+                let ty = ffi::lua_type(state, -1);
+                ffi::lua_pop(state, 1);
+                match ty {
+                    ffi::LUA_TNIL => break true,
+                    ffi::LUA_TSTRING | ffi::LUA_TNUMBER | ffi::LUA_TBOOLEAN => n += 1,
+                    _ => break false,
+                }
+            };
+            if flat {
+                start(usize::try_from(n).unwrap_or(0));
+                for i in 1..=n {
+                    ffi::lua_rawgeti(state, -1, i);
+                    match ffi::lua_type(state, -1) {
+                        ffi::LUA_TSTRING => {
+                            let mut len = 0usize;
+                            let p = ffi::lua_tolstring(state, -1, &mut len);
+                            let bytes =
+                                if p.is_null() { &[][..] } else { std::slice::from_raw_parts(p.cast::<u8>(), len) };
+                            each(Scalar::Str(bytes));
+                        }
+                        ffi::LUA_TNUMBER => each(Scalar::Num(ffi::lua_tonumber(state, -1))),
+                        _ => each(Scalar::Bool(ffi::lua_toboolean(state, -1) != 0)),
+                    }
+                    ffi::lua_pop(state, 1);
+                }
+            }
+            ffi::lua_settop(state, top);
+            Ok(flat)
+        }
+    })
+}

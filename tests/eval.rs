@@ -56,6 +56,15 @@ fn lua_to_reply_conversions() {
         "return 1, 2, 3",
         "local t = {} t[1] = t return t",
         "local a = {} local b = {a} a[1] = b return a",
+        // Flat arrays (scalars only) take a one-pass writer; these pin it to native.
+        "return {'a', 2, 3.99, -3.99, true, false, '', 'bin\\0ary'}",
+        "return {1e300, -1e300, 0/0, 1/0, -0.0, 2^53, 2^63}",
+        "return {true, false, nil, 'after the hole'}",
+        "return {'x', print, 'y'}",
+        "return {'x', {}, 'y'}",
+        "return {[1] = 'a', [2] = 'b', [4] = 'd', name = 'n'}",
+        "local t = {} for i = 1, 1000 do t[i] = i end return t",
+        "redis.setresp(3) return {true, false, 1, 'x'}",
     ] {
         eval_same(&server, &[], script, &[], &[]);
     }

@@ -362,6 +362,23 @@ impl Writer<'_, '_> {
         Ok(())
     }
 
+    /// A plain array of strings, numbers and booleans, as `write_one` writes each; false
+    /// (nothing written) if it holds anything else.
+    fn write_flat(&mut self, t: &Table) -> mlua::Result<bool> {
+        let resp3 = self.resp3;
+        let sink = std::cell::RefCell::new(&mut *self.sink);
+        crate::host::flat_array(self.tools.lua, t, &mut |n| sink.borrow_mut().array(Some(n)), &mut |item| {
+            let mut sink = sink.borrow_mut();
+            match item {
+                crate::host::Scalar::Str(s) => sink.bulk(s),
+                crate::host::Scalar::Num(n) => sink.int(number_to_int(n)),
+                crate::host::Scalar::Bool(b) if resp3 => sink.boolean(b),
+                crate::host::Scalar::Bool(true) => sink.int(1),
+                crate::host::Scalar::Bool(false) => sink.null(),
+            }
+        })
+    }
+
     fn write_table(&mut self, t: Table, slots: usize) -> mlua::Result<()> {
         let sink = &mut *self.sink;
         let keys = self.tools.keys;
@@ -372,6 +389,12 @@ impl Writer<'_, '_> {
             [&keys.err, &keys.ok, &keys.double, &keys.big_number, &keys.verbatim_string, &keys.map, &keys.set],
         )?;
         if probed.iter().all(|&ty| ty == mlua::ffi::LUA_TNIL) {
+            // Scalars only (the common case): written in one pass, no frame. Near the stack
+            // limit the general path writes it, with the limit's error in place.
+            if slots + 1 + STACK_ROOM <= MAX_LUA_STACK && self.write_flat(&t)? {
+                return Ok(());
+            }
+            let sink = &mut *self.sink;
             sink.array(None);
             return self.open(t, Frame::Array { written: 0, slots });
         }
