@@ -42,11 +42,35 @@ const MAY_REPLICATE: &[&[u8]] = &[b"publish", b"spublish", b"pfcount", b"eval", 
 type Table = HashMap<Vec<u8>, Arc<CmdInfo>>;
 static TABLE: Mutex<Option<Table>> = Mutex::new(None);
 
+/// The last few commands looked up, by their exact names as the script spelled them: a
+/// script's redis.call names mostly repeat from call to call, and a hit here skips the lock,
+/// the lower-casing and the hash. Never a container (those need the subcommand).
+#[derive(Default)]
+struct Recent {
+    entries: [Option<(Vec<u8>, Arc<CmdInfo>)>; 4],
+    /// The entry the next miss replaces (round robin).
+    next: usize,
+}
+
+impl Recent {
+    fn get(&self, name: &[u8]) -> Option<Arc<CmdInfo>> {
+        self.entries.iter().flatten().find(|(n, _)| n == name).map(|(_, info)| info.clone())
+    }
+
+    fn remember(&mut self, name: &[u8], info: &Arc<CmdInfo>) {
+        let slot = self.next % self.entries.len();
+        self.next = slot + 1;
+        if let Some(entry) = self.entries.get_mut(slot) {
+            let mut spelled = entry.take().map(|(n, _)| n).unwrap_or_default();
+            spelled.clear();
+            spelled.extend_from_slice(name);
+            *entry = Some((spelled, info.clone()));
+        }
+    }
+}
+
 thread_local! {
-    /// The last command looked up, by its exact name as the script spelled it: a script's
-    /// redis.call names are mostly the same from call to call, and a hit here skips the
-    /// lock, the lower-casing and the hash. Never a container (those need the subcommand).
-    static LAST: RefCell<Option<(Vec<u8>, Arc<CmdInfo>)>> = const { RefCell::new(None) };
+    static RECENT: RefCell<Recent> = RefCell::new(Recent::default());
 }
 
 /// Forgets every cached command (module load/unload).
@@ -54,28 +78,21 @@ pub fn reset() {
     if let Ok(mut t) = TABLE.lock() {
         *t = None;
     }
-    let _ = LAST.try_with(|l| l.borrow_mut().take());
+    let _ = RECENT.try_with(|r| *r.borrow_mut() = Recent::default());
 }
 
 /// The command `name` with first argument `first` names (the subcommand's entry for a
 /// container), or `None` if the host does not know it (RM_Call then answers with its own
 /// error, which the run context translates).
 pub fn lookup(ctx: &Ctx, name: &[u8], first: Option<&[u8]>) -> Option<Arc<CmdInfo>> {
-    let last = LAST.try_with(|l| l.borrow().as_ref().filter(|(n, _)| n == name).map(|(_, i)| i.clone()));
-    if let Ok(Some(info)) = last {
+    if let Ok(Some(info)) = RECENT.try_with(|r| r.borrow().get(name)) {
         return Some(info);
     }
     let mut buf = [0u8; 64];
     let lower = lower_into(name, &mut buf)?;
     let info = cached(lower).or_else(|| fetch(ctx, lower))?;
     if info.subcommands.is_empty() {
-        let _ = LAST.try_with(|l| {
-            let mut l = l.borrow_mut();
-            let mut spelled = l.take().map(|(n, _)| n).unwrap_or_default();
-            spelled.clear();
-            spelled.extend_from_slice(name);
-            *l = Some((spelled, info.clone()));
-        });
+        let _ = RECENT.try_with(|r| r.borrow_mut().remember(name, &info));
         return Some(info);
     }
     let mut key = Vec::with_capacity(lower.len() + 16);
@@ -144,4 +161,36 @@ fn parse_entry(entry: ReplyRef<'_>, call_name: &CString) -> Option<CmdInfo> {
         }
     }
     Some(info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(name: &str) -> Arc<CmdInfo> {
+        Arc::new(CmdInfo {
+            call_name: CString::new(name).unwrap_or_default(),
+            arity: -1,
+            write: false,
+            may_replicate: false,
+            noscript: false,
+            subcommands: HashMap::default(),
+        })
+    }
+
+    #[test]
+    fn recent_keeps_the_last_four_by_exact_spelling() {
+        let mut recent = Recent::default();
+        for name in ["SET", "GET", "HSET", "HGETALL", "INCR"] {
+            recent.remember(name.as_bytes(), &info(&name.to_ascii_lowercase()));
+        }
+        // The oldest went first; the others answer with their own entry.
+        assert!(recent.get(b"SET").is_none());
+        for name in ["GET", "HSET", "HGETALL", "INCR"] {
+            let hit = recent.get(name.as_bytes()).map(|i| i.call_name.clone());
+            assert_eq!(hit, Some(CString::new(name.to_ascii_lowercase()).unwrap_or_default()));
+        }
+        // Another spelling is another entry (looked up through the table, then kept).
+        assert!(recent.get(b"incr").is_none());
+    }
 }
