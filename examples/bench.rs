@@ -10,6 +10,9 @@
 //! - `ceiling`: PING and SCRIPT EXISTS rps, the most any native / module command reaches here,
 //!   and the share of it that EVALSHA `return 1` gets.
 //! - `stalls`: worst PING round trip of another client during SCRIPT FLUSH and FLUSHALL.
+//! - `instructions` (only when named): the server's instructions and L1 cache misses per
+//!   request of each throughput workload, counted by callgrind on its own server (exact and
+//!   repeatable where the rps are not; needs valgrind; takes a few minutes).
 //!
 //! Environment: `BENCH_ONLY=load,memory` runs only the named sections (comma-separated;
 //! default all); `BENCH_ROUNDS=1` sets the interleaved rounds of throughput, load and ceiling
@@ -137,7 +140,11 @@ const SECTIONS: &[Section] = &[
     ("memory", |server, _| memory_per_script(server)),
     ("ceiling", ceiling),
     ("stalls", |server, _| flush_stalls(server)),
+    ("instructions", |_, _| instructions()),
 ];
+
+/// Sections that run only when `BENCH_ONLY` names them (slow, or need more than make deps).
+const OPT_IN: &[&str] = &["instructions"];
 
 fn main() {
     let rounds = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(ROUNDS);
@@ -164,7 +171,11 @@ fn selected_sections() -> Vec<Section> {
         eprintln!("BENCH_ONLY: unknown section {unknown:?}; sections are {}", names.join(","));
         std::process::exit(2);
     }
-    SECTIONS.iter().copied().filter(|(name, _)| wanted.is_empty() || wanted.iter().any(|w| w == name)).collect()
+    SECTIONS
+        .iter()
+        .copied()
+        .filter(|(name, _)| if wanted.is_empty() { !OPT_IN.contains(name) } else { wanted.iter().any(|w| w == name) })
+        .collect()
 }
 
 /// Throughput of each workload: redis-benchmark rps of the native command and of its ALT.*
@@ -570,4 +581,83 @@ fn median_duration(mut all: Vec<Duration>) -> Duration {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// Each throughput workload on a server run under callgrind (with its cache simulation):
+/// instructions and first-level cache misses per request, native and ALT. Only the server
+/// is counted; the counters are zeroed after a warm-up and dumped after the measured run.
+fn instructions() {
+    if Command::new("callgrind_control").arg("--version").output().is_err() {
+        println!("instructions: callgrind_control not found (apt-get install valgrind)");
+        return;
+    }
+    let out = std::env::temp_dir().join(format!("redis-alt-bench-cg-{}", unique_tag()));
+    let out_arg = format!("--callgrind-out-file={}", out.display());
+    let server = Server::start_wrapped(&["valgrind", "--tool=callgrind", "--cache-sim=yes", &out_arg]);
+    let mut con = server.con();
+    let pid = server.pid().to_string();
+    println!("instructions: callgrind on the server, per request (redis-benchmark -c 1 -P 16); I1/D1 = first-level");
+    println!("instruction / data read cache misses, simulated\n");
+    println!(
+        "{:<18} {:>9} {:>9} {:>6} {:>7} {:>7} {:>7} {:>6} {:>6}",
+        "workload", "native Ir", "ALT Ir", "ratio", "nat I1", "ALT I1", "ratio", "nat D1", "ALT D1"
+    );
+    let mut dumps = 0;
+    for w in WORKLOADS {
+        w.prepare(&mut con);
+        let requests = (w.requests / 30).clamp(20, 10_000);
+        let mut counts = Vec::new();
+        for prefix in ["", "ALT."] {
+            let argv = w.argv(prefix);
+            try_once(&mut con, &argv);
+            single_client(&server, (requests / 10).max(5), &argv);
+            let zeroed = Command::new("callgrind_control").args(["-z", &pid]).output();
+            single_client(&server, requests, &argv);
+            let dumped = Command::new("callgrind_control").args(["-d", &pid]).output();
+            dumps += 1;
+            let dump =
+                out.with_file_name(format!("{}.{dumps}", out.file_name().and_then(|n| n.to_str()).unwrap_or("")));
+            let per_request = match (zeroed, dumped, std::fs::read_to_string(&dump)) {
+                (Ok(_), Ok(_), Ok(text)) => callgrind_totals(&text).map(|t| t.map(|c| c as f64 / f64::from(requests))),
+                _ => None,
+            };
+            let _ = std::fs::remove_file(&dump);
+            counts.push(per_request.unwrap_or([0.0; 3]));
+        }
+        let [native, alt] = [counts.first().copied().unwrap_or_default(), counts.get(1).copied().unwrap_or_default()];
+        let ratio = |a: f64, n: f64| if n > 0.0 { a / n } else { 0.0 };
+        println!(
+            "{:<18} {:>9.0} {:>9.0} {:>6.2} {:>7.0} {:>7.0} {:>7.2} {:>6.0} {:>6.0}",
+            w.name,
+            native[0],
+            alt[0],
+            ratio(alt[0], native[0]),
+            native[1],
+            alt[1],
+            ratio(alt[1], native[1]),
+            native[2],
+            alt[2]
+        );
+    }
+    drop(con);
+    drop(server);
+    let _ = std::fs::remove_file(&out);
+}
+
+/// `Ir`, `I1mr` and `D1mr` of a callgrind dump (its `totals:` line, in its `events:` order).
+fn callgrind_totals(text: &str) -> Option<[u64; 3]> {
+    let field = |prefix: &str| text.lines().find_map(|l| l.strip_prefix(prefix)).map(str::split_whitespace);
+    let events: Vec<&str> = field("events:")?.collect();
+    let totals: Vec<u64> = field("totals:")?.filter_map(|v| v.parse().ok()).collect();
+    let get = |name: &str| events.iter().position(|e| *e == name).and_then(|i| totals.get(i)).copied();
+    Some([get("Ir")?, get("I1mr")?, get("D1mr")?])
+}
+
+/// One redis-benchmark client, pipelining 16: the per-request count is the server's alone.
+fn single_client(server: &Server, requests: u32, argv: &[String]) {
+    let _ = Command::new("redis-benchmark")
+        .args(["-h", "127.0.0.1", "-p", &server.port.to_string(), "-c", "1", "-P", "16"])
+        .args(["-n", &requests.to_string(), "-q"])
+        .args(argv)
+        .output();
 }

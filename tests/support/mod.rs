@@ -55,6 +55,15 @@ impl Server {
         Server::spawn(free_port(), dir, extra, load.then_some(module))
     }
 
+    /// A server with the module loaded, run under `wrapper` (a program and its arguments,
+    /// such as valgrind's), which gets the redis-server command line after its own.
+    pub fn start_wrapped(wrapper: &[&str]) -> Server {
+        let dir = scratch_dir();
+        let module = dir.join("redis_alt.so");
+        fs::copy(module_path(), &module).expect("module built (cargo build) before the tests");
+        Server::spawn_under(wrapper, free_port(), dir, &[], Some(module))
+    }
+
     /// A Redis Cluster node with the module loaded, not yet part of a cluster. Its cluster bus
     /// listens on a second free port: the default (port + 10000) may be taken or beyond 65535.
     /// `nodes.conf` is written in the node's own scratch dir.
@@ -74,7 +83,19 @@ impl Server {
     }
 
     fn spawn(port: u16, dir: PathBuf, extra: &[&str], module: Option<PathBuf>) -> Server {
-        let mut cmd = Command::new(env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into()));
+        Server::spawn_under(&[], port, dir, extra, module)
+    }
+
+    fn spawn_under(wrapper: &[&str], port: u16, dir: PathBuf, extra: &[&str], module: Option<PathBuf>) -> Server {
+        let server = env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(&server);
+                cmd
+            }
+            None => Command::new(&server),
+        };
         cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(&dir)
@@ -85,7 +106,8 @@ impl Server {
         }
         let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("redis-server on PATH (make deps)");
         let mut server = Server { child, port, dir };
-        server.wait_until_ready(Duration::from_secs(20));
+        // A server under valgrind takes several times longer to start.
+        server.wait_until_ready(Duration::from_secs(if wrapper.is_empty() { 20 } else { 120 }));
         server
     }
 
