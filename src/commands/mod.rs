@@ -43,8 +43,16 @@ pub fn parse_long_long(s: &[u8]) -> Option<i64> {
     if negative && digits == b"0" {
         return None;
     }
-    let text = std::str::from_utf8(s).ok()?;
-    text.parse::<i64>().ok()
+    // Accumulated toward the sign, so that i64::MIN is reachable; overflow is None.
+    digits.iter().try_fold(0i64, |value, &d| {
+        let digit = i64::from(d - b'0');
+        let shifted = value.checked_mul(10)?;
+        if negative {
+            shifted.checked_sub(digit)
+        } else {
+            shifted.checked_add(digit)
+        }
+    })
 }
 
 /// SYNC or ASYNC, as the FLUSH commands take it.
@@ -101,9 +109,10 @@ mod tests {
     #[test]
     fn long_long_like_redis() {
         for ok in ["0", "1", "-1", "9223372036854775807", "-9223372036854775808", "12"] {
-            assert!(parse_long_long(ok.as_bytes()).is_some(), "{ok}");
+            assert_eq!(parse_long_long(ok.as_bytes()), ok.parse::<i64>().ok(), "{ok}");
         }
-        for bad in ["", "abc", "1.0", "+1", "01", " 1", "1 ", "-0", "9223372036854775808", "-"] {
+        for bad in ["", "abc", "1.0", "+1", "01", " 1", "1 ", "-0", "9223372036854775808", "-9223372036854775809", "-"]
+        {
             assert!(parse_long_long(bad.as_bytes()).is_none(), "{bad}");
         }
     }
