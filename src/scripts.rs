@@ -190,7 +190,7 @@ impl Scripts {
             script.lru_tick = tick;
         }
         let run = RunGuard::enter(ctx, RunName::Sha(*sha), script.flags, access, keys)?;
-        let outcome = vm.run_eval(&script.function, keys, args, ctx, sha.as_str());
+        let outcome = vm.run_eval(&script.function, keys, args, ctx, sha);
         script.stats.get_or_insert_with(Default::default).record(run.started(), outcome.is_err());
         metrics::EVAL_CALLS.add(1);
         if outcome.is_err() {

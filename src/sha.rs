@@ -42,6 +42,13 @@ impl Sha {
     }
 }
 
+/// The 40 hex digits (formatted only when a message needs them).
+impl std::fmt::Display for Sha {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Sha;

@@ -337,7 +337,7 @@ impl LuaVm {
         keys: &[&[u8]],
         args: &[&[u8]],
         sink: &mut dyn ReplySink,
-        name: &str,
+        name: &dyn std::fmt::Display,
     ) -> Result<(), ScriptFailure> {
         self.run(sink, name, |vm| {
             crate::host::call_run(&vm.lua, &vm.handler, &vm.entry, &f.0, &crate::host::RunArgs::tables(keys, args))
@@ -363,14 +363,14 @@ impl LuaVm {
     }
 
     /// Runs an EVAL script: KEYS and ARGV as globals, the result written to `sink`.
-    /// `name` is what error replies call the script (its SHA).
+    /// `name` is what error replies call the script (its SHA); formatted only for one.
     pub fn run_eval(
         &mut self,
         f: &Compiled,
         keys: &[&[u8]],
         args: &[&[u8]],
         sink: &mut dyn ReplySink,
-        name: &str,
+        name: &dyn std::fmt::Display,
     ) -> Result<(), ScriptFailure> {
         self.run(sink, name, |vm| {
             crate::host::call_run(&vm.lua, &vm.handler, &vm.entry, &f.0, &crate::host::RunArgs::globals(keys, args))
@@ -382,7 +382,7 @@ impl LuaVm {
     fn run(
         &mut self,
         sink: &mut dyn ReplySink,
-        name: &str,
+        name: &dyn std::fmt::Display,
         start: impl FnOnce(&Self) -> mlua::Result<(bool, Value)>,
     ) -> Result<(), ScriptFailure> {
         self.prepare_run();
@@ -453,7 +453,7 @@ impl LuaVm {
     }
 
     /// The error reply for a failed run (luaCallFunction): `<err> script: <name>, on <src>:<line>.`
-    fn failure_text(&self, value: &Value, name: &str) -> mlua::Result<Vec<u8>> {
+    fn failure_text(&self, value: &Value, name: &dyn std::fmt::Display) -> mlua::Result<Vec<u8>> {
         let Value::Table(t) = value else {
             let msg = match value {
                 Value::String(s) => s.as_bytes().to_vec(),
@@ -480,7 +480,7 @@ impl LuaVm {
             (text_of(t.raw_get::<Value>("source")?)?, text_of(t.raw_get::<Value>("line")?)?)
         {
             out.extend_from_slice(b" script: ");
-            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(name.to_string().as_bytes());
             out.extend_from_slice(b", on ");
             out.extend_from_slice(&source);
             out.push(b':');
