@@ -11,8 +11,8 @@
 //!   and the share of it that EVALSHA `return 1` gets.
 //! - `stalls`: worst PING round trip of another client during SCRIPT FLUSH and FLUSHALL.
 //! - `instructions` (only when named): the server's instructions and L1 cache misses per
-//!   request of each throughput workload, counted by callgrind on its own server (exact and
-//!   repeatable where the rps are not; needs valgrind; takes a few minutes).
+//!   request of each throughput workload, counted by callgrind on its own server (repeatable
+//!   to about 1% where the rps are not; needs valgrind; takes about a minute).
 //!
 //! Environment: `BENCH_ONLY=load,memory` runs only the named sections (comma-separated;
 //! default all); `BENCH_ROUNDS=1` sets the interleaved rounds of throughput, load and ceiling
