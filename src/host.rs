@@ -1531,24 +1531,20 @@ unsafe extern "C-unwind" fn run_entry(state: *mut mlua::ffi::lua_State) -> c_int
     }
 }
 
-/// An element of a flat result array (see `flat_array`).
-pub enum Scalar<'a> {
+/// What `flat_array` hands over: the count first, then each element.
+pub enum Flat<'a> {
+    Len(usize),
     Str(&'a [u8]),
     Num(f64),
     Bool(bool),
 }
 
 /// A script's result table that is a plain array (its special fields already probed absent)
-/// of strings, numbers and booleans only, up to its first nil: calls `start` with the count,
-/// then `each` for every element in order, all in one entry into the VM, and returns true.
-/// Any other element (a table, a function...) makes it return false having called nothing:
-/// the general writer takes over.
-pub fn flat_array(
-    lua: &mlua::Lua,
-    t: &mlua::Table,
-    start: &mut dyn FnMut(usize),
-    each: &mut dyn FnMut(Scalar<'_>),
-) -> mlua::Result<bool> {
+/// of strings, numbers and booleans only, up to its first nil: calls `each` with the count,
+/// then with every element in order, all in one entry into the VM, and returns true. Any
+/// other element (a table, a function...) makes it return false having called nothing: the
+/// general writer takes over.
+pub fn flat_array(lua: &mlua::Lua, t: &mlua::Table, each: &mut dyn FnMut(Flat<'_>)) -> mlua::Result<bool> {
     use mlua::ffi;
     lua.exec_raw_lua(|raw| {
         // SAFETY: room is checked; every push is popped before the next; rawgeti runs no Lua
@@ -1572,7 +1568,7 @@ pub fn flat_array(
                 }
             };
             if flat {
-                start(usize::try_from(n).unwrap_or(0));
+                each(Flat::Len(usize::try_from(n).unwrap_or(0)));
                 for i in 1..=n {
                     ffi::lua_rawgeti(state, -1, i);
                     match ffi::lua_type(state, -1) {
@@ -1581,10 +1577,10 @@ pub fn flat_array(
                             let p = ffi::lua_tolstring(state, -1, &mut len);
                             let bytes =
                                 if p.is_null() { &[][..] } else { std::slice::from_raw_parts(p.cast::<u8>(), len) };
-                            each(Scalar::Str(bytes));
+                            each(Flat::Str(bytes));
                         }
-                        ffi::LUA_TNUMBER => each(Scalar::Num(ffi::lua_tonumber(state, -1))),
-                        _ => each(Scalar::Bool(ffi::lua_toboolean(state, -1) != 0)),
+                        ffi::LUA_TNUMBER => each(Flat::Num(ffi::lua_tonumber(state, -1))),
+                        _ => each(Flat::Bool(ffi::lua_toboolean(state, -1) != 0)),
                     }
                     ffi::lua_pop(state, 1);
                 }

@@ -365,17 +365,16 @@ impl Writer<'_, '_> {
     /// A plain array of strings, numbers and booleans, as `write_one` writes each; false
     /// (nothing written) if it holds anything else.
     fn write_flat(&mut self, t: &Table) -> mlua::Result<bool> {
+        use crate::host::Flat;
         let resp3 = self.resp3;
-        let sink = std::cell::RefCell::new(&mut *self.sink);
-        crate::host::flat_array(self.tools.lua, t, &mut |n| sink.borrow_mut().array(Some(n)), &mut |item| {
-            let mut sink = sink.borrow_mut();
-            match item {
-                crate::host::Scalar::Str(s) => sink.bulk(s),
-                crate::host::Scalar::Num(n) => sink.int(number_to_int(n)),
-                crate::host::Scalar::Bool(b) if resp3 => sink.boolean(b),
-                crate::host::Scalar::Bool(true) => sink.int(1),
-                crate::host::Scalar::Bool(false) => sink.null(),
-            }
+        let sink = &mut *self.sink;
+        crate::host::flat_array(self.tools.lua, t, &mut |item| match item {
+            Flat::Len(n) => sink.array(Some(n)),
+            Flat::Str(s) => sink.bulk(s),
+            Flat::Num(n) => sink.int(number_to_int(n)),
+            Flat::Bool(b) if resp3 => sink.boolean(b),
+            Flat::Bool(true) => sink.int(1),
+            Flat::Bool(false) => sink.null(),
         })
     }
 
