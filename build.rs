@@ -19,6 +19,15 @@ struct Patch {
 }
 
 const PATCHES: &[Patch] = &[
+    // Not in Redis: an error raised by a hook (a kill, the time limit) leaves the hook for
+    // good, but Lua 5.1 calls the error handler before unwinding, still with hooks disabled, so
+    // an xpcall handler that loops could never be interrupted again (native 7.0 freezes there).
+    Patch {
+        file: "ldebug.c",
+        why: "error handlers run with hooks enabled, also after a hook raised",
+        find: "    if (!ttisfunction(errfunc)) luaD_throw(L, LUA_ERRERR);\n",
+        replace: "    if (!ttisfunction(errfunc)) luaD_throw(L, LUA_ERRERR);\n    L->allowhook = 1;  /* a hook that raises has ended */\n",
+    },
     // Read-only tables (Redis deps/lua): a flag on every table, checked on every write path.
     Patch {
         file: "lobject.h",

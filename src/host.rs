@@ -1081,6 +1081,47 @@ unsafe extern "C" fn match_interrupt() -> c_int {
     c_int::from(kill)
 }
 
+/// A VM's main Lua thread, remembered so that a hook running inside a coroutine can re-arm
+/// the main thread too (Lua 5.1 has no way to reach it from another thread).
+#[derive(Clone, Copy)]
+pub struct MainThread(usize);
+
+/// The main thread of `lua`; call it outside any callback (the current thread is then the
+/// main one).
+pub fn main_thread(lua: &mlua::Lua) -> mlua::Result<MainThread> {
+    let mut main = 0usize;
+    // SAFETY: exec_raw runs the closure on the VM's current thread, which outside a callback
+    // is its main thread; lua_pushthread tells (1 for the main thread) and its push is
+    // dropped by exec_raw's stack guard.
+    unsafe {
+        lua.exec_raw::<()>((), |state| {
+            if mlua::ffi::lua_pushthread(state) == 1 {
+                main = state as usize;
+            }
+        })?;
+    }
+    if main == 0 {
+        return Err(mlua::Error::RuntimeError("not on the main Lua thread".into()));
+    }
+    Ok(MainThread(main))
+}
+
+/// Switches the main thread's hook (the procedure it already has) to fire at every line, so
+/// that coroutines it creates from now on inherit the line hook: after a kill, no coroutine
+/// gets another 100,000 instructions before the kill reaches it.
+pub fn every_line_on(main: MainThread) {
+    let state = main.0 as *mut mlua::ffi::lua_State;
+    // SAFETY: the pointer is the main thread of a VM that owns the hook calling this, so it is
+    // alive; lua_gethook/lua_sethook only read and set the thread's hook fields (valid on a
+    // thread that is not the one running, as the main thread is while a coroutine runs).
+    unsafe {
+        let hook = mlua::ffi::lua_gethook(state);
+        if hook.is_some() {
+            mlua::ffi::lua_sethook(state, hook, mlua::ffi::LUA_MASKLINE, 0);
+        }
+    }
+}
+
 /// Marks a table read-only (or writable again): every write to it, raw or not, and every
 /// setmetatable on it then raises `Attempt to modify a readonly table`.
 pub fn set_table_readonly(lua: &mlua::Lua, table: &mlua::Table, readonly: bool) -> mlua::Result<()> {

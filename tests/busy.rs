@@ -309,3 +309,102 @@ fn busy_function_stats_and_kill() {
     assert!(info.contains("alt_kills:1\r\n"), "{info}");
     assert!(server.log().contains("Lua script spin killed by ALT.FUNCTION KILL."), "{}", server.log());
 }
+
+/// Every place Lua code can run counts toward busy and KILL, as natively: coroutines
+/// (created, wrapped, nested, resumed from pcall or a metamethod), error handlers,
+/// metamethods and the callbacks of C library functions.
+#[test]
+fn every_place_lua_runs_is_killable() {
+    let server = busy_server();
+    for script in [
+        "while true do coroutine.resume(coroutine.create(function() while true do end end)) end",
+        "coroutine.wrap(function() while true do end end)()",
+        "coroutine.wrap(function() coroutine.wrap(function() while true do end end)() end)()",
+        "local co = coroutine.wrap(function() while true do pcall(function() while true do end end) end end) \
+         while true do pcall(co) end",
+        "while true do pcall(coroutine.wrap(function() while true do end end)) end",
+        "local t = setmetatable({}, {__index = function() \
+         return coroutine.wrap(function() while true do end end)() end}) return t.x",
+        "return setmetatable({}, {__add = function() while true do end end}) + 1",
+        "return string.gsub('abc', '%w', function() while true do end end)",
+        "table.sort({3, 2, 1}, function(a, b) while true do end end)",
+    ] {
+        let (busy, killed, caller) = busy_then_kill(&server, script);
+        assert!(busy.starts_with("-BUSY"), "{script}: {busy}");
+        assert_eq!(killed, "+OK", "{script}");
+        assert!(caller.contains("Script killed by user with SCRIPT KILL..."), "{script}: {caller}");
+    }
+    // An xpcall handler that loops: native 7.0 runs the handler of an error raised by its
+    // hook with hooks still disabled, so after SCRIPT KILL it loops forever and the server
+    // never answers again (not run natively here). Through ALT the kill reaches the handler.
+    let mut other = server.con();
+    for script in [
+        "while true do xpcall(function() error('x') end, function() while true do end end) end",
+        "return xpcall(function() while true do end end, function() while true do end end)",
+    ] {
+        let runner = background(&server, &["ALT.EVAL", script, "0"]);
+        wait_busy(&mut other);
+        assert_eq!(run_str(&mut other, &["ALT.SCRIPT", "KILL"]), "+OK");
+        runner.join().expect("runner");
+        assert_eq!(run_str(&mut other, &["PING"]), "+PONG");
+        assert_eq!(run_str(&mut other, &["ALT.EVAL", "return 'alive'", "0"]), "$alive");
+    }
+}
+
+/// The time and memory limits reach into coroutines too.
+#[test]
+fn limits_reach_into_coroutines() {
+    let server = Server::start();
+    let mut con = server.con();
+    assert_eq!(run_str(&mut con, &["CONFIG", "SET", "alt.script-time-limit", "200"]), "+OK");
+    let r = run_str(
+        &mut con,
+        &["ALT.EVAL", "while true do coroutine.resume(coroutine.create(function() while true do end end)) end", "0"],
+    );
+    assert!(r.starts_with("-ERR Script killed by user with SCRIPT KILL... script: "), "{r}");
+    assert_eq!(run_str(&mut con, &["CONFIG", "SET", "alt.script-time-limit", "0"]), "+OK");
+    assert_eq!(run_str(&mut con, &["CONFIG", "SET", "alt.script-memory-limit", "8388608"]), "+OK");
+    let r = run_str(
+        &mut con,
+        &["ALT.EVAL", "return coroutine.wrap(function() local t = {} for i = 1, 1e8 do t[i] = i end end)()", "0"],
+    );
+    assert!(r.contains("memory limit"), "{r}");
+    assert_eq!(run_str(&mut con, &["ALT.EVAL", "return 'alive'", "0"]), "$alive");
+    assert_eq!(run_str(&mut con, &["PING"]), "+PONG");
+}
+
+/// A library body that loops (the load-time API has no coroutines or pcall) times out as
+/// natively; a function
+/// that loops in a coroutine is busy and killable by FUNCTION KILL, as natively.
+#[test]
+fn functions_loop_in_coroutines_killably() {
+    let server = busy_server();
+    let mut con = server.con();
+    for body in [
+        "#!lua name=spinload\nwhile true do end",
+        "#!lua name=spinload\nlocal function f() while true do end end f()",
+        "#!lua name=spinload\nlocal t = {} local i = 0 while true do i = i + 1 t[i % 10] = i end",
+    ] {
+        let native = run_str(&mut con, &["FUNCTION", "LOAD", body]);
+        let alt = run_str(&mut con, &["ALT.FUNCTION", "LOAD", body]);
+        assert_eq!(alt, native, "{body}");
+        assert!(native.contains("FUNCTION LOAD timeout"), "{native}");
+        assert_eq!(run_str(&mut con, &["PING"]), "+PONG");
+    }
+    let code = "#!lua name=cospin\nredis.register_function{function_name='cospin', callback=function() \
+                while true do coroutine.resume(coroutine.create(function() while true do end end)) end end, \
+                flags={'no-writes'}}";
+    let mut outcome = Vec::new();
+    for prefix in ["", "ALT."] {
+        let (function, fcall) = (format!("{prefix}FUNCTION"), format!("{prefix}FCALL"));
+        assert_eq!(run_str(&mut con, &[&function, "LOAD", code]), "$cospin");
+        let runner = background(&server, &[&fcall, "cospin", "0"]);
+        let busy = wait_busy(&mut con);
+        let killed = run_str(&mut con, &[&function, "KILL"]);
+        let caller = runner.join().expect("runner");
+        assert_eq!(run_str(&mut con, &["PING"]), "+PONG");
+        outcome.push((normalize(&busy), killed, normalize(&caller)));
+    }
+    assert_eq!(outcome[1], outcome[0]);
+    assert_eq!(outcome[0].1, "+OK");
+}

@@ -16,6 +16,7 @@ use std::time::Instant;
 use mlua::chunk::ChunkMode;
 use mlua::{Function, HookTriggers, Lua, LuaOptions, LuaString, StdLib, Table, Value, VmState};
 
+use crate::host::MainThread;
 use crate::reply::ReplySink;
 use crate::run;
 
@@ -129,6 +130,7 @@ pub struct LuaVm {
     memory_gauge: &'static crate::metrics::Metric,
     /// Set once a kill switched the hook to every line; the next run restores the count hook.
     hook_rearmed: Arc<AtomicBool>,
+    main: MainThread,
     /// The `alt.script-memory-limit` in force (0 = none).
     memory_limit: usize,
 }
@@ -166,8 +168,13 @@ const PRELUDE_NAME: &str = "=redis-alt";
 const HOOK_EVERY: u32 = 100_000;
 
 /// The periodic hook of every run (luaMaskCountHook): busy state, kills, time limit.
-fn install_hook(lua: &Lua, triggers: HookTriggers, rearmed: Arc<AtomicBool>) -> mlua::Result<()> {
-    lua.set_hook(triggers, move |lua, _| match interrupt() {
+///
+/// It is mlua's *global* hook: a coroutine (`coroutine.create`/`wrap`) is a new Lua thread
+/// that inherits its creator's hook, and only the global hook's procedure runs on every
+/// thread (a per-thread hook removes itself from any thread it was not set for, which let a
+/// loop inside a coroutine run forever, unkillable).
+fn install_hook(lua: &Lua, triggers: HookTriggers, rearmed: Arc<AtomicBool>, main: MainThread) -> mlua::Result<()> {
+    lua.set_global_hook(triggers, move |lua, _| match interrupt() {
         Interrupt::Continue => Ok(VmState::Continue),
         Interrupt::Kill => {
             if !rearmed.swap(true, Ordering::SeqCst) {
@@ -175,18 +182,25 @@ fn install_hook(lua: &Lua, triggers: HookTriggers, rearmed: Arc<AtomicBool>) -> 
                     crate::host::LogLevel::Warning,
                     "Lua script killed by user with SCRIPT KILL.",
                 );
-                // From now on at every line, so that pcall cannot swallow the kill.
-                install_hook(lua, HookTriggers::new().every_line(), rearmed.clone())?;
+                every_line(lua, &rearmed, main)?;
             }
             Err(raise(run::KILLED.to_vec()))
         }
         Interrupt::LoadTimeout => {
             if !rearmed.swap(true, Ordering::SeqCst) {
-                install_hook(lua, HookTriggers::new().every_line(), rearmed.clone())?;
+                every_line(lua, &rearmed, main)?;
             }
             Err(raise(b"ERR FUNCTION LOAD timeout".to_vec()))
         }
     })
+}
+
+/// From now on the hook fires at every line, so that pcall cannot swallow the kill: on the
+/// running thread (maybe a coroutine) and on the main thread, whose new coroutines inherit it.
+fn every_line(lua: &Lua, rearmed: &Arc<AtomicBool>, main: MainThread) -> mlua::Result<()> {
+    install_hook(lua, HookTriggers::new().every_line(), rearmed.clone(), main)?;
+    crate::host::every_line_on(main);
+    Ok(())
 }
 
 /// What the periodic hook has to do.
@@ -247,7 +261,8 @@ impl LuaVm {
             VmKind::Functions => Some(function_env(&lua, version, logger)?),
         };
         let hook_rearmed = Arc::new(AtomicBool::new(false));
-        install_hook(&lua, HookTriggers::new().every_nth_instruction(HOOK_EVERY), hook_rearmed.clone())?;
+        let main = crate::host::main_thread(&lua)?;
+        install_hook(&lua, HookTriggers::new().every_nth_instruction(HOOK_EVERY), hook_rearmed.clone(), main)?;
         let scratch = lua.create_table()?;
         let result_keys = convert::ResultKeys::new(&lua)?;
         Ok(LuaVm {
@@ -266,6 +281,7 @@ impl LuaVm {
                 VmKind::Functions => &crate::metrics::FUNCTIONS_VM_BYTES,
             },
             hook_rearmed,
+            main,
             memory_limit: 0,
         })
     }
@@ -413,7 +429,7 @@ impl LuaVm {
     fn prepare_run(&mut self) {
         if self.hook_rearmed.swap(false, Ordering::SeqCst) {
             let triggers = HookTriggers::new().every_nth_instruction(HOOK_EVERY);
-            let _ = install_hook(&self.lua, triggers, self.hook_rearmed.clone());
+            let _ = install_hook(&self.lua, triggers, self.hook_rearmed.clone(), self.main);
         }
         let limit = crate::config::script_memory_limit();
         if limit != self.memory_limit && self.lua.set_memory_limit(limit).is_ok() {
