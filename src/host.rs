@@ -386,8 +386,14 @@ impl Ctx {
     /// the command itself (ENOENT unknown, EINVAL arity, ESPIPE script mode, EACCES ACL, ...).
     pub fn call_argv(&self, cmd: &CStr, flags: &CStr, argv: &Argv) -> (Option<CallReply>, i32) {
         set_errno(0);
-        let reply = rm!(RedisModule_Call(self.raw, cmd.as_ptr(), flags.as_ptr(), argv.strings.as_ptr().cast_mut(), argv.strings.len())
-            else ptr::null_mut());
+        let fresh =
+            flags.to_bytes().first() == Some(&b'v') && argv.strings.iter().any(|&s| integer_like(string_bytes(s)));
+        let reply = if fresh {
+            self.call_fresh(cmd, flags, argv)
+        } else {
+            rm!(RedisModule_Call(self.raw, cmd.as_ptr(), flags.as_ptr(), argv.strings.as_ptr().cast_mut(), argv.strings.len())
+                else ptr::null_mut())
+        };
         let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
         ((!reply.is_null()).then(|| CallReply { raw: reply }), errno)
     }
@@ -459,6 +465,80 @@ impl Ctx {
         let bc = rm!(RedisModule_BlockClient(self.raw, Some(reply_ok_on_unblock), None, None, 0)
             else ptr::null_mut());
         (!bc.is_null()).then_some(BlockedClient { raw: bc })
+    }
+}
+
+/// Could the host store this argument as an integer object? (tryObjectEncoding: at most 20
+/// bytes that string2l accepts; this test is looser, which only costs a fresh object.)
+fn integer_like(b: &[u8]) -> bool {
+    !b.is_empty() && b.len() <= 20 && b.iter().all(|&c| c.is_ascii_digit() || c == b'-')
+}
+
+/// How many argument segments one RM_Call of `call_fresh` passes (two words each).
+const FRESH_SEGMENTS: usize = 128;
+
+// The words below carry pointers and lengths alike through C varargs.
+const _: () = assert!(std::mem::size_of::<usize>() == std::mem::size_of::<*const u8>());
+
+/// RM_Call with its variadic words: `w` holds `n` segments, padded with zeros to the arm's
+/// size (the host reads only what the format names; extra varargs are harmless in C).
+macro_rules! call_words {
+    ($self:ident, $cmd:ident, $fmt:ident, $w:ident, [$($i:literal)*]) => {
+        rm!(RedisModule_Call($self.raw, $cmd.as_ptr(), $fmt.as_ptr().cast::<c_char>(), $($w[$i]),*) else ptr::null_mut())
+    };
+}
+
+impl Ctx {
+    /// `call_argv` for a command line with integer-looking arguments: those go as `b`
+    /// (bytes), so the host builds each a fresh object it alone owns, as a native script's
+    /// redis.call does. With our shared strings (`v`, refcount 2) SET would store "123" as
+    /// an embstr where native stores an integer (tryObjectEncoding skips shared objects).
+    /// The other arguments go in `v` runs. Past FRESH_SEGMENTS segments the rest is one `v`.
+    fn call_fresh(&self, cmd: &CStr, flags: &CStr, argv: &Argv) -> *mut raw::RedisModuleCallReply {
+        let strings = &argv.strings;
+        let mut fmt: Vec<u8> = Vec::with_capacity(FRESH_SEGMENTS + 16);
+        let mut w = [0usize; 2 * FRESH_SEGMENTS];
+        let mut i = 0;
+        while i < strings.len() {
+            let n = fmt.len();
+            let Some(&first) = strings.get(i) else { break };
+            let bytes = string_bytes(first);
+            let (kind, a, b, next) = if integer_like(bytes) && n + 1 < FRESH_SEGMENTS {
+                (b'b', bytes.as_ptr() as usize, bytes.len(), i + 1)
+            } else {
+                let mut end = i + 1;
+                while n + 1 < FRESH_SEGMENTS && strings.get(end).is_some_and(|&s| !integer_like(string_bytes(s))) {
+                    end += 1;
+                }
+                if n + 1 == FRESH_SEGMENTS {
+                    end = strings.len();
+                }
+                (b'v', strings.get(i..).map_or(0, |rest| rest.as_ptr() as usize), end - i, end)
+            };
+            fmt.push(kind);
+            if let Some(pair) = w.get_mut(2 * n..2 * n + 2) {
+                pair.copy_from_slice(&[a, b]);
+            }
+            i = next;
+        }
+        let segments = fmt.len();
+        fmt.extend_from_slice(flags.to_bytes().get(1..).unwrap_or_default());
+        fmt.push(0);
+        match segments {
+            0..=1 => call_words!(self, cmd, fmt, w, [0 1]),
+            2 => call_words!(self, cmd, fmt, w, [0 1 2 3]),
+            3..=4 => call_words!(self, cmd, fmt, w, [0 1 2 3 4 5 6 7]),
+            5..=8 => call_words!(self, cmd, fmt, w, [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15]),
+            9..=16 => {
+                call_words!(self, cmd, fmt, w, [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31])
+            }
+            17..=32 => {
+                call_words!(self, cmd, fmt, w, [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63])
+            }
+            _ => {
+                call_words!(self, cmd, fmt, w, [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63 64 65 66 67 68 69 70 71 72 73 74 75 76 77 78 79 80 81 82 83 84 85 86 87 88 89 90 91 92 93 94 95 96 97 98 99 100 101 102 103 104 105 106 107 108 109 110 111 112 113 114 115 116 117 118 119 120 121 122 123 124 125 126 127 128 129 130 131 132 133 134 135 136 137 138 139 140 141 142 143 144 145 146 147 148 149 150 151 152 153 154 155 156 157 158 159 160 161 162 163 164 165 166 167 168 169 170 171 172 173 174 175 176 177 178 179 180 181 182 183 184 185 186 187 188 189 190 191 192 193 194 195 196 197 198 199 200 201 202 203 204 205 206 207 208 209 210 211 212 213 214 215 216 217 218 219 220 221 222 223 224 225 226 227 228 229 230 231 232 233 234 235 236 237 238 239 240 241 242 243 244 245 246 247 248 249 250 251 252 253 254 255])
+            }
+        }
     }
 }
 

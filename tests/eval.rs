@@ -336,3 +336,26 @@ fn writes_reach_the_aof() {
     assert!(!compact.contains("hidden"), "REPL_NONE write reached the AOF: {compact}");
     assert!(!compact.to_lowercase().contains("alt.eval"), "the script itself was propagated: {compact}");
 }
+
+/// A script's writes store what native stores: an integer-looking value becomes an int
+/// object (shared for small ones), not an embstr, through every string-writing command.
+#[test]
+fn stored_values_keep_native_encodings() {
+    let server = Server::start();
+    for script in [
+        "redis.call('SET', 'k', '123') redis.call('SET', 'big', '123456789012') redis.call('SET', 'neg', '-5') \
+         redis.call('SET', 'zero', '0') redis.call('SET', 'lead', '0123') redis.call('SET', 'long', string.rep('7', 21)) \
+         redis.call('SET', 'f', '1.5') redis.call('SET', 's', 'abc') redis.call('SET', 'n', 42) \
+         return {redis.call('OBJECT', 'ENCODING', 'k'), redis.call('MEMORY', 'USAGE', 'k'), \
+         redis.call('MEMORY', 'USAGE', 'big'), redis.call('OBJECT', 'ENCODING', 'n')}",
+        "redis.call('MSET', 'a', '1', 'b', 'x', 'c', '99999999999', 'd', '-7') redis.call('SETNX', 'e', '12') \
+         redis.call('GETSET', 'g', '13') redis.call('SETEX', 'h', 100, '14') redis.call('PSETEX', 'i', 100000, '15') \
+         redis.call('MSETNX', 'j', '16', 'l', '17') redis.call('SET', 'm', '18', 'GET') redis.call('SET', 'o', '19', 'EX', 100)",
+        "local t = {} for i = 1, 60 do t[#t + 1] = 'm' .. i t[#t + 1] = tostring(i * 1000) end \
+         return redis.call('MSET', unpack(t))",
+        "redis.call('SET', 'x', 'abc') redis.call('APPEND', 'x', '1') redis.call('SET', 'y', '5') redis.call('INCR', 'y') \
+         redis.call('HSET', 'h', 'f', '1') redis.call('RPUSH', 'l', '1', '2') redis.call('SADD', 's', '1', '2')",
+    ] {
+        support::eval_same(&server, &[], script, &[], &[]);
+    }
+}

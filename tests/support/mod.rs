@@ -304,7 +304,9 @@ pub fn keyspace(con: &mut Connection) -> Vec<String> {
             let ty: String = redis::cmd("TYPE").arg(&k).query(con).expect("type");
             let dump: Option<Vec<u8>> = redis::cmd("DUMP").arg(&k).query(con).expect("dump");
             let ttl: i64 = redis::cmd("PTTL").arg(&k).query(con).expect("pttl");
-            out.push(format!("{db} {} {ty} {:?} ttl={}", String::from_utf8_lossy(&k), dump, ttl >= 0));
+            // DUMP writes "123" alike for an int and an embstr: the encoding is compared too.
+            let encoding: String = redis::cmd("OBJECT").arg("ENCODING").arg(&k).query(con).expect("encoding");
+            out.push(format!("{db} {} {ty} {encoding} {:?} ttl={}", String::from_utf8_lossy(&k), dump, ttl >= 0));
         }
     }
     let _: () = redis::cmd("SELECT").arg(0).query(con).expect("select");
