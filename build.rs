@@ -19,6 +19,20 @@ struct Patch {
 }
 
 const PATCHES: &[Patch] = &[
+    // Not in Redis: the module learns of every failed allocation, so that a run that hit
+    // `alt.script-memory-limit` ends with that error whatever the script catches.
+    Patch {
+        file: "lmem.c",
+        why: "failed allocations are reported to the module",
+        find: "  if (block == NULL && nsize > 0)\n    luaD_throw(L, LUA_ERRMEM);\n",
+        replace: "  if (block == NULL && nsize > 0) {\n    if (lua_alt_memory_error != 0)\n      lua_alt_memory_error(L);\n    luaD_throw(L, LUA_ERRMEM);\n  }\n",
+    },
+    Patch {
+        file: "lmem.c",
+        why: "failed allocations are reported to the module: the callback",
+        find: "void *luaM_realloc_ (lua_State *L, void *block, size_t osize, size_t nsize) {\n",
+        replace: "/* Set by the module; called before a memory error is raised. */\nvoid (*lua_alt_memory_error)(lua_State *L) = 0;\n\nvoid *luaM_realloc_ (lua_State *L, void *block, size_t osize, size_t nsize) {\n",
+    },
     // Not in Redis: an error raised by a hook (a kill, the time limit) leaves the hook for
     // good, but Lua 5.1 calls the error handler before unwinding, still with hooks disabled, so
     // an xpcall handler that loops could never be interrupted again (native 7.0 freezes there).

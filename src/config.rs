@@ -6,8 +6,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::host::{self, Ctx};
 
-/// `alt.script-memory-limit`: bytes the EVAL VM may use; 0 = unlimited.
-pub static SCRIPT_MEMORY_LIMIT: AtomicI64 = AtomicI64::new(0);
+/// `alt.script-memory-limit`: bytes a script VM may use (with an encoder's output in
+/// flight); 0 = unlimited.
+pub static SCRIPT_MEMORY_LIMIT: AtomicI64 = AtomicI64::new(DEFAULT_SCRIPT_MEMORY_LIMIT);
+/// 1 GiB: far above what any real script uses (a few MB at most), far below what takes a
+/// server to its OOM killer; the same on every machine, so a script behaves alike everywhere.
+pub const DEFAULT_SCRIPT_MEMORY_LIMIT: i64 = 1 << 30;
 /// `alt.script-time-limit`: milliseconds after which a script that has not written is
 /// killed; 0 = never.
 pub static SCRIPT_TIME_LIMIT: AtomicI64 = AtomicI64::new(0);

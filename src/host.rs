@@ -1140,6 +1140,8 @@ mod lua_c {
         pub fn lua_isreadonlytable(state: *mut lua_State, index: c_int) -> c_int;
         /// Polled by the pattern matcher (build.rs patch of lstrlib.c).
         pub static mut lua_alt_match_interrupt: Option<unsafe extern "C" fn() -> c_int>;
+        /// Called before Lua raises a memory error (build.rs patch of lmem.c).
+        pub static mut lua_alt_memory_error: Option<unsafe extern "C" fn(*mut lua_State)>;
     }
 }
 
@@ -1198,6 +1200,34 @@ pub fn every_line_on(main: MainThread) {
         let hook = mlua::ffi::lua_gethook(state);
         if hook.is_some() {
             mlua::ffi::lua_sethook(state, hook, mlua::ffi::LUA_MASKLINE, 0);
+        }
+    }
+}
+
+static MEMORY_ERROR: std::sync::Mutex<Option<fn() -> bool>> = std::sync::Mutex::new(None);
+
+/// Tells `note` of every failed Lua allocation (any VM). When it returns true (a limit ended
+/// the run) the failing thread's hook fires from then on at every line, so that the run
+/// ends even if the script catches the error.
+pub fn set_memory_error_hook(note: fn() -> bool) {
+    if let Ok(mut slot) = MEMORY_ERROR.lock() {
+        *slot = Some(note);
+    }
+    // SAFETY: written on the main thread at load, read only by Lua code running on it.
+    unsafe { lua_c::lua_alt_memory_error = Some(memory_error) };
+}
+
+unsafe extern "C" fn memory_error(state: *mut mlua::ffi::lua_State) {
+    let note = MEMORY_ERROR.try_lock().ok().and_then(|n| *n);
+    let fatal = note.is_some_and(|note| catch_unwind(note).unwrap_or(false));
+    if fatal {
+        // SAFETY: `state` is the thread whose allocation failed, alive for this call;
+        // lua_gethook/lua_sethook only read and set its hook fields.
+        unsafe {
+            let hook = mlua::ffi::lua_gethook(state);
+            if hook.is_some() {
+                mlua::ffi::lua_sethook(state, hook, mlua::ffi::LUA_MASKLINE, 0);
+            }
         }
     }
 }

@@ -230,6 +230,7 @@ fn init(ctx: &Context, _args: &[RedisString]) -> Status {
     }
     config::refresh_host_configs(&host::Ctx::from_raw(raw));
     host::set_match_interrupt(|| run::interrupt() == run::Verdict::Kill);
+    host::set_memory_error_hook(lua::note_memory_error);
     Status::Ok
 }
 
@@ -257,7 +258,7 @@ redis_module::redis_module! {
     commands: [],
     configurations: [
         i64: [
-            ["script-memory-limit", &config::SCRIPT_MEMORY_LIMIT, 0, 0, i64::MAX, ConfigurationFlags::MEMORY, None],
+            ["script-memory-limit", &config::SCRIPT_MEMORY_LIMIT, config::DEFAULT_SCRIPT_MEMORY_LIMIT, 0, i64::MAX, ConfigurationFlags::MEMORY, None],
             ["script-time-limit", &config::SCRIPT_TIME_LIMIT, 0, 0, i64::MAX, ConfigurationFlags::DEFAULT, None],
             ["eval-scripts-max", &config::EVAL_SCRIPTS_MAX, 500, 0, i64::MAX, ConfigurationFlags::DEFAULT, None],
             ["eval-scripts-max-bytes", &config::EVAL_SCRIPTS_MAX_BYTES, 0, 0, i64::MAX, ConfigurationFlags::MEMORY, None],

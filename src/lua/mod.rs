@@ -192,6 +192,12 @@ fn install_hook(lua: &Lua, triggers: HookTriggers, rearmed: Arc<AtomicBool>, mai
             }
             Err(raise(b"ERR FUNCTION LOAD timeout".to_vec()))
         }
+        Interrupt::OutOfMemory => {
+            if !rearmed.swap(true, Ordering::SeqCst) {
+                every_line(lua, &rearmed, main)?;
+            }
+            Err(mlua::Error::MemoryError("not enough memory".into()))
+        }
     })
 }
 
@@ -208,9 +214,27 @@ enum Interrupt {
     Continue,
     Kill,
     LoadTimeout,
+    OutOfMemory,
+}
+
+/// Set when an allocation failed at `alt.script-memory-limit` during the current run (or
+/// load): the run then ends with the memory-limit error whatever the script catches.
+static MEMORY_EXHAUSTED: AtomicBool = AtomicBool::new(false);
+
+/// Called (through the host's Lua patch) before Lua raises a memory error; true when it ends
+/// the run.
+pub fn note_memory_error() -> bool {
+    let limited = crate::config::script_memory_limit() > 0;
+    if limited {
+        MEMORY_EXHAUSTED.store(true, Ordering::Relaxed);
+    }
+    limited
 }
 
 fn interrupt() -> Interrupt {
+    if MEMORY_EXHAUSTED.load(Ordering::Relaxed) {
+        return Interrupt::OutOfMemory;
+    }
     if library::timed_out() {
         return Interrupt::LoadTimeout;
     }
@@ -403,7 +427,10 @@ impl LuaVm {
     ) -> Result<(), ScriptFailure> {
         self.prepare_run();
         let outcome = start(self).and_then(|(ok, value)| {
-            if ok {
+            if ok && MEMORY_EXHAUSTED.load(Ordering::Relaxed) {
+                // The script caught the memory error and went on: the run still fails.
+                Ok(Some(b"ERR not enough memory".to_vec()))
+            } else if ok {
                 let tools = convert::WriteTools {
                     lua: &self.lua,
                     next: &self.next,
@@ -427,6 +454,7 @@ impl LuaVm {
 
     /// Per run: restore the count hook after a kill, apply a changed memory limit.
     fn prepare_run(&mut self) {
+        MEMORY_EXHAUSTED.store(false, Ordering::Relaxed);
         if self.hook_rearmed.swap(false, Ordering::SeqCst) {
             let triggers = HookTriggers::new().every_nth_instruction(HOOK_EVERY);
             let _ = install_hook(&self.lua, triggers, self.hook_rearmed.clone(), self.main);
@@ -440,7 +468,8 @@ impl LuaVm {
     /// A run that hit `alt.script-memory-limit` fails with one clear error; the VM is
     /// collected at once so the next script starts with the memory back.
     fn explain_memory_failure(&self, failure: Vec<u8>) -> Vec<u8> {
-        if self.memory_limit == 0 || !failure.windows(17).any(|w| w == b"not enough memory") {
+        let exhausted = MEMORY_EXHAUSTED.swap(false, Ordering::Relaxed);
+        if self.memory_limit == 0 || !(exhausted || failure.windows(17).any(|w| w == b"not enough memory")) {
             return failure;
         }
         // At the limit even the collection's protected call cannot allocate its closure and

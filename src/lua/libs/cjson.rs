@@ -447,7 +447,7 @@ impl<'a> Encoder<'a> {
     }
 
     fn put(&mut self, b: &[u8]) -> mlua::Result<()> {
-        self.out.try_reserve(b.len()).map_err(|_| oom())?;
+        super::reserve(self.lua, &mut self.out, b.len())?;
         self.out.extend_from_slice(b);
         Ok(())
     }
@@ -462,7 +462,7 @@ impl<'a> Encoder<'a> {
     fn string(&mut self, s: &[u8]) -> mlua::Result<()> {
         let escaped: usize = s.iter().map(|&b| escape_of(b).map_or(0, |e| e.len() - 1)).sum();
         let need = s.len().checked_add(escaped).and_then(|n| n.checked_add(2)).ok_or_else(oom)?;
-        self.out.try_reserve(need).map_err(|_| oom())?;
+        super::reserve(self.lua, &mut self.out, need)?;
         self.out.push(b'"');
         let mut start = 0;
         for (i, &b) in s.iter().enumerate() {
@@ -497,7 +497,7 @@ impl<'a> Encoder<'a> {
             }
         }
         // At most 24 bytes ("-1.2345678901234e-308").
-        self.out.try_reserve(32).map_err(|_| oom())?;
+        super::reserve(self.lua, &mut self.out, 32)?;
         format_g_into(&mut self.out, &mut self.scratch, x, self.precision);
         Ok(())
     }

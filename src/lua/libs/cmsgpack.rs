@@ -168,7 +168,7 @@ struct Encoder<'a> {
 
 impl Encoder<'_> {
     fn put(&mut self, bytes: &[u8]) -> Result<()> {
-        self.out.try_reserve(bytes.len()).map_err(|_| Error::MemoryError("not enough memory".to_string()))?;
+        super::reserve(self.lua, &mut self.out, bytes.len())?;
         self.out.extend_from_slice(bytes);
         Ok(())
     }

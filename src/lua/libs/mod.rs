@@ -13,6 +13,29 @@ pub mod structlib;
 
 use mlua::{Error, Lua, Value};
 
+/// Room for `need` more bytes of an encoder's output. The output is built outside the VM and
+/// copied into it at the end, so together with the VM's own memory it must fit twice within
+/// `alt.script-memory-limit`; past that (or when the allocator refuses) a memory error that
+/// ends the run, checked only when the buffer has to grow.
+pub fn reserve(lua: &Lua, out: &mut Vec<u8>, need: usize) -> mlua::Result<()> {
+    if out.capacity() - out.len() >= need {
+        return Ok(());
+    }
+    let limit = crate::config::script_memory_limit();
+    if limit > 0 {
+        let total = out.len().saturating_add(need);
+        if lua.used_memory().saturating_add(total.saturating_mul(2)) > limit {
+            crate::lua::note_memory_error();
+            return Err(out_of_memory());
+        }
+    }
+    out.try_reserve(need).map_err(|_| out_of_memory())
+}
+
+fn out_of_memory() -> Error {
+    Error::MemoryError("not enough memory".to_string())
+}
+
 /// luaL_error: `msg` prefixed with the position of the Lua code that called the running
 /// Rust function (luaL_where(L, 1)); no prefix when that caller is C (e.g. `pcall(f)`).
 pub fn lua_error(lua: &Lua, msg: &str) -> Error {

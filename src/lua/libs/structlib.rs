@@ -269,9 +269,7 @@ fn pack(lua: &Lua, args: MultiValue) -> Result<LuaString> {
     let mut arg = 2;
     let mut out: Vec<u8> = Vec::new();
     let mut total: u64 = 0;
-    let grow = |out: &mut Vec<u8>, n: usize| {
-        out.try_reserve(n).map_err(|_| Error::MemoryError("not enough memory".to_string()))
-    };
+    let grow = |out: &mut Vec<u8>, n: usize| super::reserve(lua, out, n);
     while let Some(opt) = fmt.next_opt() {
         let mut size = fmt.optsize(lua, opt)?;
         let toalign = gettoalign(total, &h, opt, size);
