@@ -167,7 +167,11 @@ const HOOK_EVERY: u32 = 100_000;
 
 /// The periodic hook of every run (luaMaskCountHook): busy state, kills, time limit.
 fn install_hook(lua: &Lua, triggers: HookTriggers, rearmed: Arc<AtomicBool>) -> mlua::Result<()> {
-    lua.set_hook(triggers, move |lua, _| match interrupt() {
+    // Never raised inside the prelude (our Lua `pcall` wrapper): Redis's pcall is C, which
+    // has no lines, so the error must surface at the user's next line (or not at all when the
+    // script returns on the line where its pcall caught the kill, as natively).
+    let in_prelude = |debug: &mlua::debug::Debug| debug.source().source.as_deref() == Some(PRELUDE_NAME);
+    lua.set_hook(triggers, move |lua, debug| match interrupt() {
         Interrupt::Continue => Ok(VmState::Continue),
         Interrupt::Kill => {
             if !rearmed.swap(true, Ordering::SeqCst) {
@@ -178,11 +182,17 @@ fn install_hook(lua: &Lua, triggers: HookTriggers, rearmed: Arc<AtomicBool>) -> 
                 // From now on at every line, so that pcall cannot swallow the kill.
                 install_hook(lua, HookTriggers::new().every_line(), rearmed.clone())?;
             }
+            if in_prelude(debug) {
+                return Ok(VmState::Continue);
+            }
             Err(raise(run::KILLED.to_vec()))
         }
         Interrupt::LoadTimeout => {
             if !rearmed.swap(true, Ordering::SeqCst) {
                 install_hook(lua, HookTriggers::new().every_line(), rearmed.clone())?;
+            }
+            if in_prelude(debug) {
+                return Ok(VmState::Continue);
             }
             Err(raise(b"ERR FUNCTION LOAD timeout".to_vec()))
         }
