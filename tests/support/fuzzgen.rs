@@ -807,7 +807,18 @@ impl Gen<'_> {
             }
             16 if nested_ok && self.loops < 2 => {
                 self.loops += 1;
-                let t = self.tbl(d);
+                // A table no variable names: a body that inserts into the table it walks
+                // would never end.
+                let mut t = self.tbl(d.max(1));
+                for _ in 0..8 {
+                    if !self.scopes.iter().flatten().any(|(n, _)| t.render() == *n) {
+                        break;
+                    }
+                    t = self.tbl(d.max(1));
+                }
+                if self.scopes.iter().flatten().any(|(n, _)| t.render() == *n) {
+                    t = Node::leaf("{1, 2, 3}");
+                }
                 self.scopes.push(Vec::new());
                 let k = self.declare("k", Ty::Any);
                 let v = self.declare("x", Ty::Any);
