@@ -3,12 +3,17 @@ PORT ?= 6379
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MODULE := target/release/libredis_alt.so
 
-.PHONY: help deps build run test lint bench
+.PHONY: help deps build run test lint bench fuzz
+
+FUZZ_MINUTES ?= 10
+FUZZ_SEED ?=
 
 help:
 	@echo "make run    install what is missing, build, start redis-server with the module on \$$PORT (default 6379)"
 	@echo "make test   install what is missing, build, run every test"
 	@echo "make bench  native vs ALT.* throughput and flush stalls on one server"
+	@echo "make fuzz   differential fuzzer, EVAL vs ALT.EVAL: FUZZ_MINUTES=10 FUZZ_SEED=n (default: time);"
+	@echo "            shrunk divergences go to target/fuzz-divergences/ (examples/difffuzz.rs)"
 	@echo "make lint   cargo fmt --check and clippy -D warnings"
 	@echo "make deps   apt-get install redis-server redis-tools libclang-dev where missing"
 
@@ -42,3 +47,9 @@ lint:
 bench: build
 	cargo build --release --example bench
 	./target/release/examples/bench
+
+# Seeded and time-bounded; the debug module (as the tests use). See examples/difffuzz.rs.
+fuzz: deps
+	cargo build
+	cargo build --example difffuzz
+	FUZZ_MINUTES=$(FUZZ_MINUTES) FUZZ_SEED=$(FUZZ_SEED) ./target/debug/examples/difffuzz

@@ -82,6 +82,12 @@ fn pcall_cannot_swallow_a_kill() {
     let server = busy_server();
     busy_then_kill(&server, "local i = 0 while true do pcall(function() while true do i = i + 1 end end) end");
     busy_then_kill(&server, "while true do local ok, e = pcall(function() while true do end end) end");
+    // Found by the differential fuzzer: the kill resurfaces at the user's next line (the
+    // error names it), and a script that returns on the line of its pcall is not killed.
+    let (_, _, caller) = busy_then_kill(&server, "local ok, e = pcall(function() while true do end end)\nreturn 1");
+    assert!(caller.ends_with("on @user_script:2."), "{caller}");
+    let (_, _, caller) = busy_then_kill(&server, "pcall(function() while true do end end) return 'after'");
+    assert_eq!(caller, "$after");
 }
 
 #[test]

@@ -174,7 +174,11 @@ const HOOK_EVERY: u32 = 100_000;
 /// thread (a per-thread hook removes itself from any thread it was not set for, which let a
 /// loop inside a coroutine run forever, unkillable).
 fn install_hook(lua: &Lua, triggers: HookTriggers, rearmed: Arc<AtomicBool>, main: MainThread) -> mlua::Result<()> {
-    lua.set_global_hook(triggers, move |lua, _| match interrupt() {
+    // Never raised inside the prelude (our Lua `pcall` wrapper): Redis's pcall is C, which
+    // has no lines, so the error must surface at the user's next line (or not at all when the
+    // script returns on the line where its pcall caught the kill, as natively).
+    let in_prelude = |debug: &mlua::debug::Debug| debug.source().source.as_deref() == Some(PRELUDE_NAME);
+    lua.set_global_hook(triggers, move |lua, debug| match interrupt() {
         Interrupt::Continue => Ok(VmState::Continue),
         Interrupt::Kill => {
             if !rearmed.swap(true, Ordering::SeqCst) {
@@ -184,11 +188,17 @@ fn install_hook(lua: &Lua, triggers: HookTriggers, rearmed: Arc<AtomicBool>, mai
                 );
                 every_line(lua, &rearmed, main)?;
             }
+            if in_prelude(debug) {
+                return Ok(VmState::Continue);
+            }
             Err(raise(run::KILLED.to_vec()))
         }
         Interrupt::LoadTimeout => {
             if !rearmed.swap(true, Ordering::SeqCst) {
                 every_line(lua, &rearmed, main)?;
+            }
+            if in_prelude(debug) {
+                return Ok(VmState::Continue);
             }
             Err(raise(b"ERR FUNCTION LOAD timeout".to_vec()))
         }
