@@ -33,18 +33,9 @@ fn native_defect(script: &str, native: &Side, alt: &Side) -> Option<&'static str
 }
 
 /// KNOWN, BEING FIXED elsewhere: remove each entry when its fix is merged. Keyed as narrowly
-/// as the symptom allows. (a) is not here: the grammar never loops unboundedly inside a
-/// coroutine (an endless loop in a coroutine freezes the server under ALT).
+/// as the symptom allows.
 fn known_being_fixed(script: &str, native: &Side, alt: &Side) -> Option<&'static str> {
     let either = |s: &str| native.reply.contains(s) || alt.reply.contains(s);
-    // (b) SET-family integer-looking values: `embstr` under ALT, `int` natively (in the
-    // keyspace, and in OBJECT ENCODING replies).
-    let as_int = |s: &str| s.replace("embstr", "int");
-    let same_keys = native.keys.len() == alt.keys.len()
-        && native.keys.iter().zip(&alt.keys).all(|(n, a)| n == a || (n.contains(" string int ") && as_int(a) == *n));
-    if native != alt && same_keys && as_int(&native.reply) == as_int(&alt.reply) {
-        return Some("(b) SET-family int values get embstr encoding");
-    }
     // (c) redis.pcall error tables and their `ignore_error_stats_update` field.
     if either("ignore_error_stats_update") {
         return Some("(c) ignore_error_stats_update in error tables");
