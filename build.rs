@@ -19,6 +19,20 @@ struct Patch {
 }
 
 const PATCHES: &[Patch] = &[
+    // Not in Redis: string.rep of a size the memory limit cannot hold fails at once with a
+    // memory error, instead of growing a buffer piece by piece up to the limit first.
+    Patch {
+        file: "lstrlib.c",
+        why: "string.rep checks its size against the memory limit first",
+        find: "  int n = luaL_checkint(L, 2);\n  luaL_buffinit(L, &b);\n  while (n-- > 0)\n",
+        replace: "  int n = luaL_checkint(L, 2);\n  if (n > 0 && l > 0 && lua_alt_memory_room != 0) {\n    size_t used = (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0);\n    size_t need = ((size_t)n > ((size_t)-1) / l) ? (size_t)-1 : (size_t)n * l;\n    if (!lua_alt_memory_room(used, need)) {\n      lua_pushliteral(L, \"not enough memory\");\n      lua_error(L);\n    }\n  }\n  luaL_buffinit(L, &b);\n  while (n-- > 0)\n",
+    },
+    Patch {
+        file: "lstrlib.c",
+        why: "string.rep checks its size against the memory limit first: the callback",
+        find: "static int str_rep (lua_State *L) {\n",
+        replace: "/* Set by the module: may `need` more bytes be allocated by a VM using `used`? */\nint (*lua_alt_memory_room)(size_t used, size_t need) = 0;\n\nstatic int str_rep (lua_State *L) {\n",
+    },
     // Not in Redis: the module learns of every failed allocation, so that a run that hit
     // `alt.script-memory-limit` ends with that error whatever the script catches.
     Patch {

@@ -1142,6 +1142,8 @@ mod lua_c {
         pub static mut lua_alt_match_interrupt: Option<unsafe extern "C" fn() -> c_int>;
         /// Called before Lua raises a memory error (build.rs patch of lmem.c).
         pub static mut lua_alt_memory_error: Option<unsafe extern "C" fn(*mut lua_State)>;
+        /// Asked by string.rep before it builds its result (build.rs patch of lstrlib.c).
+        pub static mut lua_alt_memory_room: Option<unsafe extern "C" fn(usize, usize) -> c_int>;
     }
 }
 
@@ -1214,7 +1216,40 @@ pub fn set_memory_error_hook(note: fn() -> bool) {
         *slot = Some(note);
     }
     // SAFETY: written on the main thread at load, read only by Lua code running on it.
-    unsafe { lua_c::lua_alt_memory_error = Some(memory_error) };
+    unsafe {
+        lua_c::lua_alt_memory_error = Some(memory_error);
+        lua_c::lua_alt_memory_room = Some(memory_room);
+    }
+}
+
+/// May a VM that uses `used` bytes allocate `need` more within `alt.script-memory-limit`?
+/// When not, the failure is noted as a memory error (see `memory_error`).
+unsafe extern "C" fn memory_room(used: usize, need: usize) -> c_int {
+    let limit = crate::config::script_memory_limit();
+    let fits = limit == 0 || used.saturating_add(need) <= limit;
+    if !fits {
+        let note = MEMORY_ERROR.try_lock().ok().and_then(|n| *n);
+        let _ = note.is_some_and(|note| catch_unwind(note).unwrap_or(false));
+    }
+    c_int::from(fits)
+}
+
+/// Gives the process's free heap pages back to the system at once, after a script hit the
+/// memory limit: the VM's freed blocks would otherwise stay resident until the allocator's
+/// own decay (jemalloc's, about 10 s, when the host's malloc is jemalloc; glibc's never).
+/// Main thread only.
+pub fn release_free_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory of glibc's arenas to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    let ctx = DETACHED.load(Ordering::SeqCst);
+    if !ctx.is_null() {
+        // MEMORY PURGE: the host's jemalloc purge (a no-op reply on other allocators).
+        let reply = Ctx { raw: ctx }.call(c"MEMORY", c"v", &[b"PURGE"]);
+        drop(reply);
+    }
 }
 
 unsafe extern "C" fn memory_error(state: *mut mlua::ffi::lua_State) {

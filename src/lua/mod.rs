@@ -487,6 +487,7 @@ impl LuaVm {
         let _ = self.lua.set_memory_limit(0);
         let _ = self.lua.gc_collect();
         let _ = self.lua.set_memory_limit(self.memory_limit);
+        crate::host::release_free_heap();
         crate::metrics::MEMORY_LIMIT_HITS.add(1);
         let text = format!(
             "ERR Script memory limit exceeded: the script VM may use {} bytes (alt.script-memory-limit)",
