@@ -201,3 +201,77 @@ fn getkeys_as_native() {
         assert_eq!(items(&alt).iter().map(text).collect::<Vec<_>>(), ["a", "b"]);
     }
 }
+
+/// The subcommands a container command serves, lower case (COMMAND INFO, index 9).
+fn served_subcommands(con: &mut Connection, name: &str) -> Vec<String> {
+    let info = command(con, &["INFO", name]);
+    let entry = &items(&info)[0];
+    let mut subs: Vec<String> = items(&items(entry)[9])
+        .iter()
+        .map(|sub| text(&items(sub)[0]).split('|').nth(1).unwrap_or_default().to_lowercase())
+        .collect();
+    subs.sort();
+    subs
+}
+
+/// The subcommand names HELP lists: its unindented lines after the header.
+fn help_entries(lines: &[String]) -> Vec<String> {
+    let mut subs: Vec<String> = lines[1..]
+        .iter()
+        .filter(|l| !l.starts_with(' '))
+        .map(|l| l.split(' ').next().unwrap_or_default().to_lowercase())
+        .collect();
+    subs.sort();
+    subs
+}
+
+/// Each HELP entry: its first line and its description.
+fn help_blocks(lines: &[String]) -> Vec<(String, Vec<String>)> {
+    let mut blocks: Vec<(String, Vec<String>)> = Vec::new();
+    for line in &lines[1..] {
+        match blocks.last_mut() {
+            Some(block) if line.starts_with(' ') => block.1.push(line.clone()),
+            _ => blocks.push((line.clone(), Vec::new())),
+        }
+    }
+    blocks
+}
+
+/// ALT.SCRIPT HELP and ALT.FUNCTION HELP list exactly the subcommands the module serves (no
+/// DEBUG until it exists; SHOW, LIST, STATS, STATS WITHFUNCTIONS that native has not), and
+/// keep native's text for every subcommand both have.
+#[test]
+fn help_lists_exactly_what_is_served() {
+    let server = Server::start();
+    let mut con = server.con();
+    for container in CONTAINERS {
+        let ours = lines_of(&mut con, &format!("ALT.{container}"));
+        let native = lines_of(&mut con, container);
+        assert_eq!(help_entries(&ours), served_subcommands(&mut con, &format!("alt.{container}")), "{container}");
+        assert_eq!(
+            ours[0],
+            native[0].replacen(&container.to_uppercase(), &format!("ALT.{}", container.to_uppercase()), 1)
+        );
+        let native_blocks = help_blocks(&native);
+        for (head, body) in help_blocks(&ours) {
+            let word = head.split(' ').next().unwrap_or_default();
+            if let Some((native_head, native_body)) =
+                native_blocks.iter().find(|(h, _)| h.split(' ').next() == Some(word))
+            {
+                if word == "STATS" && *container == "function" {
+                    // Native's text, with the WITHFUNCTIONS extension.
+                    assert_eq!(head, "STATS [WITHFUNCTIONS]");
+                    assert!(body.starts_with(&native_body[..native_body.len() - 1]), "{body:?}");
+                    continue;
+                }
+                assert_eq!((&head, &body), (native_head, native_body), "{container} {word}");
+            }
+        }
+    }
+    assert!(!help_entries(&lines_of(&mut con, "ALT.SCRIPT")).contains(&"debug".to_string()));
+    assert!(help_entries(&lines_of(&mut con, "SCRIPT")).contains(&"debug".to_string()));
+}
+
+fn lines_of(con: &mut Connection, name: &str) -> Vec<String> {
+    redis::cmd(name).arg("HELP").query(con).unwrap()
+}

@@ -147,7 +147,6 @@ fn list_stats_help_flush() {
         vec!["FUNCTION", "LIST", "WITHCODE", "WITHCODE"],
         vec!["FUNCTION", "LIST", "BOGUS"],
         vec!["FUNCTION", "STATS"],
-        vec!["FUNCTION", "HELP"],
         vec!["FUNCTION", "NOSUCH"],
         vec!["FUNCTION", "FLUSH", "BOGUS"],
         vec!["FUNCTION", "FLUSH", "SYNC", "ASYNC"],

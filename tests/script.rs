@@ -117,8 +117,6 @@ fn script_subcommand_errors_and_help() {
         vec!["SCRIPT", "FLUSH", "sync", "async"],
         vec!["SCRIPT", "FLUSH", "ASYNC"],
         vec!["SCRIPT", "flush", "Sync"],
-        vec!["SCRIPT", "HELP"],
-        vec!["SCRIPT", "help"],
         vec!["SCRIPT", "HELP", "extra"],
     ] {
         same_as_native(&server, 2, &[], &[&case]);

@@ -135,10 +135,10 @@ fn flush_syntax() -> ScriptError {
     ScriptError::err("SCRIPT FLUSH only support SYNC|ASYNC option")
 }
 
-/// The native help text, with the command name as the user typed it (addReplyHelp).
+/// The native help text, with the command name as the user typed it (addReplyHelp),
+/// listing exactly the subcommands the module serves: the native ones but DEBUG, and the
+/// module's own SHOW, LIST and STATS.
 const HELP: &[&str] = &[
-    "DEBUG (YES|SYNC|NO)",
-    "    Set the debug mode for subsequent scripts executed.",
     "EXISTS <sha1> [<sha1> ...]",
     "    Return information about the existence of the scripts in the script cache.",
     "FLUSH [ASYNC|SYNC]",
@@ -149,8 +149,16 @@ const HELP: &[&str] = &[
     "    * SYNC: Synchronously flush the scripts cache.",
     "KILL",
     "    Kill the currently executing Lua script.",
+    "LIST [WITHSOURCE]",
+    "    Return every cached script: its SHA1, origin (load or eval), flags, size and calls,",
+    "    and its body if WITHSOURCE is given.",
     "LOAD <script>",
     "    Load a script into the scripts cache without executing it.",
+    "SHOW <sha1>",
+    "    Return the body of a cached script.",
+    "STATS [<sha1> ...]",
+    "    Return run statistics per cached script (calls, errors, total, max, p50 and p99",
+    "    microseconds, last use), for the given SHA1s or for every cached script.",
 ];
 
 pub fn help(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
