@@ -90,7 +90,7 @@ impl Functions {
         if let Ok(mut published) = STATS.lock() {
             *published = all;
         }
-        metrics::FUNCTIONS_VM_BYTES.set(self.vm.used_memory() as u64);
+        self.vm.publish_memory();
     }
 
     /// FUNCTION LOAD (functionsCreateWithLibraryCtx). `timeout` is off for replicated loads.

@@ -1190,6 +1190,24 @@ pub fn main_thread(lua: &mlua::Lua) -> mlua::Result<MainThread> {
     Ok(MainThread(main))
 }
 
+impl MainThread {
+    pub fn addr(self) -> usize {
+        self.0
+    }
+}
+
+/// The bytes a VM holds (lua_gc's COUNT and COUNTB, what native reports as used_memory_lua),
+/// read through its main thread: call it only while that VM is alive (it may be running a
+/// script: this only reads the global state's byte total).
+pub fn vm_bytes(main: MainThread) -> u64 {
+    let state = main.0 as *mut mlua::ffi::lua_State;
+    // SAFETY: a MainThread is the main thread of a VM that its holder keeps alive.
+    let (kb, bytes) = unsafe {
+        (mlua::ffi::lua_gc(state, mlua::ffi::LUA_GCCOUNT, 0), mlua::ffi::lua_gc(state, mlua::ffi::LUA_GCCOUNTB, 0))
+    };
+    (kb.max(0) as u64) * 1024 + bytes.max(0) as u64
+}
+
 /// Switches the main thread's hook (the procedure it already has) to fire at every line, so
 /// that coroutines it creates from now on inherit the line hook: after a kill, no coroutine
 /// gets another 100,000 instructions before the kill reaches it.

@@ -3,6 +3,7 @@
 //! crash report).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 pub struct Metric(AtomicU64);
 
@@ -21,13 +22,55 @@ impl Metric {
     }
 }
 
+/// A gauge read from what it describes when INFO runs: the owner publishes a reader while
+/// what it reads is alive, and withdraws it (by the same id) before freeing it. Costs
+/// nothing on the run path; the last value read stands in while nothing is published.
+pub struct LiveGauge {
+    source: Mutex<Option<Source>>,
+    last: AtomicU64,
+}
+
+type Source = (usize, Box<dyn Fn() -> u64 + Send>);
+
+impl LiveGauge {
+    const fn new() -> LiveGauge {
+        LiveGauge { source: Mutex::new(None), last: AtomicU64::new(0) }
+    }
+
+    pub fn publish(&self, id: usize, read: Box<dyn Fn() -> u64 + Send>) {
+        if let Ok(mut source) = self.source.lock() {
+            *source = Some((id, read));
+        }
+    }
+
+    /// Stops reading `id` if it is the one published (what it reads is about to go).
+    pub fn withdraw(&self, id: usize) {
+        if let Ok(mut source) = self.source.lock() {
+            if source.as_ref().is_some_and(|(published, _)| *published == id) {
+                if let Some((_, read)) = source.take() {
+                    self.last.store(read(), Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    pub fn get(&self) -> u64 {
+        if let Ok(source) = self.source.try_lock() {
+            if let Some((_, read)) = source.as_ref() {
+                self.last.store(read(), Ordering::Relaxed);
+            }
+        }
+        self.last.load(Ordering::Relaxed)
+    }
+}
+
 /// Scripts in the EVAL cache, and the bytes of their bodies plus per-entry bookkeeping.
 pub static CACHED_SCRIPTS: Metric = Metric::new();
 pub static SCRIPTS_BYTES: Metric = Metric::new();
-/// Bytes the Lua VMs hold: set when a VM goes into service or loads code, and refreshed with
-/// every periodic GC step (each 50 runs), not on every run.
-pub static EVAL_VM_BYTES: Metric = Metric::new();
-pub static FUNCTIONS_VM_BYTES: Metric = Metric::new();
+/// Bytes the Lua VMs in service hold, read from the VM when INFO runs (as native reads
+/// used_memory_lua).
+pub static EVAL_VM_BYTES: LiveGauge = LiveGauge::new();
+pub static FUNCTIONS_VM_BYTES: LiveGauge = LiveGauge::new();
 /// ALT.EVAL scripts dropped by the cache bounds.
 pub static EVICTED_SCRIPTS: Metric = Metric::new();
 /// Runs, and runs that ended in an error, of EVAL scripts and of functions.

@@ -153,7 +153,7 @@ impl Scripts {
     pub fn publish_gauges(&self) {
         metrics::CACHED_SCRIPTS.set(self.cache.len() as u64);
         metrics::SCRIPTS_BYTES.set((self.all_bytes + self.cache.len() * ENTRY_OVERHEAD) as u64);
-        metrics::EVAL_VM_BYTES.set(self.vm.used_memory() as u64);
+        self.vm.publish_memory();
     }
 
     pub fn exists(&self, user_sha: &[u8]) -> bool {

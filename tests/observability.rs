@@ -320,3 +320,39 @@ fn long_scripts_show_in_slowlog_and_latency() {
     let latest = run_str(&mut con, &["LATENCY", "LATEST"]);
     assert!(latest.starts_with("[[$command, :"), "{latest}");
 }
+
+/// The VM memory gauges are read when INFO runs (as native's used_memory_lua): after a
+/// script built a large table and a later full collection, INFO tells what the VM holds now,
+/// for the EVAL VM and the function VM, and a script's own INFO sees its VM as it is.
+#[test]
+fn vm_memory_gauges_are_current() {
+    let server = Server::start();
+    let mut con = server.con();
+    const MIB: u64 = 1 << 20;
+    // Inside a script: its own VM as it is at that moment, holding the table being built,
+    // then after a full collection.
+    let inside =
+        "local function vm() return tonumber(string.match(redis.call('INFO', 'alt'), 'alt_eval_vm_memory:(%d+)')) end \
+                  local t = {} for i = 1, 3e6 do t[i] = i end local held = vm() \
+                  t = nil collectgarbage('collect') return {held, vm()}";
+    let reply: Vec<u64> = redis::cmd("ALT.EVAL").arg(inside).arg(0).query(&mut con).unwrap();
+    assert!(reply[0] > 40 * MIB && reply[1] < MIB, "{reply:?}");
+    let after = info_field(&mut con, "eval_vm_memory");
+    assert!(after < MIB, "{after}");
+
+    let lib = "#!lua name=mem\n\
+               local keep = {}\n\
+               redis.register_function('grow', function() for i = 1, 3e6 do keep[i] = i end return 1 end)\n\
+               redis.register_function('drop', function() keep = {} collectgarbage('collect') return 1 end)";
+    run_str(&mut con, &["ALT.FUNCTION", "LOAD", lib]);
+    assert_eq!(run_str(&mut con, &["ALT.FCALL", "grow", "0"]), ":1");
+    let held = info_field(&mut con, "functions_vm_memory");
+    assert!(held > 40 * MIB, "{held}");
+    assert_eq!(run_str(&mut con, &["ALT.FCALL", "drop", "0"]), ":1");
+    let after = info_field(&mut con, "functions_vm_memory");
+    assert!(after < MIB, "{after}");
+    // A flushed VM no longer counts: the fresh one does.
+    run_str(&mut con, &["ALT.FCALL", "grow", "0"]);
+    run_str(&mut con, &["ALT.FUNCTION", "FLUSH", "ASYNC"]);
+    assert!(info_field(&mut con, "functions_vm_memory") < MIB);
+}

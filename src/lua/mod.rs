@@ -126,8 +126,8 @@ pub struct LuaVm {
     scratch: Table,
     result_keys: convert::ResultKeys,
     calls: u32,
-    /// The INFO gauge of this VM's memory, refreshed with the periodic GC step.
-    memory_gauge: &'static crate::metrics::Metric,
+    /// The INFO gauge of this VM's memory, read from the VM while it is in service.
+    memory_gauge: &'static crate::metrics::LiveGauge,
     /// Set once a kill switched the hook to every line; the next run restores the count hook.
     hook_rearmed: Arc<AtomicBool>,
     main: MainThread,
@@ -408,8 +408,11 @@ impl LuaVm {
     }
 
     /// Bytes the VM holds now.
-    pub fn used_memory(&self) -> usize {
-        self.lua.used_memory()
+    /// Makes this VM the one its INFO gauge reads (the VM going into service).
+    pub fn publish_memory(&self) {
+        // Read only until this VM's Drop withdraws it.
+        let main = self.main;
+        self.memory_gauge.publish(main.addr(), Box::new(move || crate::host::vm_bytes(main)));
     }
 
     /// Runs an EVAL script: KEYS and ARGV as globals, the result written to `sink`.
@@ -504,7 +507,6 @@ impl LuaVm {
         if self.calls >= 50 {
             self.calls = 0;
             let _ = self.lua.gc_step();
-            self.memory_gauge.set(self.used_memory() as u64);
         }
     }
 
@@ -594,4 +596,10 @@ fn error_handler(lua: &Lua, err: Value, tostring: &Function) -> mlua::Result<Tab
         t.set("line", line)?;
     }
     Ok(t)
+}
+
+impl Drop for LuaVm {
+    fn drop(&mut self) {
+        self.memory_gauge.withdraw(self.main.addr());
+    }
 }
