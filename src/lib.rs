@@ -29,8 +29,6 @@ mod state;
 
 use commands::{eval, fcall, flushall, function, script};
 use host::CommandSpec;
-use redis_module::configuration::ConfigurationFlags;
-use redis_module::{Context, RedisString, Status};
 
 /// Every command the module serves. Flags follow the native commands (deny-script = noscript,
 /// allow-stale = stale); `getkeys-api` lets cluster routing and ACLs see numkeys-based keys.
@@ -211,8 +209,29 @@ fn command_table() -> [CommandSpec; 26] {
     ]
 }
 
-fn init(ctx: &Context, _args: &[RedisString]) -> Status {
-    let raw = host::raw_ctx(ctx);
+/// Load (called by host::RedisModule_OnLoad on a host the module serves): configs first, so
+/// that the load arguments are checked before anything is built, then the engines, commands
+/// and callbacks. False refuses the load, after a log line saying why.
+fn load(raw: *mut redis_module::raw::RedisModuleCtx, args: &[Vec<u8>]) -> bool {
+    let refuse = |why: &str| {
+        host::log_to(raw, host::LogLevel::Warning, &format!("redis-alt is not loaded: {why}"));
+        false
+    };
+    let pairs = match config::load_args(args) {
+        Ok(pairs) => pairs,
+        Err(why) => return refuse(&why),
+    };
+    if !host::register_configs(raw, &config::CONFIGS) {
+        return refuse("its configs could not be registered");
+    }
+    // Each load argument goes through CONFIG SET: the same syntax and range as for a client.
+    for (name, value) in &pairs {
+        if let Err(e) = host::config_set(raw, name, value) {
+            let name = String::from_utf8_lossy(name.strip_prefix(b"alt.").unwrap_or(name));
+            let value = String::from_utf8_lossy(value);
+            return refuse(&format!("load argument '{name} {value}' refused: {e}"));
+        }
+    }
     host::init_detached_context(raw);
     cmdinfo::reset();
     lazyfree::reset_counters();
@@ -226,46 +245,21 @@ fn init(ctx: &Context, _args: &[RedisString]) -> Status {
         || !host::register_command_filter(raw, compat::filter)
         || !host::register_info(raw, metrics::info_fields)
     {
-        return Status::Err;
+        return false;
     }
     config::refresh_host_configs(&host::Ctx::from_raw(raw));
     host::set_match_interrupt(|| run::interrupt() == run::Verdict::Kill);
     host::set_memory_error_hook(lua::note_memory_error);
-    Status::Ok
+    true
 }
 
-fn deinit(_ctx: &Context) -> Status {
-    // A worker still freeing memory runs this library's code: stay loaded until it is done.
+/// MODULE UNLOAD; refused while a worker still frees memory (it runs this library's code).
+fn unload() -> bool {
     if lazyfree::in_flight() > 0 {
-        return Status::Err;
+        return false;
     }
     state::deinit();
     cmdinfo::reset();
     host::free_detached_context();
-    Status::Ok
-}
-
-redis_module::redis_module! {
-    name: "alt",
-    version: 1,
-    // The system allocator, as native scripting's Lua uses: the VMs stay out of used_memory
-    // and maxmemory (7.0 semantics) and skip zmalloc's per-block accounting; the module
-    // reports its own memory instead.
-    allocator: (std::alloc::System, std::alloc::System),
-    data_types: [],
-    init: init,
-    deinit: deinit,
-    commands: [],
-    configurations: [
-        i64: [
-            ["script-memory-limit", &config::SCRIPT_MEMORY_LIMIT, config::DEFAULT_SCRIPT_MEMORY_LIMIT, 0, i64::MAX, ConfigurationFlags::MEMORY, None],
-            ["script-time-limit", &config::SCRIPT_TIME_LIMIT, 0, 0, i64::MAX, ConfigurationFlags::DEFAULT, None],
-            ["eval-scripts-max", &config::EVAL_SCRIPTS_MAX, 500, 0, i64::MAX, ConfigurationFlags::DEFAULT, None],
-            ["eval-scripts-max-bytes", &config::EVAL_SCRIPTS_MAX_BYTES, 0, 0, i64::MAX, ConfigurationFlags::MEMORY, None],
-        ],
-        string: [],
-        bool: [],
-        enum: [],
-        module_args_as_configuration: true,
-    ]
+    true
 }

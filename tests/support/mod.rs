@@ -86,29 +86,59 @@ impl Server {
         Server::spawn_under(&[], port, dir, extra, module)
     }
 
+    /// Another host's redis-server (`binary`), with extra arguments and the module loaded at
+    /// start if `load`; waits until it answers only if `ready` (a refused load exits instead).
+    pub fn start_host(binary: &Path, extra: &[&str], load: bool, ready: bool) -> Server {
+        let dir = scratch_dir();
+        let module = dir.join("redis_alt.so");
+        fs::copy(module_path(), &module).expect("module built (cargo build) before the tests");
+        // Without 7.0's --enable-*-command directives, which older hosts refuse.
+        let mut server =
+            Server::launch(&[], binary.as_os_str(), free_port(), dir, extra, load.then_some(module), false);
+        if ready {
+            server.wait_until_ready(Duration::from_secs(20));
+        }
+        server
+    }
+
     fn spawn_under(wrapper: &[&str], port: u16, dir: PathBuf, extra: &[&str], module: Option<PathBuf>) -> Server {
         let server = env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        let mut server = Server::launch(wrapper, server.as_ref(), port, dir, extra, module, true);
+        // A server under valgrind takes several times longer to start.
+        server.wait_until_ready(Duration::from_secs(if wrapper.is_empty() { 20 } else { 120 }));
+        server
+    }
+
+    fn launch(
+        wrapper: &[&str],
+        server: &std::ffi::OsStr,
+        port: u16,
+        dir: PathBuf,
+        extra: &[&str],
+        module: Option<PathBuf>,
+        enable_commands: bool,
+    ) -> Server {
         let mut cmd = match wrapper.split_first() {
             Some((program, args)) => {
                 let mut cmd = Command::new(program);
-                cmd.args(args).arg(&server);
+                cmd.args(args).arg(server);
                 cmd
             }
-            None => Command::new(&server),
+            None => Command::new(server),
         };
         cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(&dir)
-            .args(["--logfile", "redis.log", "--enable-debug-command", "yes", "--enable-module-command", "yes"])
-            .args(extra);
+            .args(["--logfile", "redis.log"]);
+        if enable_commands {
+            cmd.args(["--enable-debug-command", "yes", "--enable-module-command", "yes"]);
+        }
+        cmd.args(extra);
         if let Some(module) = &module {
             cmd.arg("--loadmodule").arg(module);
         }
         let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("redis-server on PATH (make deps)");
-        let mut server = Server { child, port, dir };
-        // A server under valgrind takes several times longer to start.
-        server.wait_until_ready(Duration::from_secs(if wrapper.is_empty() { 20 } else { 120 }));
-        server
+        Server { child, port, dir }
     }
 
     pub fn module_copy(&self) -> PathBuf {
@@ -173,6 +203,11 @@ impl Server {
     /// True while the process runs.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// How the process ended, once it has.
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     /// Waits for the process to exit by itself.
