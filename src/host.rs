@@ -138,9 +138,9 @@ pub struct NumericConfig {
     pub memory: bool,
 }
 
-/// Registers the configs, then lets the host apply `--alt.*` directives and defaults
-/// (RM_LoadConfigs).
-pub fn register_configs(ctx: *mut raw::RedisModuleCtx, configs: &'static [NumericConfig]) -> bool {
+/// Registers the configs, then lets the host apply `--alt.*` directives (or MODULE LOADEX
+/// CONFIG) and defaults (RM_LoadConfigs). The reason on failure.
+pub fn register_configs(ctx: *mut raw::RedisModuleCtx, configs: &'static [NumericConfig]) -> Result<(), &'static str> {
     extern "C" fn get(_name: *const c_char, privdata: *mut c_void) -> std::ffi::c_longlong {
         // SAFETY: privdata is one of the 'static configs registered below.
         let config = unsafe { &*(privdata as *const NumericConfig) };
@@ -174,7 +174,13 @@ pub fn register_configs(ctx: *mut raw::RedisModuleCtx, configs: &'static [Numeri
         ) else raw::REDISMODULE_ERR as c_int);
         done == raw::REDISMODULE_OK as c_int
     });
-    all && rm!(RedisModule_LoadConfigs(ctx) else raw::REDISMODULE_ERR as c_int) == raw::REDISMODULE_OK as c_int
+    if !all {
+        return Err("its configs could not be registered");
+    }
+    if rm!(RedisModule_LoadConfigs(ctx) else raw::REDISMODULE_ERR as c_int) != raw::REDISMODULE_OK as c_int {
+        return Err("the host refused an alt.* config value given in its config file, as --alt.*, or with MODULE LOADEX CONFIG (the line above names it)");
+    }
+    Ok(())
 }
 
 /// `CONFIG SET name value` as a client would send it: the host parses and range-checks the

@@ -221,8 +221,8 @@ fn load(raw: *mut redis_module::raw::RedisModuleCtx, args: &[Vec<u8>]) -> bool {
         Ok(pairs) => pairs,
         Err(why) => return refuse(&why),
     };
-    if !host::register_configs(raw, &config::CONFIGS) {
-        return refuse("its configs could not be registered");
+    if let Err(why) = host::register_configs(raw, &config::CONFIGS) {
+        return refuse(why);
     }
     // Each load argument goes through CONFIG SET: the same syntax and range as for a client.
     for (name, value) in &pairs {

@@ -232,6 +232,17 @@ fn mistyped_load_arguments_refuse_the_load() {
     );
     assert!(at_start.wait_exit(std::time::Duration::from_secs(20)));
     assert!(at_start.log().contains("unknown load argument 'script-memroy-limit'"), "{}", at_start.log());
+    // A bad --alt.* value: the host names it, the module says why it is not loaded.
+    let mut bad_directive = Server::start_host(
+        std::path::Path::new("redis-server"),
+        &["--loadmodule", path, "--alt.script-memory-limit", "-5"],
+        false,
+        false,
+    );
+    assert!(bad_directive.wait_exit(std::time::Duration::from_secs(20)));
+    let log = bad_directive.log();
+    assert!(log.contains("configuration alt.script-memory-limit : argument must be a memory value"), "{log}");
+    assert!(log.contains("<alt> redis-alt is not loaded: the host refused an alt.* config value"), "{log}");
 }
 
 /// The README's load example: units as CONFIG SET takes them; a load argument wins over an
