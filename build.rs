@@ -21,19 +21,20 @@ struct Patch {
 const PATCHES: &[Patch] = &[
     // Not in Redis: string.rep of a size the memory limit cannot hold fails at once with a
     // memory error, instead of growing a buffer piece by piece up to the limit first; and a
-    // large result is built in one block by doubling copies (luaL_Buffer's piecewise
-    // concatenation took 10 s for 300 MB). Same result, same errors.
+    // large result is built by doubling copies in place, in the block that becomes the string
+    // (luaL_Buffer's piecewise concatenation took 10 s for 300 MB and peaked at twice its
+    // size). Same result, same errors.
     Patch {
         file: "lstrlib.c",
         why: "string.rep checks its size against the memory limit first",
         find: "  int n = luaL_checkint(L, 2);\n  luaL_buffinit(L, &b);\n  while (n-- > 0)\n",
-        replace: "  int n = luaL_checkint(L, 2);\n  if (n > 0 && l > 0) {\n    size_t need = ((size_t)n > ((size_t)-1) / l) ? (size_t)-1 : (size_t)n * l;\n    if (lua_alt_memory_room != 0) {\n      size_t used = (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0);\n      if (!lua_alt_memory_room(used, need)) {\n        lua_pushliteral(L, \"not enough memory\");\n        lua_error(L);\n      }\n    }\n    if (need >= 65536 && need != (size_t)-1) {\n      char *block = (char *)lua_newuserdata(L, need);\n      size_t filled = l;\n      memcpy(block, s, l);\n      while (filled < need) {\n        size_t chunk = filled <= need - filled ? filled : need - filled;\n        memcpy(block + filled, block, chunk);\n        filled += chunk;\n      }\n      lua_pushlstring(L, block, need);\n      return 1;\n    }\n  }\n  luaL_buffinit(L, &b);\n  while (n-- > 0)\n",
+        replace: "  int n = luaL_checkint(L, 2);\n  if (n > 0 && l > 0) {\n    size_t need = ((size_t)n > ((size_t)-1) / l) ? (size_t)-1 : (size_t)n * l;\n    if (lua_alt_memory_room != 0) {\n      size_t used = (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0);\n      if (!lua_alt_memory_room(used, need)) {\n        lua_pushliteral(L, \"not enough memory\");\n        lua_error(L);\n      }\n    }\n    if (need >= 65536 && need != (size_t)-1) {\n      char *block = lua_alt_strbuf(L, NULL, 0, need);\n      int in_place = block != NULL;\n      size_t filled = l;\n      if (!in_place)\n        block = (char *)lua_newuserdata(L, need);\n      memcpy(block, s, l);\n      while (filled < need) {\n        size_t chunk = filled <= need - filled ? filled : need - filled;\n        memcpy(block + filled, block, chunk);\n        filled += chunk;\n      }\n      if (in_place)\n        lua_alt_pushadopted(L, block, need);\n      else\n        lua_pushlstring(L, block, need);\n      return 1;\n    }\n  }\n  luaL_buffinit(L, &b);\n  while (n-- > 0)\n",
     },
     Patch {
         file: "lstrlib.c",
         why: "string.rep checks its size against the memory limit first: the callback",
         find: "static int str_rep (lua_State *L) {\n",
-        replace: "/* Set by the module: may `need` more bytes be allocated by a VM using `used`? */\nint (*lua_alt_memory_room)(size_t used, size_t need) = 0;\n\nstatic int str_rep (lua_State *L) {\n",
+        replace: "/* Set by the module: may `need` more bytes be allocated by a VM using `used`? */\nint (*lua_alt_memory_room)(size_t used, size_t need) = 0;\n\n/* Strings written in place (lstring.c, lapi.c). */\nchar *lua_alt_strbuf (lua_State *L, char *data, size_t ocap, size_t ncap);\nLUA_API void lua_alt_pushadopted (lua_State *L, char *data, size_t len);\n\nstatic int str_rep (lua_State *L) {\n",
     },
     // Not in Redis: the module learns of every failed allocation, so that a run that hit
     // `alt.script-memory-limit` ends with that error whatever the script catches.
@@ -114,6 +115,21 @@ const PATCHES: &[Patch] = &[
         why: "string hash over every byte, as Redis",
         find: "  size_t step = (l>>5)+1;  /* if string is too long, don't hash all its chars */\n",
         replace: "  size_t step = 1;  /* Redis: hash every byte */\n",
+    },
+    // Not in Redis: encoders (cjson, cmsgpack, struct) write their output in place into the
+    // block that becomes the Lua string, instead of building it outside and copying it in:
+    // a 2 GB result no longer needs 4 GB. Interned exactly as luaS_newlstr.
+    Patch {
+        file: "lstring.c",
+        why: "strings written in place: the buffer and its adoption",
+        find: "Udata *luaS_newudata (lua_State *L, size_t s, Table *e) {\n",
+        replace: "/* redis-alt: strings written in place. An encoder writes its output into a block from the\n   VM's allocator with room for the TString header in front (lua_alt_strbuf), then the block\n   becomes the string (lua_alt_pushadopted): no second copy of a large result. */\n\n/* Resizes the block whose data part (after the header) holds `ocap` bytes (`data` NULL: no\n   block yet) to hold `ncap` bytes and the ending 0 (`ncap` 0: frees it), through the VM's\n   allocator and its byte count. Never raises: NULL when the allocator refuses (the old block\n   stays as it was). */\nchar *lua_alt_strbuf (lua_State *L, char *data, size_t ocap, size_t ncap) {\n  global_State *g = G(L);\n  void *block = data ? (void *)(data - sizeof(TString)) : NULL;\n  size_t osize = data ? sizeof(TString) + ocap + 1 : 0;\n  size_t nsize;\n  void *nb;\n  if (ncap > MAX_SIZET - sizeof(TString) - 1)\n    return NULL;\n  nsize = ncap ? sizeof(TString) + ncap + 1 : 0;\n  if (block == NULL && nsize == 0)\n    return NULL;\n  nb = (*g->frealloc)(g->ud, block, osize, nsize);\n  if (nsize > 0 && nb == NULL)\n    return NULL;\n  g->totalbytes = (g->totalbytes - osize) + nsize;\n  return nsize ? (char *)nb + sizeof(TString) : NULL;\n}\n\n/* The string of `l` bytes written at `data` (a lua_alt_strbuf block of exactly l bytes),\n   interned as luaS_newlstr interns (the same hash and lookup), so that equal strings stay one\n   object; if an equal string exists, the block is freed and that string returned. */\nTString *luaS_alt_adopt (lua_State *L, char *data, size_t l) {\n  GCObject *o;\n  TString *ts = cast(TString *, data) - 1;\n  stringtable *tb;\n  unsigned int h = cast(unsigned int, l);  /* seed */\n  size_t step = 1;  /* Redis: hash every byte, as luaS_newlstr */\n  size_t l1;\n  for (l1=l; l1>=step; l1-=step)  /* compute hash */\n    h = h ^ ((h<<5)+(h>>2)+cast(unsigned char, data[l1-1]));\n  for (o = G(L)->strt.hash[lmod(h, G(L)->strt.size)];\n       o != NULL;\n       o = o->gch.next) {\n    TString *e = rawgco2ts(o);\n    if (e->tsv.len == l && (memcmp(data, getstr(e), l) == 0)) {\n      if (isdead(G(L), o)) changewhite(o);\n      luaM_freemem(L, ts, (l+1)*sizeof(char)+sizeof(TString));\n      return e;\n    }\n  }\n  ts->tsv.len = l;\n  ts->tsv.hash = h;\n  ts->tsv.marked = luaC_white(G(L));\n  ts->tsv.tt = LUA_TSTRING;\n  ts->tsv.reserved = 0;\n  data[l] = '\\0';\n  tb = &G(L)->strt;\n  h = lmod(h, tb->size);\n  ts->tsv.next = tb->hash[h];\n  tb->hash[h] = obj2gco(ts);\n  tb->nuse++;\n  if (tb->nuse > cast(lu_int32, tb->size) && tb->size <= MAX_INT/2)\n    luaS_resize(L, tb->size*2);  /* too crowded */\n  return ts;\n}\n\n\nUdata *luaS_newudata (lua_State *L, size_t s, Table *e) {\n",
+    },
+    Patch {
+        file: "lapi.c",
+        why: "strings written in place: pushing one",
+        find: "LUA_API void lua_pushstring (lua_State *L, const char *s) {\n",
+        replace: "/* redis-alt: pushes the string written in place at `data` (see luaS_alt_adopt in\n   lstring.c), which owns the block from here on; the GC step comes after, as the string is\n   already safe on the stack. */\nTString *luaS_alt_adopt (lua_State *L, char *data, size_t l);\n\nLUA_API void lua_alt_pushadopted (lua_State *L, char *data, size_t len) {\n  lua_lock(L);\n  setsvalue2s(L, L->top, luaS_alt_adopt(L, data, len));\n  api_incr_top(L);\n  luaC_checkGC(L);\n  lua_unlock(L);\n}\n\n\nLUA_API void lua_pushstring (lua_State *L, const char *s) {\n",
     },
     // CVE-2015-4335: Lua 5.1 has no bytecode verifier. Redis always runs the text parser.
     Patch {

@@ -1302,6 +1302,144 @@ mod lua_c {
         pub static mut lua_alt_memory_error: Option<unsafe extern "C" fn(*mut lua_State)>;
         /// Asked by string.rep before it builds its result (build.rs patch of lstrlib.c).
         pub static mut lua_alt_memory_room: Option<unsafe extern "C" fn(usize, usize) -> c_int>;
+        /// Strings written in place (build.rs patches of lstring.c and lapi.c).
+        pub fn lua_alt_strbuf(state: *mut lua_State, data: *mut u8, ocap: usize, ncap: usize) -> *mut u8;
+        pub fn lua_alt_pushadopted(state: *mut lua_State, data: *mut u8, len: usize);
+    }
+}
+
+/// An encoder's output, written in place into the block (from the VM's allocator, counted in
+/// its memory and held to its limit) that becomes the Lua string at the end: no second copy
+/// of a large result. Grows only through `try_grow`; writes beyond the capacity grow it too,
+/// and if that fails the buffer is marked failed and `into_string` reports a memory error.
+pub struct LuaBuf {
+    state: *mut mlua::ffi::lua_State,
+    data: *mut u8,
+    len: usize,
+    cap: usize,
+    failed: bool,
+}
+
+impl LuaBuf {
+    /// An empty buffer of the VM running `lua`'s current callback.
+    pub fn new(lua: &mlua::Lua) -> mlua::Result<LuaBuf> {
+        let mut state = ptr::null_mut();
+        // SAFETY: the closure only records the state pointer; the thread it names is running
+        // the Rust callback that owns this buffer, so it outlives it.
+        unsafe { lua.exec_raw::<()>((), |s| state = s)? };
+        Ok(LuaBuf { state, data: ptr::null_mut(), len: 0, cap: 0, failed: false })
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.cap
+    }
+
+    /// Grows the capacity to `cap` bytes; false (and no change) if the allocator refuses.
+    pub fn try_grow(&mut self, cap: usize) -> bool {
+        if cap <= self.cap {
+            return true;
+        }
+        // SAFETY: `data` is null or this VM's block of `self.cap` bytes; the call never raises.
+        let grown = unsafe { lua_c::lua_alt_strbuf(self.state, self.data, self.cap, cap) };
+        if grown.is_null() {
+            return false;
+        }
+        self.data = grown;
+        self.cap = cap;
+        true
+    }
+
+    fn room_for(&mut self, n: usize) -> bool {
+        if self.failed {
+            return false;
+        }
+        let want = self.len.saturating_add(n);
+        if want <= self.cap || self.try_grow(want.max(self.cap.saturating_mul(2)).max(64)) || self.try_grow(want) {
+            return true;
+        }
+        self.failed = true;
+        false
+    }
+
+    pub fn push(&mut self, byte: u8) {
+        if self.room_for(1) {
+            // SAFETY: room_for made len < cap.
+            unsafe { *self.data.add(self.len) = byte };
+            self.len += 1;
+        }
+    }
+
+    pub fn extend_from_slice(&mut self, bytes: &[u8]) {
+        if !bytes.is_empty() && self.room_for(bytes.len()) {
+            // SAFETY: room_for made len + bytes.len() <= cap; the source is another allocation.
+            unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), self.data.add(self.len), bytes.len()) };
+            self.len += bytes.len();
+        }
+    }
+
+    /// Appends `n` copies of `byte`.
+    pub fn fill(&mut self, byte: u8, n: usize) {
+        if n > 0 && self.room_for(n) {
+            // SAFETY: as in extend_from_slice.
+            unsafe { ptr::write_bytes(self.data.add(self.len), byte, n) };
+            self.len += n;
+        }
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        if self.data.is_null() {
+            return &[];
+        }
+        // SAFETY: the first `len` bytes of the block were written.
+        unsafe { std::slice::from_raw_parts(self.data, self.len) }
+    }
+
+    /// The Lua string: the block itself, shrunk to its length and interned.
+    pub fn into_string(mut self, lua: &mlua::Lua) -> mlua::Result<mlua::LuaString> {
+        if self.failed {
+            return Err(mlua::Error::MemoryError("not enough memory".into()));
+        }
+        if self.len == 0 {
+            return lua.create_string("");
+        }
+        if self.len < self.cap {
+            // SAFETY: shrinking this VM's block; never raises.
+            let shrunk = unsafe { lua_c::lua_alt_strbuf(self.state, self.data, self.cap, self.len) };
+            if shrunk.is_null() {
+                // Cannot shrink in place: a copy instead (the block is freed on drop).
+                return lua.create_string(self.as_slice());
+            }
+            self.data = shrunk;
+            self.cap = self.len;
+        }
+        let (data, len) = (self.data, self.len);
+        let mut handed = false;
+        // SAFETY: the block is exactly `len` bytes; once the closure runs, the string owns it
+        // (even if a later step raises: it is interned first), so it is not freed on drop.
+        let result = unsafe {
+            lua.exec_raw::<mlua::LuaString>((), |state| {
+                handed = true;
+                lua_c::lua_alt_pushadopted(state, data, len);
+            })
+        };
+        if handed {
+            self.data = ptr::null_mut();
+            self.cap = 0;
+        }
+        result
+    }
+}
+
+impl Drop for LuaBuf {
+    fn drop(&mut self) {
+        if !self.data.is_null() {
+            // SAFETY: the block is this VM's and not handed to a string; freeing never raises.
+            unsafe { lua_c::lua_alt_strbuf(self.state, self.data, self.cap, 0) };
+        }
     }
 }
 

@@ -359,3 +359,24 @@ fn stored_values_keep_native_encodings() {
         support::eval_same(&server, &[], script, &[], &[]);
     }
 }
+
+/// Encoder results are ordinary interned strings (they are written in place): equal to
+/// literals and to each other, usable as table keys, short and long.
+#[test]
+fn encoder_results_are_interned_strings() {
+    let server = Server::start();
+    for script in [
+        "return cjson.encode({1, 2, 'x'}) == '[1,2,\"x\"]'",
+        "local a = cjson.encode({string.rep('abc', 100)}) local t = {} t[a] = 1 \
+         return t['[\"' .. string.rep('abc', 100) .. '\"]']",
+        "return cjson.encode(string.rep('x', 100000)) == '\"' .. string.rep('x', 100000) .. '\"'",
+        "return cmsgpack.pack({1, 2, 3}) == cmsgpack.pack({1, 2, 3})",
+        "local t = {} t[cmsgpack.pack('k')] = 'v' return t[cmsgpack.pack('k')]",
+        "return struct.pack('>i4xxc3', 7, 'abc') == struct.pack('>i4xxc3', 7, 'abc')",
+        "return {struct.pack(''), cjson.encode(''), #struct.pack('>i4xxc3', 7, 'abc')}",
+        "local s = struct.pack('c0', string.rep('y', 70000)) return s == string.rep('y', 70000)",
+        "local seen = {} for i = 1, 2000 do seen[cjson.encode({i})] = i end return seen['[1999]']",
+    ] {
+        eval_same(&server, &[], script, &[], &[]);
+    }
+}

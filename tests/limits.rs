@@ -49,7 +49,7 @@ fn the_default_limit_stops_every_bomb() {
         "local s = string.rep('x', 3e8) return #table.concat({s, s, s, s})",
         // CVE-2022-24834's shape: about 2.1 GB of JSON from 358 MB of input.
         "return #cjson.encode(string.rep('\\1', 0x15555556))",
-        "local s = string.rep('x', 2e8) return #cmsgpack.pack({s, s, s})",
+        "local s = string.rep('x', 3e8) return #cmsgpack.pack({s, s, s})",
         "local s = string.rep('x', 3e8) return #struct.pack('c0c0c0c0', s, s, s, s)",
         "local function f(t) return f({t, t}) end return f({})",
         // Caught, it still ends the run.
@@ -76,4 +76,43 @@ fn zero_lifts_the_limit() {
     let mut con = server.con();
     assert_eq!(run_str(&mut con, &["CONFIG", "SET", "alt.script-memory-limit", "0"]), "+OK");
     assert_eq!(run_str(&mut con, &["ALT.EVAL", "return #string.rep('x', 2^30 + 1)", "0"]), ":1073741825");
+}
+
+/// The server's peak RSS (VmHWM) in bytes.
+fn peak_rss(server: &Server) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).expect("/proc status");
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM");
+    kb * 1024
+}
+
+/// The encoders write their output in place into the string that holds it: the peak is the
+/// input plus one copy of the output, below native's (which builds the output, then copies it
+/// into a string). Each side on its own server, since the peak is per process.
+#[test]
+fn encoders_peak_below_native() {
+    const MB: u64 = 1 << 20;
+    // input bytes, output bytes (a \1 is 6 bytes of JSON)
+    let shapes = [
+        ("return #cjson.encode(string.rep('\\1', 5e7))", 50_000_000u64, 300_000_002u64),
+        ("local s = string.rep('x', 1e8) return #cmsgpack.pack({s, s})", 100_000_000, 200_000_011),
+        ("local s = string.rep('x', 1e8) return #struct.pack('c0c0', s, s)", 100_000_000, 200_000_000),
+    ];
+    for (script, input, output) in shapes {
+        let mut growth = Vec::new();
+        for command in ["EVAL", "ALT.EVAL"] {
+            let server = Server::start_with(&["--alt.script-memory-limit", "0"], true);
+            let mut con = server.con();
+            let before = peak_rss(&server);
+            assert_eq!(run_str(&mut con, &[command, script, "0"]), format!(":{output}"), "{command} {script}");
+            growth.push(peak_rss(&server).saturating_sub(before));
+        }
+        let (native, ours) = (growth[0], growth[1]);
+        assert!(ours < native, "{script}: ALT peak grew {} MB, native {} MB", ours / MB, native / MB);
+        // The input, one output, and working slack.
+        assert!(ours <= input + output + output / 4 + 32 * MB, "{script}: ALT peak grew {} MB", ours / MB);
+    }
 }

@@ -263,7 +263,7 @@ fn format_g(x: f64, precision: i32) -> String {
 }
 
 /// Appends `%.<precision>g` of `x` to `out`; `scratch` is reusable working space.
-fn format_g_into(out: &mut Vec<u8>, scratch: &mut String, x: f64, precision: i32) {
+fn format_g_into(out: &mut impl super::ByteSink, scratch: &mut String, x: f64, precision: i32) {
     use std::fmt::Write as _;
     let p = usize::try_from(precision).unwrap_or(1).clamp(1, 40);
     if x.is_nan() {
@@ -400,7 +400,7 @@ struct Encoder<'a> {
     sparse_convert: bool,
     sparse_ratio: i32,
     sparse_safe: i32,
-    out: Vec<u8>,
+    out: super::LuaBuf,
     frames: Vec<EncFrame>,
     /// The table of the innermost frame and its current key (objects).
     cur: Option<Table>,
@@ -423,8 +423,8 @@ fn stop() -> Error {
 }
 
 impl<'a> Encoder<'a> {
-    fn new(lua: &'a Lua, cfg: &Config, next: &'a Function) -> Encoder<'a> {
-        Encoder {
+    fn new(lua: &'a Lua, cfg: &Config, next: &'a Function) -> mlua::Result<Encoder<'a>> {
+        Ok(Encoder {
             lua,
             next,
             precision: get(&cfg.encode_number_precision),
@@ -433,7 +433,7 @@ impl<'a> Encoder<'a> {
             sparse_convert: get(&cfg.sparse_convert) != 0,
             sparse_ratio: get(&cfg.sparse_ratio),
             sparse_safe: get(&cfg.sparse_safe),
-            out: Vec::new(),
+            out: super::LuaBuf::new(lua)?,
             frames: Vec::new(),
             cur: None,
             cur_key: Value::Nil,
@@ -443,7 +443,7 @@ impl<'a> Encoder<'a> {
             slots: 1,
             failure: None,
             scratch: String::new(),
-        }
+        })
     }
 
     fn put(&mut self, b: &[u8]) -> mlua::Result<()> {
@@ -770,14 +770,14 @@ fn json_encode(lua: &Lua, cfg: &Config, next: &Function, args: MultiValue) -> ml
         return Err(arg_error(lua, 1, "expected 1 argument"));
     }
     let v = args.into_iter().next().unwrap_or(Value::Nil);
-    let mut enc = Encoder::new(lua, cfg, next);
+    let mut enc = Encoder::new(lua, cfg, next)?;
     if let Err(e) = enc.run(v) {
         return Err(match enc.failure.take() {
             Some(m) => lua_error(lua, &m),
             None => e,
         });
     }
-    lua.create_string(&enc.out)
+    enc.out.into_string(lua)
 }
 
 // ===== Decoding =====

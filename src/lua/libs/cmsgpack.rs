@@ -151,19 +151,19 @@ fn pack(lua: &Lua, args: MultiValue) -> Result<LuaString> {
     if nargs > MAX_C_STACK || nargs.saturating_mul(2) > MAX_C_STACK {
         return Err(super::arg_error(lua, 0, "Too many arguments for MessagePack pack."));
     }
-    let mut enc = Encoder { lua, out: Vec::new() };
+    let mut enc = Encoder { lua, out: super::LuaBuf::new(lua)? };
     for (i, v) in args.iter().enumerate() {
         // The frame holds the arguments and the i strings already encoded.
         let top = nargs.saturating_add(i);
         check_stack(lua, top, 1, "in function mp_check")?;
         enc.value(v, 0, top.saturating_add(1))?;
     }
-    lua.create_string(&enc.out)
+    enc.out.into_string(lua)
 }
 
 struct Encoder<'a> {
     lua: &'a Lua,
-    out: Vec<u8>,
+    out: super::LuaBuf,
 }
 
 impl Encoder<'_> {

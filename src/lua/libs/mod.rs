@@ -13,23 +13,53 @@ pub mod structlib;
 
 use mlua::{Error, Lua, Value};
 
-/// Room for `need` more bytes of an encoder's output. The output is built outside the VM and
-/// copied into it at the end, so together with the VM's own memory it must fit twice within
-/// `alt.script-memory-limit`; past that (or when the allocator refuses) a memory error that
-/// ends the run, checked only when the buffer has to grow.
-pub fn reserve(lua: &Lua, out: &mut Vec<u8>, need: usize) -> mlua::Result<()> {
-    if out.capacity() - out.len() >= need {
+pub use crate::host::LuaBuf;
+
+/// Room for `need` more bytes of an encoder's output. The output is written in place into
+/// the block that becomes the Lua string (host::LuaBuf), counted in the VM's memory: it grows
+/// by doubling but never past what `alt.script-memory-limit` leaves, and when even the bytes
+/// needed do not fit (or the allocator refuses) a memory error ends the run.
+pub fn reserve(lua: &Lua, out: &mut LuaBuf, need: usize) -> mlua::Result<()> {
+    let want = out.len().saturating_add(need);
+    if want <= out.capacity() {
         return Ok(());
     }
+    let mut cap = want.max(out.capacity().saturating_mul(2)).max(64);
     let limit = crate::config::script_memory_limit();
     if limit > 0 {
-        let total = out.len().saturating_add(need);
-        if lua.used_memory().saturating_add(total.saturating_mul(2)) > limit {
-            crate::lua::note_memory_error();
-            return Err(out_of_memory());
-        }
+        // The current capacity is already counted in the VM's memory.
+        let ceiling = limit.saturating_sub(lua.used_memory()).saturating_add(out.capacity());
+        cap = cap.min(ceiling).max(want);
     }
-    out.try_reserve(need).map_err(|_| out_of_memory())
+    if out.try_grow(cap) {
+        return Ok(());
+    }
+    crate::lua::note_memory_error();
+    Err(out_of_memory())
+}
+
+/// Where the number formatter writes: an encoder's output or a scratch vector.
+pub trait ByteSink {
+    fn push(&mut self, byte: u8);
+    fn extend_from_slice(&mut self, bytes: &[u8]);
+}
+
+impl ByteSink for Vec<u8> {
+    fn push(&mut self, byte: u8) {
+        Vec::push(self, byte);
+    }
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        Vec::extend_from_slice(self, bytes);
+    }
+}
+
+impl ByteSink for LuaBuf {
+    fn push(&mut self, byte: u8) {
+        LuaBuf::push(self, byte);
+    }
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        LuaBuf::extend_from_slice(self, bytes);
+    }
 }
 
 fn out_of_memory() -> Error {

@@ -267,16 +267,16 @@ fn pack(lua: &Lua, args: MultiValue) -> Result<LuaString> {
     let mut fmt = Format::new(&fmt_bytes);
     let mut h = Header::new();
     let mut arg = 2;
-    let mut out: Vec<u8> = Vec::new();
+    let mut out = super::LuaBuf::new(lua)?;
     let mut total: u64 = 0;
-    let grow = |out: &mut Vec<u8>, n: usize| super::reserve(lua, out, n);
+    let grow = |out: &mut super::LuaBuf, n: usize| super::reserve(lua, out, n);
     while let Some(opt) = fmt.next_opt() {
         let mut size = fmt.optsize(lua, opt)?;
         let toalign = gettoalign(total, &h, opt, size);
         total = total.wrapping_add(toalign);
         let pad = usize::try_from(toalign).unwrap_or(usize::MAX);
         grow(&mut out, pad)?;
-        out.resize(out.len().saturating_add(pad), 0);
+        out.fill(0, pad);
         match opt {
             b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => {
                 let n = args.check_number(lua, arg)?;
@@ -336,7 +336,7 @@ fn pack(lua: &Lua, args: MultiValue) -> Result<LuaString> {
         }
         total = total.wrapping_add(size);
     }
-    lua.create_string(&out)
+    out.into_string(lua)
 }
 
 // ---------------------------------------------------------------------------------------
