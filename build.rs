@@ -202,36 +202,134 @@ const PATCHES: &[Patch] = &[
     },
     // No CVE, but it kills the host: Lua 5.1's pattern matcher recurses once per pattern
     // item with no limit, so `string.find(s, string.rep('a?', 300000))` overflows the C
-    // stack of Redis's main thread. Bound the depth as Lua 5.2 does (`pattern too complex`).
+    // stack (native 7.0.15 on an 8 MB stack segfaults past 174,511 levels of `a?` or `a-`,
+    // 87,236 of `a*`: 48 and 96 bytes a level). Lua 5.2's fixed bound of 200 levels refuses
+    // flat patterns native matches, so the bound here is the C stack itself: match() stops
+    // once the stack pointer passes a floor 128 KB above the low end of the running thread's
+    // stack (pthread_getattr_np, once per thread). It then returns at once through every
+    // level, and string.find/match/gmatch/gsub raise `pattern too complex` from their own
+    // frame, so neither the error nor the error handlers (which Lua 5.1 runs before it
+    // unwinds) run near the floor. The 128 KB are for what may run at the deepest level:
+    // the interrupt poll, which may serve clients through RM_Yield (a debug build killed
+    // there with a 16 KB margin survives), and signal handlers. Our frames are native's
+    // size (48/96 bytes, no frame pointers: see main), so every such pattern native matches
+    // matches here too up to ~1.6% below the depth where native crashes.
     Patch {
         file: "lstrlib.c",
-        why: "bounded pattern-matching depth: the counter",
+        why: "C-stack-bounded pattern matching: headers (pthread_getattr_np is a GNU extension)",
+        find: "#include <ctype.h>\n",
+        replace: "#ifndef _GNU_SOURCE\n#define _GNU_SOURCE\n#endif\n#include <ctype.h>\n#include <stdint.h>\n#include <pthread.h>\n",
+    },
+    Patch {
+        file: "lstrlib.c",
+        why: "C-stack-bounded pattern matching: the floor and the pending error",
         find: "  int level;  /* total number of captures (finished or unfinished) */\n",
-        replace: "  int level;  /* total number of captures (finished or unfinished) */\n  int matchdepth;  /* nested match calls left */\n",
+        replace: "  int level;  /* total number of captures (finished or unfinished) */\n  uintptr_t alt_floor;  /* match() may not run with its stack pointer below this */\n  const char *alt_abort;  /* error to raise once the match has unwound, or NULL */\n",
     },
     Patch {
         file: "lstrlib.c",
-        why: "bounded pattern-matching depth: every call to match goes through the check",
+        why: "C-stack-bounded pattern matching: every call to match goes through the check",
         find: "static const char *match (MatchState *ms, const char *s, const char *p) {\n  init: /* using goto's to optimize tail recursion */\n",
-        replace: "static const char *match_unbounded (MatchState *ms, const char *s, const char *p);\n\n/* Set by the module: polled every 65536 match steps so that a pattern that backtracks for\n   minutes stays killable (busy state, ALT.SCRIPT KILL, alt.script-time-limit). */\nint (*lua_alt_match_interrupt)(void) = 0;\nstatic unsigned long lua_alt_match_steps = 0;\n\nstatic const char *match (MatchState *ms, const char *s, const char *p) {\n  const char *res;\n  if (ms->matchdepth-- == 0)\n    luaL_error(ms->L, \"pattern too complex\");\n  if ((++lua_alt_match_steps & 0xffff) == 0 && lua_alt_match_interrupt != 0 &&\n      lua_alt_match_interrupt())\n    luaL_error(ms->L, \"Script killed by user with SCRIPT KILL...\");\n  res = match_unbounded(ms, s, p);\n  ms->matchdepth++;\n  return res;\n}\n\n\nstatic const char *match_unbounded (MatchState *ms, const char *s, const char *p) {\n  init: /* using goto's to optimize tail recursion */\n",
+        replace: r#"static const char *match_unbounded (MatchState *ms, const char *s, const char *p);
+
+/* Set by the module: polled every 65536 match steps so that a pattern that backtracks for
+   minutes stays killable (busy state, ALT.SCRIPT KILL, alt.script-time-limit). */
+int (*lua_alt_match_interrupt)(void) = 0;
+static unsigned long lua_alt_match_steps = 0;
+
+/* Room kept below the floor, and the most of a huge (unlimited) stack that is used. */
+#define LUA_ALT_STACK_MARGIN ((size_t)128 * 1024)
+#define LUA_ALT_STACK_MOST ((size_t)1 << 30)
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define LUA_ALT_SP(v) __asm__ volatile ("mov %%rsp, %0" : "=r" (v))
+#elif defined(__GNUC__) && defined(__aarch64__)
+#define LUA_ALT_SP(v) __asm__ volatile ("mov %0, sp" : "=r" (v))
+#else
+#define LUA_ALT_SP(v) do { volatile char probe_ = 0; (v) = (uintptr_t)&probe_; } while (0)
+#endif
+
+static __thread uintptr_t lua_alt_floor_cache = 0;
+
+/* The lowest stack address match() may run at on this thread. */
+static uintptr_t lua_alt_stack_floor (void) {
+  uintptr_t floor = lua_alt_floor_cache;
+  if (floor == 0) {
+    uintptr_t here, low = 0, size = 0;
+    pthread_attr_t attr;
+    void *addr;
+    size_t len;
+    LUA_ALT_SP(here);
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+      if (pthread_attr_getstack(&attr, &addr, &len) == 0) {
+        low = (uintptr_t)addr;
+        size = len;
+      }
+      pthread_attr_destroy(&attr);
+    }
+    if (size > 2 * LUA_ALT_STACK_MARGIN && here > low && here - low <= size) {
+      if (size > LUA_ALT_STACK_MOST) low = low + size - LUA_ALT_STACK_MOST;
+      floor = low + LUA_ALT_STACK_MARGIN;
+    }
+    else  /* unknown stack: allow 1 MB below this point */
+      floor = here > ((uintptr_t)1 << 20) ? here - ((uintptr_t)1 << 20) : 1;
+    lua_alt_floor_cache = floor;
+  }
+  return floor;
+}
+
+/* Once ms->alt_abort is set, every level returns at once: any non-NULL result ends the
+   callers' loops, and the caller of the first match() raises the error. */
+static const char *match (MatchState *ms, const char *s, const char *p) {
+  uintptr_t sp;
+  if (ms->alt_abort != NULL)
+    return ms->src_init;
+  LUA_ALT_SP(sp);
+  if (sp < ms->alt_floor) {
+    ms->alt_abort = "pattern too complex";
+    return ms->src_init;
+  }
+  if ((++lua_alt_match_steps & 0xffff) == 0 && lua_alt_match_interrupt != 0 &&
+      lua_alt_match_interrupt()) {
+    ms->alt_abort = "Script killed by user with SCRIPT KILL...";
+    return ms->src_init;
+  }
+  return match_unbounded(ms, s, p);
+}
+
+/* The outermost match() of string.find/match/gmatch/gsub. */
+static const char *lua_alt_match_top (MatchState *ms, const char *s, const char *p) {
+  const char *res;
+  ms->alt_abort = NULL;
+  ms->alt_floor = lua_alt_stack_floor();
+  res = match(ms, s, p);
+  if (ms->alt_abort != NULL)
+    luaL_error(ms->L, "%s", ms->alt_abort);
+  return res;
+}
+
+
+static const char *match_unbounded (MatchState *ms, const char *s, const char *p) {
+  init: /* using goto's to optimize tail recursion */
+"#,
     },
     Patch {
         file: "lstrlib.c",
-        why: "bounded pattern-matching depth: string.find/match",
-        find: "    ms.src_end = s+l1;\n",
-        replace: "    ms.src_end = s+l1;\n    ms.matchdepth = LUAI_MAXCCALLS;\n",
+        why: "C-stack-bounded pattern matching: string.find/match",
+        find: "      if ((res=match(&ms, s1, p)) != NULL) {\n",
+        replace: "      if ((res=lua_alt_match_top(&ms, s1, p)) != NULL) {\n",
     },
     Patch {
         file: "lstrlib.c",
-        why: "bounded pattern-matching depth: string.gmatch",
-        find: "  ms.src_end = s+ls;\n",
-        replace: "  ms.src_end = s+ls;\n  ms.matchdepth = LUAI_MAXCCALLS;\n",
+        why: "C-stack-bounded pattern matching: string.gmatch",
+        find: "    if ((e = match(&ms, src, p)) != NULL) {\n",
+        replace: "    if ((e = lua_alt_match_top(&ms, src, p)) != NULL) {\n",
     },
     Patch {
         file: "lstrlib.c",
-        why: "bounded pattern-matching depth: string.gsub",
-        find: "  ms.src_end = src+srcl;\n",
-        replace: "  ms.src_end = src+srcl;\n  ms.matchdepth = LUAI_MAXCCALLS;\n",
+        why: "C-stack-bounded pattern matching: string.gsub",
+        find: "    e = match(&ms, src, p);\n",
+        replace: "    e = lua_alt_match_top(&ms, src, p);\n",
     },
 ];
 
@@ -259,6 +357,10 @@ fn main() {
     // -O2, as Redis builds its Lua: at cc's default -O3 the interpreter runs 2.7% more
     // instructions per loop iteration (callgrind, pure-Lua bench script) for no gain in time.
     build.opt_level(2);
+    // Without frame pointers, as Redis builds its Lua: cc keeps them whenever the profile has
+    // debug info (ours do, release too), and they make a pattern-matching level 64 bytes to
+    // native's 48, so the stack would hold a quarter fewer levels than native's.
+    build.force_frame_pointer(false);
     build.include(&patched).warnings(false).flag_if_supported("-fno-common").define("LUA_USE_LINUX", None);
     // Never LUA_USE_APICHECK: its asserts abort on stack states release Lua (Redis's) handles.
     for entry in fs::read_dir(&patched).expect("read the patched sources") {

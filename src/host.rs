@@ -1801,8 +1801,10 @@ unsafe fn push_direct(state: *mut mlua::ffi::lua_State) -> bool {
             let Some(root) = park(reply) else { return false };
             let n = if let ReplyKind::Array(n) = root.kind() { n } else { 0 };
             // SAFETY: as above; the table stays at -2 while each element is pushed and set.
+            // No size hint: Redis grows the table as it fills it (lua_newtable), and the
+            // layout shows (the border `#` finds once the script makes holes).
             unsafe {
-                ffi::lua_createtable(state, c_int::try_from(n.min(1 << 16)).unwrap_or(0), 0);
+                ffi::lua_createtable(state, 0, 0);
                 for i in 0..n {
                     match root.element(i).map(|e| e.kind()) {
                         Some(ReplyKind::Int(v)) => ffi::lua_pushnumber(state, v as ffi::lua_Number),
@@ -2015,7 +2017,8 @@ unsafe extern "C-unwind" fn run_entry(state: *mut mlua::ffi::lua_State) -> c_int
         let Some(run) = p.as_ref() else { return 0 };
         ffi::lua_settop(state, 1);
         for (name, items) in [(c"KEYS", run.keys), (c"ARGV", run.args)] {
-            ffi::lua_createtable(state, c_int::try_from(items.len()).unwrap_or(0), 0);
+            // Grown as Redis grows it (luaCreateArray: lua_newtable, no size hint).
+            ffi::lua_createtable(state, 0, 0);
             for (i, item) in items.iter().enumerate() {
                 ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
                 ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i + 1).unwrap_or(ffi::lua_Integer::MAX));

@@ -283,6 +283,41 @@ fn backtracking_patterns_are_killable() {
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
+/// The same at the deepest level the C stack allows a pattern (the floor, 128 KB above the
+/// stack's end): the interrupt poll serves clients from there through RM_Yield, and the
+/// kill unwinds the matcher before the error is raised.
+#[test]
+fn backtracking_at_the_deepest_level_is_killable() {
+    let server = busy_server();
+    let mut other = server.con();
+    let chain = |n: usize| format!("return #string.match(string.rep('a', {n}), string.rep('a?', {n}))");
+    // The deepest chain this build matches (debug and release frames differ).
+    let (mut fits, mut refused) = (1_000, 2_000_000);
+    while refused - fits > 8 {
+        let mid = (fits + refused) / 2;
+        let reply = run_str(&mut other, &["ALT.EVAL", &chain(mid), "0"]);
+        if reply == format!(":{mid}") {
+            fits = mid;
+        } else {
+            assert!(reply.contains("pattern too complex"), "{mid}: {reply}");
+            refused = mid;
+        }
+    }
+    // 48 bytes a level, as natively (which survives up to 174,511 levels on 8 MB): only the
+    // 128 KB margin and the frames below string.match are lost.
+    if let Some(stack) = server.stack_limit() {
+        assert!(fits as u64 * 48 > stack - 192 * 1024, "{fits} levels on a {stack}-byte stack");
+    }
+    // Fails only after trying every subset of the optional items, deepest first.
+    let script = format!("return string.match(string.rep('a', {fits}) .. 'b', string.rep('a?', {fits}) .. 'c')");
+    let runner = background(&server, &["ALT.EVAL", &script, "0"]);
+    wait_busy(&mut other);
+    assert_eq!(run_str(&mut other, &["ALT.SCRIPT", "KILL"]), "+OK");
+    let reply = runner.join().unwrap();
+    assert!(reply.contains("Script killed by user with SCRIPT KILL..."), "{reply}");
+    assert_eq!(run_str(&mut other, &["PING"]), "+PONG");
+}
+
 #[test]
 fn busy_function_stats_and_kill() {
     let server = busy_server();

@@ -380,3 +380,128 @@ fn encoder_results_are_interned_strings() {
         eval_same(&server, &[], script, &[], &[]);
     }
 }
+
+/// One reply in raw protocol bytes, on a fresh connection in RESP`proto` (HELLO first).
+fn raw_reply(server: &Server, proto: u8, argv: &[&str]) -> Vec<u8> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    fn command(argv: &[&str]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", argv.len()).into_bytes();
+        for a in argv {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+    /// Appends one whole reply (nested elements included) to `out`.
+    fn read_one(r: &mut BufReader<std::net::TcpStream>, out: &mut Vec<u8>) {
+        let start = out.len();
+        r.read_until(b'\n', out).expect("read a reply line");
+        let line = String::from_utf8_lossy(&out[start..]).trim_end().to_string();
+        let n: i64 = line[1..].parse().unwrap_or(0);
+        match line.as_bytes()[0] {
+            b'$' | b'=' | b'!' if n >= 0 => {
+                let mut body = vec![0; n as usize + 2];
+                r.read_exact(&mut body).expect("read a bulk");
+                out.extend_from_slice(&body);
+            }
+            b'*' | b'~' | b'>' => (0..n).for_each(|_| read_one(r, out)),
+            b'%' | b'|' => (0..2 * n).for_each(|_| read_one(r, out)),
+            _ => {}
+        }
+    }
+    let stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
+    let mut writer = stream;
+    let mut out = Vec::new();
+    writer.write_all(&command(&["HELLO", &proto.to_string()])).expect("send HELLO");
+    read_one(&mut reader, &mut out);
+    out.clear();
+    writer.write_all(&command(argv)).expect("send the command");
+    read_one(&mut reader, &mut out);
+    out
+}
+
+/// RESP3 maps and sets keep native's order: the tables Lua sees are built as Redis builds
+/// them (redisProtocolToLuaType: lua_newtable, filled in reply order), so `pairs()` over them
+/// and the map or set a script returns come out in the same order, also downgraded to RESP2
+/// arrays; KEYS, ARGV and flat arrays likewise grow as native's (the border `#` finds after
+/// the script makes holes depends on it). Raw protocol bytes compared.
+#[test]
+fn resp3_maps_and_sets_keep_natives_order() {
+    let server = Server::start();
+    let mut admin = server.con();
+    let member = |i: usize| match i % 4 {
+        0 => format!("m{i}"),
+        1 => i.to_string(),
+        2 => format!("{}.5", i),
+        _ => format!("k:{i}\u{e9}"),
+    };
+    for n in [1, 20, 100, 1000] {
+        let (s, si, h) = (format!("s{n}"), format!("si{n}"), format!("h{n}"));
+        for i in 1..=n {
+            support::run_str(&mut admin, &["SADD", &s, &member(i)]);
+            support::run_str(&mut admin, &["SADD", &si, &i.to_string()]);
+            support::run_str(&mut admin, &["HSET", &h, &member(i), &format!("v{i}")]);
+        }
+        let built = format!("redis.call('DEL', 'tmp') for i = 1, {n} do redis.call('SADD', 'tmp', 'm' .. i) end");
+        let scripts = [
+            // The issue's case: built in the script, returned under RESP3.
+            format!("redis.setresp(3) {built} return redis.call('SMEMBERS', 'tmp')"),
+            format!("redis.setresp(3) return redis.call('SMEMBERS', '{s}')"),
+            format!("redis.setresp(3) return redis.call('SMEMBERS', '{si}')"),
+            format!("redis.setresp(3) return redis.call('HGETALL', '{h}')"),
+            format!("redis.setresp(3) local r = redis.call('SMEMBERS', '{s}') r.set.extra = true return r"),
+            format!(
+                "redis.setresp(3) local r = redis.call('HGETALL', '{h}') r.map.extra = 'x' r.map[1] = 'y' return r"
+            ),
+            // pairs() inside the script.
+            format!(
+                "redis.setresp(3) {built} local o = {{}} for k in pairs(redis.call('SMEMBERS', 'tmp').set) do \
+                 o[#o + 1] = k end return o"
+            ),
+            format!(
+                "redis.setresp(3) local o = {{}} for k, v in pairs(redis.call('HGETALL', '{h}').map) do \
+                 o[#o + 1] = k .. '=' .. v end return o"
+            ),
+            format!(
+                "redis.setresp(3) local o = {{}} local t = redis.call('SMEMBERS', '{si}').set \
+                 for k in pairs(t) do o[#o + 1] = k end return o"
+            ),
+            // Under RESP2 the same replies are arrays; sets and maps the script builds itself.
+            format!("return redis.call('SMEMBERS', '{s}')"),
+            format!("return redis.call('HGETALL', '{h}')"),
+            format!("redis.setresp(3) local m = {{}} for i = 1, {n} do m['f' .. i] = i end return {{map = m}}"),
+            format!("redis.setresp(3) local m = {{}} for i = 1, {n} do m['f' .. i] = true end return {{set = m}}"),
+            // Flat arrays, with holes made by the script or by RESP3 nulls.
+            format!("local t = redis.call('SMEMBERS', '{s}') t[{n} - 1] = nil return #t"),
+            format!("redis.setresp(3) local t = redis.call('MGET', 'nokey', '{s}', 'nokey', 'x') return #t"),
+        ];
+        for script in &scripts {
+            for proto in [2, 3] {
+                let native = raw_reply(&server, proto, &["EVAL", script, "0"]);
+                let alt = raw_reply(&server, proto, &["ALT.EVAL", script, "0"]);
+                assert_eq!(
+                    String::from_utf8_lossy(&alt),
+                    String::from_utf8_lossy(&native),
+                    "RESP{proto}, n={n}: {script}"
+                );
+            }
+        }
+    }
+    // KEYS and ARGV with holes.
+    for proto in [2, 3] {
+        let script = "KEYS[4] = nil ARGV[3] = nil return {#KEYS, #ARGV}";
+        let argv = ["EVAL", script, "5", "a", "b", "c", "d", "e", "1", "2", "3", "4", "5"];
+        let native = raw_reply(&server, proto, &argv);
+        let alt_argv: Vec<&str> = std::iter::once("ALT.EVAL").chain(argv[1..].iter().copied()).collect();
+        assert_eq!(raw_reply(&server, proto, &alt_argv), native);
+        // LRANGE: a flat array; its border after a hole.
+        let mut admin = server.con();
+        support::run_str(&mut admin, &["RPUSH", "l", "1", "2", "3", "4", "5"]);
+        let script = "local t = redis.call('LRANGE', 'l', 0, -1) t[4] = nil return #t";
+        let native = raw_reply(&server, proto, &["EVAL", script, "0"]);
+        assert_eq!(raw_reply(&server, proto, &["ALT.EVAL", script, "0"]), native);
+        support::run_str(&mut admin, &["DEL", "l"]);
+    }
+}

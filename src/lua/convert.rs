@@ -81,8 +81,11 @@ fn reply_to_lua_at(lua: &Lua, reply: ReplyRef<'_>, resp3: bool, depth: usize) ->
                 Value::Boolean(false)
             }
         }
+        // Containers start empty and grow as they are filled, in reply order, as Redis builds
+        // them (lua_newtable, no size hint): a table's layout decides the order of pairs()
+        // and of the map or set the script returns, and the border `#` finds after holes.
         ReplyKind::Array(n) => {
-            let t = lua.create_table_with_capacity(n.min(1 << 16), 0)?;
+            let t = lua.create_table()?;
             for i in 0..n {
                 let v = match reply.element(i) {
                     Some(e) => reply_to_lua_at(lua, e, resp3, depth + 1)?,
@@ -93,7 +96,7 @@ fn reply_to_lua_at(lua: &Lua, reply: ReplyRef<'_>, resp3: bool, depth: usize) ->
             Value::Table(t)
         }
         ReplyKind::Map(n) => {
-            let map = lua.create_table_with_capacity(0, n.min(1 << 16))?;
+            let map = lua.create_table()?;
             for i in 0..n {
                 if let Some((k, v)) = reply.pair(i) {
                     let k = reply_to_lua_at(lua, k, resp3, depth + 1)?;
@@ -104,7 +107,7 @@ fn reply_to_lua_at(lua: &Lua, reply: ReplyRef<'_>, resp3: bool, depth: usize) ->
             single("map", Value::Table(map))?
         }
         ReplyKind::Set(n) => {
-            let set = lua.create_table_with_capacity(0, n.min(1 << 16))?;
+            let set = lua.create_table()?;
             for i in 0..n {
                 if let Some(e) = reply.element(i) {
                     set.raw_set(reply_to_lua_at(lua, e, resp3, depth + 1)?, true)?;

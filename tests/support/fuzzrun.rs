@@ -62,22 +62,6 @@ fn known_being_fixed(script: &str, native: &Side, alt: &Side) -> Option<&'static
     if either("__redis__err__handler") {
         return Some("(h) __redis__err__handler global");
     }
-    // (i) Pattern recursion limit.
-    if alt.reply.contains("pattern too complex") && !native.reply.contains("pattern too complex") {
-        return Some("(i) pattern depth limit");
-    }
-    // (j) Order of RESP3 maps and sets (HGETALL, SMEMBERS) under redis.setresp(3).
-    let low = script.to_ascii_lowercase();
-    if low.contains("setresp(3)") && (low.contains("hgetall") || low.contains("smembers")) && native.keys == alt.keys {
-        let sorted = |s: &str| {
-            let mut c: Vec<char> = s.chars().collect();
-            c.sort_unstable();
-            c
-        };
-        if sorted(&native.reply) == sorted(&alt.reply) {
-            return Some("(j) RESP3 map/set order under setresp(3)");
-        }
-    }
     None
 }
 

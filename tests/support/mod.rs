@@ -200,6 +200,13 @@ impl Server {
         self.child.id()
     }
 
+    /// The server's soft stack limit (the main thread's stack) in bytes; None if unlimited.
+    pub fn stack_limit(&self) -> Option<u64> {
+        let limits = fs::read_to_string(format!("/proc/{}/limits", self.pid())).ok()?;
+        let line = limits.lines().find(|l| l.starts_with("Max stack size"))?;
+        line.split_whitespace().nth(3)?.parse().ok()
+    }
+
     /// True while the process runs.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
