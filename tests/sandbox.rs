@@ -411,3 +411,25 @@ fn pattern_matching_depth_is_bounded_by_the_stack() {
     }
     assert_eq!(run_str(&mut con, &["PING"]), "+PONG");
 }
+
+/// Native 7.0's SORT reads `errno` after strtod without clearing it, so an ERANGE left by the
+/// script's own number parsing (a `1e309` literal, `tonumber('1e309')`) fails a SORT of
+/// non-integer values with `One or more scores can't be converted into double`. ALT's Lua
+/// leaves no stale errno behind: the SORT sorts.
+#[test]
+fn sort_after_a_range_error_sorts() {
+    let server = Server::start();
+    let mut con = server.con();
+    run_str(&mut con, &["RPUSH", "l", "1.5", "0.5", "2.5"]);
+    for script in [
+        "local x = 1e309 return redis.call('sort', KEYS[1])",
+        "local x = tonumber('1e309') return redis.call('sort', KEYS[1])",
+    ] {
+        assert_eq!(run_str(&mut con, &["ALT.EVAL", script, "1", "l"]), "[$0.5, $1.5, $2.5]", "{script}");
+        let native = run_str(&mut con, &["EVAL", script, "1", "l"]);
+        assert!(
+            native == "[$0.5, $1.5, $2.5]" || native.contains("One or more scores can't be converted into double"),
+            "{native}"
+        );
+    }
+}
