@@ -277,3 +277,46 @@ fn load_arguments_and_directives() {
     let warnings: Vec<&str> = log.lines().filter(|l| l.contains(" # ") && l.contains("<alt>")).collect();
     assert!(warnings.is_empty(), "{warnings:?}");
 }
+
+/// Going back to plain Redis (7.0 has no way to skip a module's aux record in the RDB, and a
+/// server without the module refuses an RDB that has one): the README's procedure, an AOF
+/// rewrite without the RDB preamble, keeps every key, and plain Redis starts from it.
+#[test]
+fn leaving_the_module_keeps_every_key() {
+    let data = std::env::temp_dir().join(format!("redis-alt-leave-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).expect("data dir");
+    let dir = data.to_str().expect("utf-8 path");
+    let expected;
+    {
+        let server = Server::start_with(&["--dir", dir], true);
+        let mut con = server.con();
+        run_str(&mut con, &["SET", "s", "v"]);
+        run_str(&mut con, &["ALT.EVAL", "redis.call('HSET', 'h', 'f', '1') redis.call('RPUSH', 'l', 'a', 'b')", "0"]);
+        run_str(&mut con, &["ALT.FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function() return 1 end)"]);
+        expected = support::keyspace(&mut con);
+        // The procedure (README, "Removing the module").
+        assert_eq!(run_str(&mut con, &["CONFIG", "SET", "aof-use-rdb-preamble", "no"]), "+OK");
+        assert_eq!(run_str(&mut con, &["CONFIG", "SET", "appendonly", "yes"]), "+OK");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let info: String = redis::cmd("INFO").arg("persistence").query(&mut con).expect("info");
+            let busy = ["aof_rewrite_in_progress:1", "aof_rewrite_scheduled:1", "aof_enabled:0"];
+            if !busy.iter().any(|b| info.contains(b)) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{info}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // With the module still loaded, a SAVE would write the aux record again: stop without.
+        let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut con);
+    }
+    let plain = Server::start_with(&["--dir", dir, "--appendonly", "yes"], false);
+    let mut con = plain.con();
+    assert_eq!(support::keyspace(&mut con), expected);
+    // From here plain Redis can write its own RDB.
+    assert_eq!(run_str(&mut con, &["SAVE"]), "+OK");
+    drop(con);
+    drop(plain);
+    let _ = std::fs::remove_dir_all(&data);
+}
