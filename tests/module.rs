@@ -293,7 +293,10 @@ fn leaving_the_module_keeps_every_key() {
         let mut con = server.con();
         run_str(&mut con, &["SET", "s", "v"]);
         run_str(&mut con, &["ALT.EVAL", "redis.call('HSET', 'h', 'f', '1') redis.call('RPUSH', 'l', 'a', 'b')", "0"]);
-        run_str(&mut con, &["ALT.FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function() return 1 end)"]);
+        run_str(
+            &mut con,
+            &["ALT.FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function() return 1 end)"],
+        );
         expected = support::keyspace(&mut con);
         // The procedure (README, "Removing the module").
         assert_eq!(run_str(&mut con, &["CONFIG", "SET", "aof-use-rdb-preamble", "no"]), "+OK");
