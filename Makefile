@@ -6,7 +6,14 @@ RUN_DIR ?= $(or $(TMPDIR),/tmp)/redis-alt-run-$(PORT)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MODULE := target/release/libredis_alt.so
 
-.PHONY: help deps build run test lint bench fuzz hosts
+.PHONY: help deps build run run-port-free test lint bench fuzz hosts
+
+run-port-free:
+	@if (exec 3<>/dev/tcp/127.0.0.1/$(PORT)) 2>/dev/null; then \
+		echo "make run: port $(PORT) is taken (a distribution's redis-server service listens on 6379);" \
+			"stop it or choose another port: make run PORT=6380" >&2; \
+		exit 1; \
+	fi
 
 FUZZ_MINUTES ?= 10
 FUZZ_SEED ?=
@@ -39,12 +46,8 @@ deps:
 build: deps
 	cargo build --release
 
-run: build
-	@if (exec 3<>/dev/tcp/127.0.0.1/$(PORT)) 2>/dev/null; then \
-		echo "make run: port $(PORT) is taken (a distribution's redis-server service listens on 6379);" \
-			"stop it or choose another port: make run PORT=6380" >&2; \
-		exit 1; \
-	fi
+# The port is checked first, before anything is built.
+run: run-port-free build
 	@mkdir -p $(RUN_DIR)
 	@echo "make run: server files (dump.rdb) go to $(RUN_DIR)"
 	redis-server --port $(PORT) --dir $(RUN_DIR) --enable-module-command local --loadmodule $(CURDIR)/$(MODULE)

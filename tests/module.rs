@@ -323,3 +323,21 @@ fn leaving_the_module_keeps_every_key() {
     drop(plain);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// `make run` on a port that is taken fails at once with a message saying so (before
+/// building anything).
+#[test]
+fn make_run_refuses_a_taken_port() {
+    let server = Server::start_with(&[], false);
+    let out = std::process::Command::new("make")
+        .arg("-C")
+        .arg(env!("CARGO_MANIFEST_DIR"))
+        .arg("run")
+        .arg(format!("PORT={}", server.port))
+        .output()
+        .expect("make");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("make run: port {} is taken", server.port)), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("cargo build"), "built before checking the port");
+}
