@@ -600,7 +600,8 @@ impl ReplySink for Ctx {
         rm!(RedisModule_ReplyWithSimpleString(self.raw, line.as_ptr().cast()) else 0);
     }
     fn error(&mut self, s: &[u8]) {
-        let line = c_line(s);
+        // The host trims CR/LF at the end and maps the rest to spaces (addReplyErrorFormat).
+        let line = c_string(s);
         rm!(RedisModule_ReplyWithError(self.raw, line.as_ptr().cast()) else 0);
     }
     fn int(&mut self, i: i64) {
@@ -654,11 +655,19 @@ fn reply_len(len: Option<usize>) -> c_long {
     }
 }
 
-/// A status or error line as a C string: cut at the first NUL (as Redis's `%s` does), CR/LF
-/// mapped to spaces.
+/// A status line as a C string: cut at the first NUL (as Redis's `%s` does), CR/LF mapped to
+/// spaces (the host writes a status as it is).
 fn c_line(s: &[u8]) -> Vec<u8> {
     let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
     let mut v = protocol_safe(s.get(..end).unwrap_or_default()).into_owned();
+    v.push(0);
+    v
+}
+
+/// Bytes as a C string, cut at the first NUL (as Redis's `%s` does).
+fn c_string(s: &[u8]) -> Vec<u8> {
+    let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
+    let mut v = s.get(..end).unwrap_or_default().to_vec();
     v.push(0);
     v
 }

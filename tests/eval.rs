@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{eval_same, same_as_native, Server};
+use support::{error_stats_same, eval_same, eval_same_bytes, same_as_native, Server};
 
 /// Lua values into replies (luaReplyToRedisReply).
 #[test]
@@ -357,5 +357,72 @@ fn stored_values_keep_native_encodings() {
          redis.call('HSET', 'h', 'f', '1') redis.call('RPUSH', 'l', '1', '2') redis.call('SADD', 's', '1', '2')",
     ] {
         support::eval_same(&server, &[], script, &[], &[]);
+    }
+}
+
+/// Error replies byte for byte: a script's `{err=...}` is trimmed of CR/LF at its end and
+/// mapped to spaces inside (addReplyErrorFormat), and each piece of a raised error's line is
+/// a C string of its own, so a NUL cuts the message but keeps the ` script: ...` suffix.
+#[test]
+fn error_reply_bytes() {
+    let server = Server::start();
+    for (script, expected) in [
+        ("return {err = '\\n'}", "-\r\n"),
+        ("return {err = '\\r'}", "-\r\n"),
+        ("return {err = '\\r\\n'}", "-\r\n"),
+        ("return {err = '\\n\\n'}", "-\r\n"),
+        ("return {err = '\\nfoo\\n'}", "- foo\r\n"),
+        ("return {err = '\\r\\n-x\\r\\n'}", "-  -x\r\n"),
+        ("return {err = '-\\n'}", "--\r\n"),
+        ("return {err = 'ab\\0cd'}", "-ab\r\n"),
+        ("return {1, {err = 'E x\\n'}}", ""),
+        ("return {ok = '\\nx\\n'}", "+ x \r\n"),
+        ("error('\\0')", ""),
+        ("error('a\\0b')", ""),
+        ("error('a\\nb\\r\\n')", ""),
+        ("error({err = 'x\\0y', source = 's\\0t', line = '1\\0'})", ""),
+        ("error({err = '\\n'})", ""),
+        ("return redis.error_reply('\\nx')", ""),
+    ] {
+        let bytes = eval_same_bytes(&server, script);
+        if !expected.is_empty() {
+            assert_eq!(String::from_utf8_lossy(&bytes), expected, "{script}");
+        }
+    }
+    let bytes = eval_same_bytes(&server, "error('\\0')");
+    assert!(bytes.starts_with(b"-ERR user_script:1:  script: "), "{}", String::from_utf8_lossy(&bytes));
+}
+
+/// redis.pcall's error tables have the fields native's have: `ignore_error_stats_update`
+/// only where a command (or the run's checks) already counted the error, never for an
+/// argument error; and the error statistics come out the same.
+#[test]
+fn pcall_error_tables_and_stats() {
+    let server = Server::start();
+    let setup: &[&[&str]] = &[&["SET", "str", "v"]];
+    let fields = |call: &str| {
+        format!(
+            "local e = {call} local o = {{}} for k, v in pairs(e) do o[#o + 1] = k .. '=' .. tostring(v) end \
+             table.sort(o) return o"
+        )
+    };
+    for call in [
+        "redis.pcall(nil)",
+        "redis.pcall({})",
+        "redis.pcall(false)",
+        "redis.pcall(KEYS[1])",
+        "redis.pcall()",
+        "redis.pcall('get', {})",
+        "redis.pcall('incr', 'str')",
+        "redis.pcall('nosuchcommand')",
+        "redis.pcall('eval', 'return 1', 0)",
+    ] {
+        eval_same(&server, setup, &fields(call), &[], &[]);
+        let returned = format!("local e = {call} return e");
+        eval_same(&server, setup, &returned, &[], &[]);
+        error_stats_same(&server, setup, &[&["EVAL", &returned, "0"]]);
+    }
+    for script in ["return redis.pcall(nil)", "local ok, e = pcall(redis.call, nil) return e"] {
+        error_stats_same(&server, setup, &[&["EVAL", script, "0"]]);
     }
 }

@@ -36,7 +36,10 @@ fn rss_returns(con: &mut redis::Connection, start: u64, slack: u64) -> u64 {
 fn the_default_limit_stops_every_bomb() {
     let server = Server::start();
     let mut con = server.con();
-    assert_eq!(run_str(&mut con, &["CONFIG", "GET", "alt.script-memory-limit"]), "[$alt.script-memory-limit, $1073741824]");
+    assert_eq!(
+        run_str(&mut con, &["CONFIG", "GET", "alt.script-memory-limit"]),
+        "[$alt.script-memory-limit, $1073741824]"
+    );
     let start = info_field(&mut con, "memory", "used_memory_rss");
     let bombs = [
         "return #string.rep('x', 1e10)",

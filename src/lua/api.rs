@@ -69,7 +69,9 @@ fn command(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
     } else {
         match command_argv(&args) {
             Ok((name, argv)) => run::call(name.bytes(), &argv),
-            Err(text) => CallOutcome::Refused(text.as_bytes().to_vec()),
+            // An argument error never reached a command, so no error stat counted it: its
+            // table has no `ignore_error_stats_update` (luaArgsToRedisArgv).
+            Err(text) => return Ok(Value::Table(error_table(lua, text.as_bytes(), false)?)),
         }
     };
     match outcome {

@@ -285,7 +285,11 @@ impl LuaVm {
             Value::Error(e) => Ok(Some(lua.create_string(error_message(&e))?)),
             _ => Ok(None),
         })?;
-        globals.raw_set("__redis__err__handler", handler.clone())?;
+        if kind == VmKind::Eval {
+            // EVAL's handler is a global (eval.c); the function engine keeps its own in the
+            // registry only (function_lua.c), so libraries never see it.
+            globals.raw_set("__redis__err__handler", handler.clone())?;
+        }
         let run_library: Function =
             lua.load(include_str!("prelude.lua")).set_name(PRELUDE_NAME).set_mode(ChunkMode::Text).call(errtext)?;
         let entry = crate::host::run_entry_function(&lua)?;
@@ -517,15 +521,21 @@ impl LuaVm {
                 _ => b"execution failure".to_vec(),
             };
             let mut line = format!("ERR Error running script {name}, ").into_bytes();
-            line.extend(msg.iter().take(100));
+            line.extend(msg.iter().take(100).take_while(|&&b| b != 0));
             return Ok(line);
         };
+        // Each piece is a C string in Redis's format (`%s`): cut at its first NUL, so a NUL in
+        // the message keeps the ` script: ...` suffix.
         let text_of = |v: Value| -> mlua::Result<Option<Vec<u8>>> {
-            Ok(match v {
-                Value::String(s) => Some(s.as_bytes().to_vec()),
-                Value::Integer(_) | Value::Number(_) => Some(self.tostring.call::<LuaString>(v)?.as_bytes().to_vec()),
-                _ => None,
-            })
+            let mut bytes = match v {
+                Value::String(s) => s.as_bytes().to_vec(),
+                Value::Integer(_) | Value::Number(_) => self.tostring.call::<LuaString>(v)?.as_bytes().to_vec(),
+                _ => return Ok(None),
+            };
+            if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+                bytes.truncate(nul);
+            }
+            Ok(Some(bytes))
         };
         // raw_get: an error object's metatable must not run code here.
         let Some(mut out) = text_of(t.raw_get::<Value>("err")?)? else {
