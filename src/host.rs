@@ -1293,6 +1293,102 @@ pub fn table_is_readonly(lua: &mlua::Lua, table: &mlua::Table) -> mlua::Result<b
     }
 }
 
+/// Marks the values a callback returns in place of raising (see `raising_function`).
+static RAISE_MARK: u8 = 0;
+
+/// The light userdata that starts a callback's `(mark, with_position, error)` result.
+pub fn raise_mark() -> *mut c_void {
+    std::ptr::addr_of!(RAISE_MARK).cast_mut().cast()
+}
+
+/// Wraps `inner` (an mlua callback) into the C function scripts see, which raises errors the
+/// way Redis's C functions do: when `inner` returns `(raise_mark(), with_position, error)`,
+/// the C function raises `error` itself with lua_error, a string prefixed with the caller's
+/// position when `with_position` (luaL_error's luaL_where(L, 1)). So scripts get plain Lua
+/// strings and tables as error values (mlua would raise its own userdata), and the position
+/// is that of the Lua code calling the C function, as natively.
+pub fn raising_function(lua: &mlua::Lua, inner: &mlua::Function) -> mlua::Result<mlua::Function> {
+    // SAFETY: exec_raw pushes `inner`; the closure makes it the upvalue of a C closure, which
+    // is left on the stack as the result.
+    unsafe { lua.exec_raw::<mlua::Function>(inner, |state| mlua::ffi::lua_pushcclosure(state, raising_trampoline, 1)) }
+}
+
+/// The body of every `raising_function`. It holds no Rust values that need dropping, so the
+/// longjmp of a Lua error may pass through it.
+unsafe extern "C-unwind" fn raising_trampoline(state: *mut mlua::ffi::lua_State) -> c_int {
+    use mlua::ffi;
+    // SAFETY: a C function called by Lua with a valid state; upvalue 1 is the callback. Lua
+    // guarantees LUA_MINSTACK (20) free slots beyond the arguments, and a callback that
+    // returns many values grows the stack itself; at most two are pushed after the call.
+    unsafe {
+        let nargs = ffi::lua_gettop(state);
+        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+        ffi::lua_insert(state, 1);
+        ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
+        let n = ffi::lua_gettop(state);
+        if n == 3 && ffi::lua_type(state, 1) == ffi::LUA_TLIGHTUSERDATA && ffi::lua_touserdata(state, 1) == raise_mark()
+        {
+            if ffi::lua_toboolean(state, 2) != 0 {
+                ffi::luaL_where(state, 1);
+                ffi::lua_pushvalue(state, 3);
+                ffi::lua_concat(state, 2);
+            }
+            ffi::lua_error(state);
+        }
+        n
+    }
+}
+
+/// Redis's `pcall` (script_lua.c luaRedisPcall), a C function: Lua's pcall, except that an
+/// error table with a string (or number) `err` comes back as that `err`. A table without
+/// one comes back with the nil its lookup left (three results, as natively). No Lua frame
+/// stands between the caller and the function it calls, so `error(msg, 2)` levels and hooks
+/// see what they see natively. `errtext` (upvalue) turns an error of the binding itself
+/// (mlua's userdata, from a hook) into its text.
+pub fn pcall_function(lua: &mlua::Lua, errtext: &mlua::Function) -> mlua::Result<mlua::Function> {
+    // SAFETY: as in `raising_function`.
+    unsafe { lua.exec_raw::<mlua::Function>(errtext, |state| mlua::ffi::lua_pushcclosure(state, redis_pcall, 1)) }
+}
+
+unsafe extern "C-unwind" fn redis_pcall(state: *mut mlua::ffi::lua_State) -> c_int {
+    use mlua::ffi;
+    // SAFETY: a C function called by Lua with a valid state and LUA_MINSTACK free slots; at
+    // most three are pushed at a time; nothing here has a destructor.
+    unsafe {
+        let argc = ffi::lua_gettop(state);
+        if argc == 0 {
+            // Natively the placeholder `true` is what gets called.
+            ffi::lua_pushboolean(state, 0);
+            ffi::lua_pushstring(state, c"attempt to call a boolean value".as_ptr());
+            return 2;
+        }
+        ffi::lua_pushboolean(state, 1);
+        ffi::lua_insert(state, 1);
+        if ffi::lua_pcall(state, argc - 1, ffi::LUA_MULTRET, 0) != 0 {
+            ffi::lua_remove(state, 1);
+            if ffi::lua_type(state, -1) == ffi::LUA_TUSERDATA {
+                ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+                ffi::lua_pushvalue(state, -2);
+                ffi::lua_call(state, 1, 1);
+                if ffi::lua_type(state, -1) == ffi::LUA_TSTRING {
+                    ffi::lua_replace(state, -2);
+                } else {
+                    ffi::lua_pop(state, 1);
+                }
+            }
+            if ffi::lua_istable(state, -1) != 0 {
+                ffi::lua_getfield(state, -1, c"err".as_ptr());
+                if ffi::lua_isstring(state, -1) != 0 {
+                    ffi::lua_replace(state, -2);
+                }
+            }
+            ffi::lua_pushboolean(state, 0);
+            ffi::lua_insert(state, 1);
+        }
+        ffi::lua_gettop(state)
+    }
+}
+
 /// Wraps `pcall_like` (which returns a command's reply, error replies as `{err=...}` tables)
 /// into the `redis.call` (`raise` true) or `redis.pcall` C function scripts see.
 ///

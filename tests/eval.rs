@@ -426,3 +426,76 @@ fn pcall_error_tables_and_stats() {
         error_stats_same(&server, setup, &[&["EVAL", script, "0"]]);
     }
 }
+
+/// Redis's `pcall` is a C function (luaRedisPcall): no frame of its own between the caller
+/// and the function it calls (error levels), and an error table without a string `err`
+/// comes back with the nil its lookup left (three results).
+#[test]
+fn pcall_is_a_c_function() {
+    let server = Server::start();
+    for script in [
+        "return select('#', pcall(error, {}))",
+        "local ok, t, x = pcall(error, {code = 1}) return {tostring(ok), type(t), type(x)}",
+        "return {pcall(error, 'lvl2', 2)}",
+        "return {pcall(error, 'lvl1', 1)}",
+        "local function f() error('up', 2) end return {pcall(f)}",
+        "local function f() error('up', 3) end local function g() f() end return {pcall(g)}",
+        "return {pcall(pcall, error, 'x', 2)}",
+        "return {pcall()}",
+        "return {pcall(pcall)}",
+        "return {pcall(error)}",
+        "return select('#', pcall(error))",
+        "return {pcall(error, {err = 5})}",
+        "return {pcall(error, {err = 'E x', more = 1})}",
+        "return {pcall(error, setmetatable({}, {__index = function() return 'from index' end}))}",
+        "return {pcall(function(...) return select('#', ...) end, 1, nil, 3, nil)}",
+        "return {pcall(redis.call, 'get')}",
+        "return {pcall(coroutine.wrap(function() error('w', 2) end))}",
+        "local ok, e = pcall(error, 'x', 2) return e",
+    ] {
+        eval_same(&server, &[], script, &[], &[]);
+    }
+}
+
+/// Errors raised by the binding's own functions (redis.*, cjson, cmsgpack, struct, bit,
+/// math.random, the undefined-global guard) are what Redis's C functions raise: a string
+/// with the caller's position (luaL_error) or an error table (luaPushError + luaError), never
+/// a userdata, wherever they are caught: pcall, xpcall, coroutine.resume, coroutine.wrap.
+#[test]
+fn binding_errors_are_strings_and_tables() {
+    let server = Server::start();
+    let raisers = [
+        "redis.setresp('x')",
+        "redis.set_repl(99)",
+        "redis.sha1hex()",
+        "redis.log(1)",
+        "redis.acl_check_cmd('nosuch')",
+        "cjson.decode('bad json')",
+        "cjson.encode(function() end)",
+        "cmsgpack.unpack({})",
+        "struct.pack('i')",
+        "struct.unpack('i', '')",
+        "bit.band({})",
+        "bit.tohex({})",
+        "math.random(1, 2, 3)",
+        "math.random(0)",
+        "nosuch_global",
+        "redis.call('nosuchcommand')",
+    ];
+    for raise in raisers {
+        let f = format!("function() return {raise} end");
+        for script in [
+            format!("return {{coroutine.resume(coroutine.create({f}))}}"),
+            format!("local ok, e = coroutine.resume(coroutine.create({f})) return type(e)"),
+            format!("return coroutine.wrap({f})()"),
+            format!("return {{pcall(coroutine.wrap({f}))}}"),
+            format!("return {{pcall({f})}}"),
+            format!("local ok, e = pcall({f}) return type(e)"),
+            format!("return {{xpcall({f}, function(e) return type(e) end)}}"),
+            format!("return {{xpcall({f}, function(e) return e end)}}"),
+            format!("return {raise}"),
+        ] {
+            eval_same(&server, &[], &script, &[], &[]);
+        }
+    }
+}
