@@ -1293,20 +1293,34 @@ pub fn table_is_readonly(lua: &mlua::Lua, table: &mlua::Table) -> mlua::Result<b
     }
 }
 
-/// Marks the values a callback returns in place of raising (see `raising_function`).
+/// Mark the values a callback returns in place of raising (see `raising_function`): raise
+/// the stashed value as it is, or with the caller's position.
 static RAISE_MARK: u8 = 0;
+static RAISE_HERE_MARK: u8 = 0;
 
-/// The light userdata that starts a callback's `(mark, with_position, error)` result.
-pub fn raise_mark() -> *mut c_void {
-    std::ptr::addr_of!(RAISE_MARK).cast_mut().cast()
+/// Where the value to raise waits, in the registry (one at a time: it is raised at once).
+const RAISE_SLOT: &CStr = c"redis-alt raise";
+
+/// Stores `value` for the C wrapper to raise and returns the mark the callback returns after
+/// a nil: `(nil, mark)`, which no function of the binding returns otherwise.
+pub fn stash_raised(lua: &mlua::Lua, value: mlua::Value, with_position: bool) -> mlua::Result<mlua::LightUserData> {
+    // SAFETY: exec_raw pushes `value`; lua_setfield pops it into the registry (a plain table
+    // without metamethods: no Lua code runs).
+    unsafe {
+        lua.exec_raw::<()>(value, |state| {
+            mlua::ffi::lua_setfield(state, mlua::ffi::LUA_REGISTRYINDEX, RAISE_SLOT.as_ptr())
+        })?;
+    }
+    let mark = if with_position { &RAISE_HERE_MARK } else { &RAISE_MARK };
+    Ok(mlua::LightUserData(std::ptr::from_ref(mark).cast_mut().cast()))
 }
 
 /// Wraps `inner` (an mlua callback) into the C function scripts see, which raises errors the
-/// way Redis's C functions do: when `inner` returns `(raise_mark(), with_position, error)`,
-/// the C function raises `error` itself with lua_error, a string prefixed with the caller's
-/// position when `with_position` (luaL_error's luaL_where(L, 1)). So scripts get plain Lua
-/// strings and tables as error values (mlua would raise its own userdata), and the position
-/// is that of the Lua code calling the C function, as natively.
+/// way Redis's C functions do: when `inner` returns `(nil, mark)` (see `stash_raised`), the
+/// C function raises the stashed value itself with lua_error, a string prefixed with the
+/// caller's position for the position mark (luaL_error's luaL_where(L, 1)). So scripts get
+/// plain Lua strings and tables as error values (mlua would raise its own userdata), and the
+/// position is that of the Lua code calling the C function, as natively.
 pub fn raising_function(lua: &mlua::Lua, inner: &mlua::Function) -> mlua::Result<mlua::Function> {
     // SAFETY: exec_raw pushes `inner`; the closure makes it the upvalue of a C closure, which
     // is left on the stack as the result.
@@ -1326,14 +1340,22 @@ unsafe extern "C-unwind" fn raising_trampoline(state: *mut mlua::ffi::lua_State)
         ffi::lua_insert(state, 1);
         ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
         let n = ffi::lua_gettop(state);
-        if n == 3 && ffi::lua_type(state, 1) == ffi::LUA_TLIGHTUSERDATA && ffi::lua_touserdata(state, 1) == raise_mark()
-        {
-            if ffi::lua_toboolean(state, 2) != 0 {
-                ffi::luaL_where(state, 1);
-                ffi::lua_pushvalue(state, 3);
-                ffi::lua_concat(state, 2);
+        if n == 2 && ffi::lua_isnil(state, 1) != 0 && ffi::lua_type(state, 2) == ffi::LUA_TLIGHTUSERDATA {
+            let mark = ffi::lua_touserdata(state, 2).cast_const().cast::<u8>();
+            let here = std::ptr::eq(mark, &RAISE_HERE_MARK);
+            if here || std::ptr::eq(mark, &RAISE_MARK) {
+                ffi::lua_settop(state, 0);
+                if here {
+                    ffi::luaL_where(state, 1);
+                }
+                ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, RAISE_SLOT.as_ptr());
+                ffi::lua_pushnil(state);
+                ffi::lua_setfield(state, ffi::LUA_REGISTRYINDEX, RAISE_SLOT.as_ptr());
+                if here {
+                    ffi::lua_concat(state, 2);
+                }
+                ffi::lua_error(state);
             }
-            ffi::lua_error(state);
         }
         n
     }

@@ -33,13 +33,13 @@ pub fn build(lua: &Lua, version: Version, logger: Logger) -> mlua::Result<Table>
     redis.raw_set("error_reply", super::function(lua, error_reply)?)?;
     redis.raw_set("status_reply", super::function(lua, status_reply)?)?;
     redis.raw_set("sha1hex", super::function(lua, sha1hex)?)?;
-    redis.raw_set("log", super::function(lua, move |_, args: MultiValue| log(args, logger))?)?;
-    redis.raw_set("setresp", super::function(lua, setresp)?)?;
-    redis.raw_set("set_repl", super::function(lua, set_repl)?)?;
+    redis.raw_set("log", super::function_multi(lua, move |_, args: MultiValue| log(args, logger))?)?;
+    redis.raw_set("setresp", super::function_multi(lua, setresp)?)?;
+    redis.raw_set("set_repl", super::function_multi(lua, set_repl)?)?;
     redis.raw_set("acl_check_cmd", super::function(lua, acl_check_cmd)?)?;
     redis.raw_set("replicate_commands", super::function(lua, |_, ()| Ok(true))?)?;
     redis.raw_set("breakpoint", super::function(lua, |_, ()| Ok(false))?)?;
-    redis.raw_set("debug", super::function(lua, |_, _: MultiValue| Ok(()))?)?;
+    redis.raw_set("debug", super::function_multi(lua, |_, _: MultiValue| Ok(()))?)?;
     for (name, value) in [("LOG_DEBUG", 0), ("LOG_VERBOSE", 1), ("LOG_NOTICE", 2), ("LOG_WARNING", 3)] {
         redis.raw_set(name, value)?;
     }

@@ -15,8 +15,8 @@ use std::time::Instant;
 
 use mlua::chunk::ChunkMode;
 use mlua::{
-    FromLuaMulti, Function, HookTriggers, IntoLuaMulti, Lua, LuaOptions, LuaString, MultiValue, StdLib, Table, Value,
-    VmState,
+    FromLuaMulti, Function, HookTriggers, IntoLua, IntoLuaMulti, Lua, LuaOptions, LuaString, MultiValue, StdLib, Table,
+    Value, VmState,
 };
 
 use crate::host::MainThread;
@@ -64,7 +64,23 @@ pub fn raise_here(msg: &str) -> mlua::Error {
 /// position (luaL_error), any other as its message (with the position too for mlua's own
 /// argument errors). So coroutine.resume, pcall, xpcall handlers and coroutine.wrap see
 /// plain strings and tables, as natively. Memory errors are raised as "not enough memory".
+/// For functions of one result (the value goes onto the Lua stack as is, no list built).
 pub fn function<A, R, F>(lua: &Lua, f: F) -> mlua::Result<Function>
+where
+    F: Fn(&Lua, A) -> mlua::Result<R> + mlua::MaybeSend + 'static,
+    A: FromLuaMulti,
+    R: IntoLua,
+{
+    let inner =
+        lua.create_function(move |lua, args: MultiValue| match A::from_lua_multi(args, lua).and_then(|a| f(lua, a)) {
+            Ok(value) => Ok(Ok(value)),
+            Err(e) => raised(lua, &e).map(Err),
+        })?;
+    crate::host::raising_function(lua, &inner)
+}
+
+/// `function` for functions of any number of results.
+pub fn function_multi<A, R, F>(lua: &Lua, f: F) -> mlua::Result<Function>
 where
     F: Fn(&Lua, A) -> mlua::Result<R> + mlua::MaybeSend + 'static,
     A: FromLuaMulti,
@@ -73,14 +89,16 @@ where
     let inner = lua.create_function(move |lua, args: MultiValue| {
         match A::from_lua_multi(args, lua).and_then(|a| f(lua, a)).and_then(|r| r.into_lua_multi(lua)) {
             Ok(values) => Ok(values),
-            Err(e) => raised(lua, &e),
+            Err(e) => Ok(MultiValue::from_iter([Value::Nil, Value::LightUserData(raised(lua, &e)?)])),
         }
     })?;
     crate::host::raising_function(lua, &inner)
 }
 
-/// The `(mark, with_position, error value)` a callback returns for its C function to raise.
-fn raised(lua: &Lua, e: &mlua::Error) -> mlua::Result<MultiValue> {
+/// Leaves the error value for the C function to raise (host::stash_raised) and returns the
+/// mark that tells it how: with the caller's position or as it is. The callback then
+/// returns `(nil, mark)`.
+fn raised(lua: &Lua, e: &mlua::Error) -> mlua::Result<mlua::LightUserData> {
     let mut root = e;
     while let mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } = root {
         root = cause;
@@ -95,8 +113,7 @@ fn raised(lua: &Lua, e: &mlua::Error) -> mlua::Result<MultiValue> {
             other => (true, Value::String(lua.create_string(other.to_string())?)),
         }
     };
-    let mark = Value::LightUserData(mlua::LightUserData(crate::host::raise_mark()));
-    Ok(MultiValue::from_iter([mark, Value::Boolean(with_position), value]))
+    crate::host::stash_raised(lua, value, with_position)
 }
 
 /// What an mlua error stands for in Redis's terms: an error table raised by the redis.*
@@ -192,7 +209,7 @@ pub struct LuaVm {
 fn function_env(lua: &Lua, version: api::Version, logger: api::Logger) -> mlua::Result<FunctionEnv> {
     let globals = lua.globals();
     let load_redis = lua.create_table()?;
-    load_redis.raw_set("register_function", function(lua, library::register_function)?)?;
+    load_redis.raw_set("register_function", function_multi(lua, library::register_function)?)?;
     let runtime_redis: Table = globals.raw_get("redis")?;
     for name in ["log", "LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING", "REDIS_VERSION", "REDIS_VERSION_NUM"] {
         load_redis.raw_set(name, runtime_redis.raw_get::<Value>(name)?)?;

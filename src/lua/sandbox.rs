@@ -79,7 +79,7 @@ pub fn enclose(lua: &Lua) -> mlua::Result<()> {
 /// Reading a missing key of `table` raises the nonexistent-global error (luaSetErrorMetatable).
 pub fn set_error_metatable(lua: &Lua, table: &Table) -> mlua::Result<()> {
     let meta = lua.create_table()?;
-    meta.raw_set("__index", super::function(lua, missing_global)?)?;
+    meta.raw_set("__index", super::function_multi(lua, missing_global)?)?;
     table.set_metatable(Some(meta))
 }
 

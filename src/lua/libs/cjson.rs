@@ -131,7 +131,7 @@ fn option_fn<R: IntoLuaMulti + 'static>(
     f: fn(&Lua, &[Value], &Config) -> mlua::Result<R>,
 ) -> mlua::Result<Function> {
     let cfg = Arc::clone(cfg);
-    crate::lua::function(lua, move |lua, args: MultiValue| {
+    crate::lua::function_multi(lua, move |lua, args: MultiValue| {
         let a = arg_init(lua, &args, nargs)?;
         f(lua, &a, &cfg)
     })

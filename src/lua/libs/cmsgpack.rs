@@ -54,9 +54,9 @@ const TOO_MANY_VALUES: &str = "too many return values at once; use unpack_one or
 pub fn open(lua: &Lua) -> Result<Table> {
     let t = lua.create_table()?;
     t.raw_set("pack", crate::lua::function(lua, pack)?)?;
-    t.raw_set("unpack", crate::lua::function(lua, unpack)?)?;
-    t.raw_set("unpack_one", crate::lua::function(lua, unpack_one)?)?;
-    t.raw_set("unpack_limit", crate::lua::function(lua, unpack_limit)?)?;
+    t.raw_set("unpack", crate::lua::function_multi(lua, unpack)?)?;
+    t.raw_set("unpack_one", crate::lua::function_multi(lua, unpack_one)?)?;
+    t.raw_set("unpack_limit", crate::lua::function_multi(lua, unpack_limit)?)?;
     t.raw_set("_NAME", NAME)?;
     t.raw_set("_VERSION", VERSION)?;
     t.raw_set("_COPYRIGHT", COPYRIGHT)?;

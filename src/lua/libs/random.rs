@@ -106,7 +106,7 @@ fn math_randomseed(lua: &Lua, args: &MultiValue) -> Result<()> {
 /// Set `math.random` and `math.randomseed` on `math`.
 pub fn install(lua: &Lua, math: &Table) -> Result<()> {
     math.set("random", crate::lua::function(lua, |lua, args: MultiValue| math_random(lua, &args))?)?;
-    math.set("randomseed", crate::lua::function(lua, |lua, args: MultiValue| math_randomseed(lua, &args))?)?;
+    math.set("randomseed", crate::lua::function_multi(lua, |lua, args: MultiValue| math_randomseed(lua, &args))?)?;
     Ok(())
 }
 

@@ -43,7 +43,7 @@ const MAX_C_STACK: usize = 8000;
 pub fn open(lua: &Lua) -> Result<Table> {
     let t = lua.create_table_with_capacity(0, 3)?;
     t.raw_set("pack", crate::lua::function(lua, pack)?)?;
-    t.raw_set("unpack", crate::lua::function(lua, unpack)?)?;
+    t.raw_set("unpack", crate::lua::function_multi(lua, unpack)?)?;
     t.raw_set("size", crate::lua::function(lua, size)?)?;
     Ok(t)
 }
