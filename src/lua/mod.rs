@@ -24,7 +24,8 @@ use crate::reply::ReplySink;
 use crate::run;
 
 /// An error raised by the module's own Lua callbacks, carrying Redis's complete error text
-/// (`ERR ...`, `WRONGTYPE ...`). Scripts see it through `pcall` as that text.
+/// (`ERR ...`, `WRONGTYPE ...`): raised into Lua as the table `{err=text}` (see `function`),
+/// which Redis's `pcall` turns into that text.
 #[derive(Debug)]
 pub struct Raised(pub Vec<u8>);
 
@@ -187,6 +188,7 @@ pub struct LuaVm {
     handler: Function,
     /// The run entry (host::call_run): builds KEYS/ARGV and calls the script.
     entry: Function,
+    /// Lua's own pcall: runs a library's code at FUNCTION LOAD for its raw error value.
     run_library: Function,
     functions: Option<FunctionEnv>,
     tostring: Function,
