@@ -763,7 +763,8 @@ impl ReplySink for Ctx {
         rm!(RedisModule_ReplyWithSimpleString(self.raw, line.as_ptr().cast()) else 0);
     }
     fn error(&mut self, s: &[u8]) {
-        let line = c_line(s);
+        // The host trims CR/LF at the end and maps the rest to spaces (addReplyErrorFormat).
+        let line = c_string(s);
         rm!(RedisModule_ReplyWithError(self.raw, line.as_ptr().cast()) else 0);
     }
     fn int(&mut self, i: i64) {
@@ -817,11 +818,19 @@ fn reply_len(len: Option<usize>) -> c_long {
     }
 }
 
-/// A status or error line as a C string: cut at the first NUL (as Redis's `%s` does), CR/LF
-/// mapped to spaces.
+/// A status line as a C string: cut at the first NUL (as Redis's `%s` does), CR/LF mapped to
+/// spaces (the host writes a status as it is).
 fn c_line(s: &[u8]) -> Vec<u8> {
     let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
     let mut v = protocol_safe(s.get(..end).unwrap_or_default()).into_owned();
+    v.push(0);
+    v
+}
+
+/// Bytes as a C string, cut at the first NUL (as Redis's `%s` does).
+fn c_string(s: &[u8]) -> Vec<u8> {
+    let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
+    let mut v = s.get(..end).unwrap_or_default().to_vec();
     v.push(0);
     v
 }
@@ -1595,6 +1604,124 @@ pub fn table_is_readonly(lua: &mlua::Lua, table: &mlua::Table) -> mlua::Result<b
         let mut readonly = false;
         lua.exec_raw::<()>(table, |state| readonly = lua_c::lua_isreadonlytable(state, -1) != 0)?;
         Ok(readonly)
+    }
+}
+
+/// Mark the values a callback returns in place of raising (see `raising_function`): raise
+/// the stashed value as it is, or with the caller's position.
+static RAISE_MARK: u8 = 0;
+static RAISE_HERE_MARK: u8 = 0;
+
+/// Where the value to raise waits, in the registry (one at a time: it is raised at once).
+const RAISE_SLOT: &CStr = c"redis-alt raise";
+
+/// Stores `value` for the C wrapper to raise and returns the mark the callback returns after
+/// a nil: `(nil, mark)`, which no function of the binding returns otherwise.
+pub fn stash_raised(lua: &mlua::Lua, value: mlua::Value, with_position: bool) -> mlua::Result<mlua::LightUserData> {
+    // SAFETY: exec_raw pushes `value`; lua_setfield pops it into the registry (a plain table
+    // without metamethods: no Lua code runs).
+    unsafe {
+        lua.exec_raw::<()>(value, |state| {
+            mlua::ffi::lua_setfield(state, mlua::ffi::LUA_REGISTRYINDEX, RAISE_SLOT.as_ptr())
+        })?;
+    }
+    let mark = if with_position { &RAISE_HERE_MARK } else { &RAISE_MARK };
+    Ok(mlua::LightUserData(std::ptr::from_ref(mark).cast_mut().cast()))
+}
+
+/// Wraps `inner` (an mlua callback) into the C function scripts see, which raises errors the
+/// way Redis's C functions do: when `inner` returns `(nil, mark)` (see `stash_raised`), the
+/// C function raises the stashed value itself with lua_error, a string prefixed with the
+/// caller's position for the position mark (luaL_error's luaL_where(L, 1)). So scripts get
+/// plain Lua strings and tables as error values (mlua would raise its own userdata), and the
+/// position is that of the Lua code calling the C function, as natively.
+pub fn raising_function(lua: &mlua::Lua, inner: &mlua::Function) -> mlua::Result<mlua::Function> {
+    // SAFETY: exec_raw pushes `inner`; the closure makes it the upvalue of a C closure, which
+    // is left on the stack as the result.
+    unsafe { lua.exec_raw::<mlua::Function>(inner, |state| mlua::ffi::lua_pushcclosure(state, raising_trampoline, 1)) }
+}
+
+/// The body of every `raising_function`. It holds no Rust values that need dropping, so the
+/// longjmp of a Lua error may pass through it.
+unsafe extern "C-unwind" fn raising_trampoline(state: *mut mlua::ffi::lua_State) -> c_int {
+    use mlua::ffi;
+    // SAFETY: a C function called by Lua with a valid state; upvalue 1 is the callback. Lua
+    // guarantees LUA_MINSTACK (20) free slots beyond the arguments, and a callback that
+    // returns many values grows the stack itself; at most two are pushed after the call.
+    unsafe {
+        let nargs = ffi::lua_gettop(state);
+        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+        ffi::lua_insert(state, 1);
+        ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
+        let n = ffi::lua_gettop(state);
+        if n == 2 && ffi::lua_isnil(state, 1) != 0 && ffi::lua_type(state, 2) == ffi::LUA_TLIGHTUSERDATA {
+            let mark = ffi::lua_touserdata(state, 2).cast_const().cast::<u8>();
+            let here = std::ptr::eq(mark, &RAISE_HERE_MARK);
+            if here || std::ptr::eq(mark, &RAISE_MARK) {
+                ffi::lua_settop(state, 0);
+                if here {
+                    ffi::luaL_where(state, 1);
+                }
+                ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, RAISE_SLOT.as_ptr());
+                ffi::lua_pushnil(state);
+                ffi::lua_setfield(state, ffi::LUA_REGISTRYINDEX, RAISE_SLOT.as_ptr());
+                if here {
+                    ffi::lua_concat(state, 2);
+                }
+                ffi::lua_error(state);
+            }
+        }
+        n
+    }
+}
+
+/// Redis's `pcall` (script_lua.c luaRedisPcall), a C function: Lua's pcall, except that an
+/// error table with a string (or number) `err` comes back as that `err`. A table without
+/// one comes back with the nil its lookup left (three results, as natively). No Lua frame
+/// stands between the caller and the function it calls, so `error(msg, 2)` levels and hooks
+/// see what they see natively. `errtext` (upvalue) turns an error of the binding itself
+/// (mlua's userdata, from a hook) into its text.
+pub fn pcall_function(lua: &mlua::Lua, errtext: &mlua::Function) -> mlua::Result<mlua::Function> {
+    // SAFETY: as in `raising_function`.
+    unsafe { lua.exec_raw::<mlua::Function>(errtext, |state| mlua::ffi::lua_pushcclosure(state, redis_pcall, 1)) }
+}
+
+unsafe extern "C-unwind" fn redis_pcall(state: *mut mlua::ffi::lua_State) -> c_int {
+    use mlua::ffi;
+    // SAFETY: a C function called by Lua with a valid state and LUA_MINSTACK free slots; at
+    // most three are pushed at a time; nothing here has a destructor.
+    unsafe {
+        let argc = ffi::lua_gettop(state);
+        if argc == 0 {
+            // Natively the placeholder `true` is what gets called.
+            ffi::lua_pushboolean(state, 0);
+            ffi::lua_pushstring(state, c"attempt to call a boolean value".as_ptr());
+            return 2;
+        }
+        ffi::lua_pushboolean(state, 1);
+        ffi::lua_insert(state, 1);
+        if ffi::lua_pcall(state, argc - 1, ffi::LUA_MULTRET, 0) != 0 {
+            ffi::lua_remove(state, 1);
+            if ffi::lua_type(state, -1) == ffi::LUA_TUSERDATA {
+                ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+                ffi::lua_pushvalue(state, -2);
+                ffi::lua_call(state, 1, 1);
+                if ffi::lua_type(state, -1) == ffi::LUA_TSTRING {
+                    ffi::lua_replace(state, -2);
+                } else {
+                    ffi::lua_pop(state, 1);
+                }
+            }
+            if ffi::lua_istable(state, -1) != 0 {
+                ffi::lua_getfield(state, -1, c"err".as_ptr());
+                if ffi::lua_isstring(state, -1) != 0 {
+                    ffi::lua_replace(state, -2);
+                }
+            }
+            ffi::lua_pushboolean(state, 0);
+            ffi::lua_insert(state, 1);
+        }
+        ffi::lua_gettop(state)
     }
 }
 

@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{eval_same, same_as_native, Server};
+use support::{error_stats_same, eval_same, eval_same_bytes, same_as_native, Server};
 
 /// Lua values into replies (luaReplyToRedisReply).
 #[test]
@@ -381,6 +381,103 @@ fn encoder_results_are_interned_strings() {
     }
 }
 
+/// Error replies byte for byte: a script's `{err=...}` is trimmed of CR/LF at its end and
+/// mapped to spaces inside (addReplyErrorFormat), and each piece of a raised error's line is
+/// a C string of its own, so a NUL cuts the message but keeps the ` script: ...` suffix.
+#[test]
+fn error_reply_bytes() {
+    let server = Server::start();
+    for (script, expected) in [
+        ("return {err = '\\n'}", "-\r\n"),
+        ("return {err = '\\r'}", "-\r\n"),
+        ("return {err = '\\r\\n'}", "-\r\n"),
+        ("return {err = '\\n\\n'}", "-\r\n"),
+        ("return {err = '\\nfoo\\n'}", "- foo\r\n"),
+        ("return {err = '\\r\\n-x\\r\\n'}", "-  -x\r\n"),
+        ("return {err = '-\\n'}", "--\r\n"),
+        ("return {err = 'ab\\0cd'}", "-ab\r\n"),
+        ("return {1, {err = 'E x\\n'}}", ""),
+        ("return {ok = '\\nx\\n'}", "+ x \r\n"),
+        ("error('\\0')", ""),
+        ("error('a\\0b')", ""),
+        ("error('a\\nb\\r\\n')", ""),
+        ("error({err = 'x\\0y', source = 's\\0t', line = '1\\0'})", ""),
+        ("error({err = '\\n'})", ""),
+        ("return redis.error_reply('\\nx')", ""),
+    ] {
+        let bytes = eval_same_bytes(&server, script);
+        if !expected.is_empty() {
+            assert_eq!(String::from_utf8_lossy(&bytes), expected, "{script}");
+        }
+    }
+    let bytes = eval_same_bytes(&server, "error('\\0')");
+    assert!(bytes.starts_with(b"-ERR user_script:1:  script: "), "{}", String::from_utf8_lossy(&bytes));
+}
+
+/// redis.pcall's error tables have the fields native's have: `ignore_error_stats_update`
+/// only where a command (or the run's checks) already counted the error, never for an
+/// argument error; and the error statistics come out the same.
+#[test]
+fn pcall_error_tables_and_stats() {
+    let server = Server::start();
+    let setup: &[&[&str]] = &[&["SET", "str", "v"]];
+    let fields = |call: &str| {
+        format!(
+            "local e = {call} local o = {{}} for k, v in pairs(e) do o[#o + 1] = k .. '=' .. tostring(v) end \
+             table.sort(o) return o"
+        )
+    };
+    for call in [
+        "redis.pcall(nil)",
+        "redis.pcall({})",
+        "redis.pcall(false)",
+        "redis.pcall(KEYS[1])",
+        "redis.pcall()",
+        "redis.pcall('get', {})",
+        "redis.pcall('incr', 'str')",
+        "redis.pcall('nosuchcommand')",
+        "redis.pcall('eval', 'return 1', 0)",
+    ] {
+        eval_same(&server, setup, &fields(call), &[], &[]);
+        let returned = format!("local e = {call} return e");
+        eval_same(&server, setup, &returned, &[], &[]);
+        error_stats_same(&server, setup, &[&["EVAL", &returned, "0"]]);
+    }
+    for script in ["return redis.pcall(nil)", "local ok, e = pcall(redis.call, nil) return e"] {
+        error_stats_same(&server, setup, &[&["EVAL", script, "0"]]);
+    }
+}
+
+/// Redis's `pcall` is a C function (luaRedisPcall): no frame of its own between the caller
+/// and the function it calls (error levels), and an error table without a string `err`
+/// comes back with the nil its lookup left (three results).
+#[test]
+fn pcall_is_a_c_function() {
+    let server = Server::start();
+    for script in [
+        "return select('#', pcall(error, {}))",
+        "local ok, t, x = pcall(error, {code = 1}) return {tostring(ok), type(t), type(x)}",
+        "return {pcall(error, 'lvl2', 2)}",
+        "return {pcall(error, 'lvl1', 1)}",
+        "local function f() error('up', 2) end return {pcall(f)}",
+        "local function f() error('up', 3) end local function g() f() end return {pcall(g)}",
+        "return {pcall(pcall, error, 'x', 2)}",
+        "return {pcall()}",
+        "return {pcall(pcall)}",
+        "return {pcall(error)}",
+        "return select('#', pcall(error))",
+        "return {pcall(error, {err = 5})}",
+        "return {pcall(error, {err = 'E x', more = 1})}",
+        "return {pcall(error, setmetatable({}, {__index = function() return 'from index' end}))}",
+        "return {pcall(function(...) return select('#', ...) end, 1, nil, 3, nil)}",
+        "return {pcall(redis.call, 'get')}",
+        "return {pcall(coroutine.wrap(function() error('w', 2) end))}",
+        "local ok, e = pcall(error, 'x', 2) return e",
+    ] {
+        eval_same(&server, &[], script, &[], &[]);
+    }
+}
+
 /// One reply in raw protocol bytes, on a fresh connection in RESP`proto` (HELLO first).
 fn raw_reply(server: &Server, proto: u8, argv: &[&str]) -> Vec<u8> {
     use std::io::{BufRead, BufReader, Read, Write};
@@ -503,5 +600,48 @@ fn resp3_maps_and_sets_keep_natives_order() {
         let native = raw_reply(&server, proto, &["EVAL", script, "0"]);
         assert_eq!(raw_reply(&server, proto, &["ALT.EVAL", script, "0"]), native);
         support::run_str(&mut admin, &["DEL", "l"]);
+    }
+}
+
+/// Errors raised by the binding's own functions (redis.*, cjson, cmsgpack, struct, bit,
+/// math.random, the undefined-global guard) are what Redis's C functions raise: a string
+/// with the caller's position (luaL_error) or an error table (luaPushError + luaError), never
+/// a userdata, wherever they are caught: pcall, xpcall, coroutine.resume, coroutine.wrap.
+#[test]
+fn binding_errors_are_strings_and_tables() {
+    let server = Server::start();
+    let raisers = [
+        "redis.setresp('x')",
+        "redis.set_repl(99)",
+        "redis.sha1hex()",
+        "redis.log(1)",
+        "redis.acl_check_cmd('nosuch')",
+        "cjson.decode('bad json')",
+        "cjson.encode(function() end)",
+        "cmsgpack.unpack({})",
+        "struct.pack('i')",
+        "struct.unpack('i', '')",
+        "bit.band({})",
+        "bit.tohex({})",
+        "math.random(1, 2, 3)",
+        "math.random(0)",
+        "nosuch_global",
+        "redis.call('nosuchcommand')",
+    ];
+    for raise in raisers {
+        let f = format!("function() return {raise} end");
+        for script in [
+            format!("return {{coroutine.resume(coroutine.create({f}))}}"),
+            format!("local ok, e = coroutine.resume(coroutine.create({f})) return type(e)"),
+            format!("return coroutine.wrap({f})()"),
+            format!("return {{pcall(coroutine.wrap({f}))}}"),
+            format!("return {{pcall({f})}}"),
+            format!("local ok, e = pcall({f}) return type(e)"),
+            format!("return {{xpcall({f}, function(e) return type(e) end)}}"),
+            format!("return {{xpcall({f}, function(e) return e end)}}"),
+            format!("return {raise}"),
+        ] {
+            eval_same(&server, &[], &script, &[], &[]);
+        }
     }
 }

@@ -186,6 +186,30 @@ fn runtime_environment() {
     );
 }
 
+/// The function engine keeps its error handler out of the globals (function_lua.c): a
+/// library neither lists nor reads `__redis__err__handler`.
+#[test]
+fn no_error_handler_global() {
+    let server = Server::start();
+    let code = lib(
+        "h",
+        "redis.register_function('list', function() local o = {} for k in pairs(_G) do o[#o + 1] = tostring(k) end table.sort(o) return o end)\n\
+         redis.register_function('read', function() return type(__redis__err__handler) end)\n\
+         redis.register_function('raw', function() return type(rawget(_G, '__redis__err__handler')) end)",
+    );
+    both(
+        &server,
+        &[],
+        &[
+            &["FUNCTION", "FLUSH"],
+            &["FUNCTION", "LOAD", &code],
+            &["FCALL", "list", "0"],
+            &["FCALL", "read", "0"],
+            &["FCALL", "raw", "0"],
+        ],
+    );
+}
+
 #[test]
 fn survives_debug_reload_and_restart() {
     let dir = {

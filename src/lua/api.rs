@@ -30,16 +30,16 @@ pub fn build(lua: &Lua, version: Version, logger: Logger) -> mlua::Result<Table>
     let command = lua.create_function(|lua, args: MultiValue| command(lua, args))?;
     redis.raw_set("call", crate::host::command_function(lua, &command, true)?)?;
     redis.raw_set("pcall", crate::host::command_function(lua, &command, false)?)?;
-    redis.raw_set("error_reply", lua.create_function(error_reply)?)?;
-    redis.raw_set("status_reply", lua.create_function(status_reply)?)?;
-    redis.raw_set("sha1hex", lua.create_function(sha1hex)?)?;
-    redis.raw_set("log", lua.create_function(move |_, args: MultiValue| log(args, logger))?)?;
-    redis.raw_set("setresp", lua.create_function(setresp)?)?;
-    redis.raw_set("set_repl", lua.create_function(set_repl)?)?;
-    redis.raw_set("acl_check_cmd", lua.create_function(acl_check_cmd)?)?;
-    redis.raw_set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;
-    redis.raw_set("breakpoint", lua.create_function(|_, ()| Ok(false))?)?;
-    redis.raw_set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
+    redis.raw_set("error_reply", super::function(lua, error_reply)?)?;
+    redis.raw_set("status_reply", super::function(lua, status_reply)?)?;
+    redis.raw_set("sha1hex", super::function(lua, sha1hex)?)?;
+    redis.raw_set("log", super::function_multi(lua, move |_, args: MultiValue| log(args, logger))?)?;
+    redis.raw_set("setresp", super::function_multi(lua, setresp)?)?;
+    redis.raw_set("set_repl", super::function_multi(lua, set_repl)?)?;
+    redis.raw_set("acl_check_cmd", super::function(lua, acl_check_cmd)?)?;
+    redis.raw_set("replicate_commands", super::function(lua, |_, ()| Ok(true))?)?;
+    redis.raw_set("breakpoint", super::function(lua, |_, ()| Ok(false))?)?;
+    redis.raw_set("debug", super::function_multi(lua, |_, _: MultiValue| Ok(()))?)?;
     for (name, value) in [("LOG_DEBUG", 0), ("LOG_VERBOSE", 1), ("LOG_NOTICE", 2), ("LOG_WARNING", 3)] {
         redis.raw_set(name, value)?;
     }
@@ -69,7 +69,9 @@ fn command(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
     } else {
         match command_argv(&args) {
             Ok((name, argv)) => run::call(name.bytes(), &argv),
-            Err(text) => CallOutcome::Refused(text.as_bytes().to_vec()),
+            // An argument error never reached a command, so no error stat counted it: its
+            // table has no `ignore_error_stats_update` (luaArgsToRedisArgv).
+            Err(text) => return Ok(Value::Table(error_table(lua, text.as_bytes(), false)?)),
         }
     };
     match outcome {

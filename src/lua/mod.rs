@@ -14,14 +14,18 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use mlua::chunk::ChunkMode;
-use mlua::{Function, HookTriggers, Lua, LuaOptions, LuaString, StdLib, Table, Value, VmState};
+use mlua::{
+    FromLuaMulti, Function, HookTriggers, IntoLua, IntoLuaMulti, Lua, LuaOptions, LuaString, MultiValue, StdLib, Table,
+    Value, VmState,
+};
 
 use crate::host::MainThread;
 use crate::reply::ReplySink;
 use crate::run;
 
 /// An error raised by the module's own Lua callbacks, carrying Redis's complete error text
-/// (`ERR ...`, `WRONGTYPE ...`). Scripts see it through `pcall` as that text.
+/// (`ERR ...`, `WRONGTYPE ...`): raised into Lua as the table `{err=text}` (see `function`),
+/// which Redis's `pcall` turns into that text.
 #[derive(Debug)]
 pub struct Raised(pub Vec<u8>);
 
@@ -37,17 +41,80 @@ pub fn raise(text: Vec<u8>) -> mlua::Error {
     mlua::Error::external(Raised(text))
 }
 
-/// An error raised the way a C library function raises it with luaL_error: the message is
-/// prefixed with the position of the Lua code that called the function (luaL_where(L, 1)).
-pub fn raise_here(lua: &Lua, msg: &str) -> mlua::Error {
-    // Level 0 is the Rust function raising; level 1 its caller.
-    let position = lua
-        .inspect_stack(1, |d| match d.current_line() {
-            Some(line) if line > 0 => format!("{}:{line}: ", d.source().short_src.unwrap_or_default()),
-            _ => String::new(),
-        })
-        .unwrap_or_default();
-    mlua::Error::RuntimeError(format!("{position}{msg}"))
+/// An error raised the way a C library function raises it with luaL_error: the message gets
+/// the position of the Lua code that called the function (luaL_where(L, 1)) when it is
+/// raised into Lua (see `function`).
+#[derive(Debug)]
+pub struct Located(pub String);
+
+impl std::fmt::Display for Located {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Located {}
+
+pub fn raise_here(msg: &str) -> mlua::Error {
+    mlua::Error::external(Located(msg.to_string()))
+}
+
+/// A Lua function that runs `f` and fails the way Redis's C functions do: through a C
+/// function (host::raising_function) that raises a `Raised` error as the error table
+/// `{err=...}` (luaPushError + luaError), a `Located` one as its message with the caller's
+/// position (luaL_error), any other as its message (with the position too for mlua's own
+/// argument errors). So coroutine.resume, pcall, xpcall handlers and coroutine.wrap see
+/// plain strings and tables, as natively. Memory errors are raised as "not enough memory".
+/// For functions of one result (the value goes onto the Lua stack as is, no list built).
+pub fn function<A, R, F>(lua: &Lua, f: F) -> mlua::Result<Function>
+where
+    F: Fn(&Lua, A) -> mlua::Result<R> + mlua::MaybeSend + 'static,
+    A: FromLuaMulti,
+    R: IntoLua,
+{
+    let inner =
+        lua.create_function(move |lua, args: MultiValue| match A::from_lua_multi(args, lua).and_then(|a| f(lua, a)) {
+            Ok(value) => Ok(Ok(value)),
+            Err(e) => raised(lua, &e).map(Err),
+        })?;
+    crate::host::raising_function(lua, &inner)
+}
+
+/// `function` for functions of any number of results.
+pub fn function_multi<A, R, F>(lua: &Lua, f: F) -> mlua::Result<Function>
+where
+    F: Fn(&Lua, A) -> mlua::Result<R> + mlua::MaybeSend + 'static,
+    A: FromLuaMulti,
+    R: IntoLuaMulti,
+{
+    let inner = lua.create_function(move |lua, args: MultiValue| {
+        match A::from_lua_multi(args, lua).and_then(|a| f(lua, a)).and_then(|r| r.into_lua_multi(lua)) {
+            Ok(values) => Ok(values),
+            Err(e) => Ok(MultiValue::from_iter([Value::Nil, Value::LightUserData(raised(lua, &e)?)])),
+        }
+    })?;
+    crate::host::raising_function(lua, &inner)
+}
+
+/// Leaves the error value for the C function to raise (host::stash_raised) and returns the
+/// mark that tells it how: with the caller's position or as it is. The callback then
+/// returns `(nil, mark)`.
+fn raised(lua: &Lua, e: &mlua::Error) -> mlua::Result<mlua::LightUserData> {
+    let mut root = e;
+    while let mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } = root {
+        root = cause;
+    }
+    let (with_position, value) = if let Some(Raised(text)) = root.downcast_ref::<Raised>() {
+        (false, Value::Table(convert::error_table(lua, text, false)?))
+    } else if let Some(Located(msg)) = root.downcast_ref::<Located>() {
+        (true, Value::String(lua.create_string(msg)?))
+    } else {
+        match root {
+            mlua::Error::RuntimeError(m) | mlua::Error::MemoryError(m) => (false, Value::String(lua.create_string(m)?)),
+            other => (true, Value::String(lua.create_string(other.to_string())?)),
+        }
+    };
+    crate::host::stash_raised(lua, value, with_position)
 }
 
 /// What an mlua error stands for in Redis's terms: an error table raised by the redis.*
@@ -58,12 +125,15 @@ enum ErrorValue {
 }
 
 fn error_value(e: &mlua::Error) -> ErrorValue {
-    if let Some(Raised(text)) = e.downcast_ref::<Raised>() {
-        return ErrorValue::Table(text.clone());
-    }
     let mut inner = e;
     while let mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } = inner {
         inner = cause;
+    }
+    if let Some(Raised(text)) = inner.downcast_ref::<Raised>() {
+        return ErrorValue::Table(text.clone());
+    }
+    if let Some(Located(msg)) = inner.downcast_ref::<Located>() {
+        return ErrorValue::Message(msg.clone().into_bytes());
     }
     ErrorValue::Message(match inner {
         mlua::Error::RuntimeError(m) | mlua::Error::MemoryError(m) => m.clone().into_bytes(),
@@ -118,6 +188,7 @@ pub struct LuaVm {
     handler: Function,
     /// The run entry (host::call_run): builds KEYS/ARGV and calls the script.
     entry: Function,
+    /// Lua's own pcall: runs a library's code at FUNCTION LOAD for its raw error value.
     run_library: Function,
     functions: Option<FunctionEnv>,
     tostring: Function,
@@ -140,7 +211,7 @@ pub struct LuaVm {
 fn function_env(lua: &Lua, version: api::Version, logger: api::Logger) -> mlua::Result<FunctionEnv> {
     let globals = lua.globals();
     let load_redis = lua.create_table()?;
-    load_redis.raw_set("register_function", lua.create_function(library::register_function)?)?;
+    load_redis.raw_set("register_function", function_multi(lua, library::register_function)?)?;
     let runtime_redis: Table = globals.raw_get("redis")?;
     for name in ["log", "LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING", "REDIS_VERSION", "REDIS_VERSION_NUM"] {
         load_redis.raw_set(name, runtime_redis.raw_get::<Value>(name)?)?;
@@ -161,9 +232,6 @@ fn function_env(lua: &Lua, version: api::Version, logger: api::Logger) -> mlua::
     Ok(FunctionEnv { proxy, proxy_meta, globals, load_api })
 }
 
-/// Chunk name of the module's own Lua code; error positions never point into it.
-const PRELUDE_NAME: &str = "=redis-alt";
-
 /// How often the interrupt hook runs, in VM instructions (Redis: 100,000).
 const HOOK_EVERY: u32 = 100_000;
 
@@ -174,11 +242,7 @@ const HOOK_EVERY: u32 = 100_000;
 /// thread (a per-thread hook removes itself from any thread it was not set for, which let a
 /// loop inside a coroutine run forever, unkillable).
 fn install_hook(lua: &Lua, triggers: HookTriggers, rearmed: Arc<AtomicBool>, main: MainThread) -> mlua::Result<()> {
-    // Never raised inside the prelude (our Lua `pcall` wrapper): Redis's pcall is C, which
-    // has no lines, so the error must surface at the user's next line (or not at all when the
-    // script returns on the line where its pcall caught the kill, as natively).
-    let in_prelude = |debug: &mlua::debug::Debug| debug.source().source.as_deref() == Some(PRELUDE_NAME);
-    lua.set_global_hook(triggers, move |lua, debug| match interrupt() {
+    lua.set_global_hook(triggers, move |lua, _debug| match interrupt() {
         Interrupt::Continue => Ok(VmState::Continue),
         Interrupt::Kill => {
             if !rearmed.swap(true, Ordering::SeqCst) {
@@ -188,17 +252,11 @@ fn install_hook(lua: &Lua, triggers: HookTriggers, rearmed: Arc<AtomicBool>, mai
                 );
                 every_line(lua, &rearmed, main)?;
             }
-            if in_prelude(debug) {
-                return Ok(VmState::Continue);
-            }
             Err(raise(run::KILLED.to_vec()))
         }
         Interrupt::LoadTimeout => {
             if !rearmed.swap(true, Ordering::SeqCst) {
                 every_line(lua, &rearmed, main)?;
-            }
-            if in_prelude(debug) {
-                return Ok(VmState::Continue);
             }
             Err(raise(b"ERR FUNCTION LOAD timeout".to_vec()))
         }
@@ -281,13 +339,19 @@ impl LuaVm {
             let tostring = tostring.clone();
             lua.create_function(move |lua, err: Value| error_handler(lua, err, &tostring))?
         };
+        // Redis's pcall (a C function); Lua's own runs library code at FUNCTION LOAD, which
+        // gets the raw error value (luaEngineCreate).
+        let run_library: Function = globals.raw_get("pcall")?;
         let errtext = lua.create_function(|lua, err: Value| match err {
             Value::Error(e) => Ok(Some(lua.create_string(error_message(&e))?)),
             _ => Ok(None),
         })?;
-        globals.raw_set("__redis__err__handler", handler.clone())?;
-        let run_library: Function =
-            lua.load(include_str!("prelude.lua")).set_name(PRELUDE_NAME).set_mode(ChunkMode::Text).call(errtext)?;
+        globals.raw_set("pcall", crate::host::pcall_function(&lua, &errtext)?)?;
+        if kind == VmKind::Eval {
+            // EVAL's handler is a global (eval.c); the function engine keeps its own in the
+            // registry only (function_lua.c), so libraries never see it.
+            globals.raw_set("__redis__err__handler", handler.clone())?;
+        }
         let entry = crate::host::run_entry_function(&lua)?;
         sandbox::enclose(&lua)?;
         let functions = match kind {
@@ -519,15 +583,21 @@ impl LuaVm {
                 _ => b"execution failure".to_vec(),
             };
             let mut line = format!("ERR Error running script {name}, ").into_bytes();
-            line.extend(msg.iter().take(100));
+            line.extend(msg.iter().take(100).take_while(|&&b| b != 0));
             return Ok(line);
         };
+        // Each piece is a C string in Redis's format (`%s`): cut at its first NUL, so a NUL in
+        // the message keeps the ` script: ...` suffix.
         let text_of = |v: Value| -> mlua::Result<Option<Vec<u8>>> {
-            Ok(match v {
-                Value::String(s) => Some(s.as_bytes().to_vec()),
-                Value::Integer(_) | Value::Number(_) => Some(self.tostring.call::<LuaString>(v)?.as_bytes().to_vec()),
-                _ => None,
-            })
+            let mut bytes = match v {
+                Value::String(s) => s.as_bytes().to_vec(),
+                Value::Integer(_) | Value::Number(_) => self.tostring.call::<LuaString>(v)?.as_bytes().to_vec(),
+                _ => return Ok(None),
+            };
+            if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+                bytes.truncate(nul);
+            }
+            Ok(Some(bytes))
         };
         // raw_get: an error object's metatable must not run code here.
         let Some(mut out) = text_of(t.raw_get::<Value>("err")?)? else {
@@ -563,35 +633,20 @@ fn error_handler(lua: &Lua, err: Value, tostring: &Function) -> mlua::Result<Tab
             convert::error_table(lua, &msg, false)?
         }
     };
-    // Level 0 is this handler; level 1 the function that raised. Frames of the module's own
-    // Lua (the pcall wrapper) are transparent, so errors point at the user's line.
+    // Level 0 is this handler; level 1 the function that raised, or, when that is a C
+    // function (error, redis.call...), level 2 (`dbg.getinfo(2)`, then 3, in Redis's Lua).
     let frame = |level: usize| {
         lua.inspect_stack(level, |d| {
             let source = d.source();
             let line = d.current_line().map_or(-1, |l| i64::try_from(l).unwrap_or(-1));
-            let internal = source.source.as_deref() == Some(PRELUDE_NAME);
-            let tail = source.what == "tail";
-            (internal, tail, source.what == "C", source.source.map(|s| s.into_owned()), line)
+            (source.what == "C", source.source.map(|s| s.into_owned()), line)
         })
     };
-    // The first level at or above `from` that is the user's: (level, its frame if any). A
-    // tail call out of the module's own Lua leaves a "(tail call)" level: skipped too.
-    let user_frame = |from: usize| {
-        let mut skipped_internal = false;
-        (from..from + 64).find_map(|level| match frame(level) {
-            Some((true, ..)) => {
-                skipped_internal = true;
-                None
-            }
-            Some((_, true, ..)) if skipped_internal => None,
-            other => Some((level, other)),
-        })
-    };
-    let mut info = user_frame(1);
-    if let Some((level, Some((_, _, true, ..)))) = info {
-        info = user_frame(level + 1);
+    let mut info = frame(1);
+    if let Some((true, ..)) = info {
+        info = frame(2);
     }
-    if let Some((_, Some((_, _, _, source, line)))) = info {
+    if let Some((_, source, line)) = info {
         t.set("source", source)?;
         t.set("line", line)?;
     }

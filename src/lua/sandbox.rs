@@ -79,7 +79,7 @@ pub fn enclose(lua: &Lua) -> mlua::Result<()> {
 /// Reading a missing key of `table` raises the nonexistent-global error (luaSetErrorMetatable).
 pub fn set_error_metatable(lua: &Lua, table: &Table) -> mlua::Result<()> {
     let meta = lua.create_table()?;
-    meta.raw_set("__index", lua.create_function(missing_global)?)?;
+    meta.raw_set("__index", super::function_multi(lua, missing_global)?)?;
     table.set_metatable(Some(meta))
 }
 
@@ -89,14 +89,14 @@ pub fn protect(lua: &Lua, root: Table) -> mlua::Result<()> {
 }
 
 /// `__index` of `_G` (luaProtectedTableError).
-fn missing_global(lua: &Lua, (_table, key): (Value, Value)) -> mlua::Result<()> {
+fn missing_global(_lua: &Lua, (_table, key): (Value, Value)) -> mlua::Result<()> {
     let name = match key {
         Value::String(s) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
         Value::Integer(i) => super::number::format_g(i as f64, 14),
         Value::Number(n) => super::number::format_g(n, 14),
-        _ => return Err(raise_here(lua, "Second argument to luaProtectedTableError must be a string or number")),
+        _ => return Err(raise_here("Second argument to luaProtectedTableError must be a string or number")),
     };
-    Err(raise_here(lua, &format!("Script attempted to access nonexistent global variable '{name}'")))
+    Err(raise_here(&format!("Script attempted to access nonexistent global variable '{name}'")))
 }
 
 /// Marks `root`, every table reachable from it and every metatable on the way read-only.

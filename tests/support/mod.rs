@@ -413,3 +413,118 @@ pub fn sha1hex(body: &str) -> String {
     use sha1::Digest;
     sha1::Sha1::digest(body.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+// ------------------------------------------------------------------------------------------
+// Raw bytes and error statistics.
+
+/// One command's reply exactly as the server wrote it, in protocol `proto`. The command is
+/// followed by `PING <sentinel>`, whose echo marks the end of its reply.
+pub fn raw_reply(server: &Server, proto: u8, argv: &[&[u8]]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    fn encode(argv: &[&[u8]]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", argv.len()).into_bytes();
+        for a in argv {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+    const SENTINEL: &[u8] = b"raw-reply-end-8c1f";
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let mut exchange = |argv: &[&[u8]]| -> Vec<u8> {
+        let mut request = encode(argv);
+        request.extend(encode(&[b"PING", SENTINEL]));
+        stream.write_all(&request).expect("write");
+        let ends = [format!("${}\r\n", SENTINEL.len()).into_bytes(), b"+".to_vec()].map(|mut head| {
+            head.extend_from_slice(SENTINEL);
+            head.extend_from_slice(b"\r\n");
+            head
+        });
+        let mut data = Vec::new();
+        let mut buf = [0u8; 65536];
+        loop {
+            let n = stream.read(&mut buf).expect("read");
+            assert!(n > 0, "connection closed; log:\n{}", server.log());
+            data.extend_from_slice(&buf[..n]);
+            if let Some(end) = ends.iter().find(|e| data.ends_with(e)) {
+                data.truncate(data.len() - end.len());
+                return data;
+            }
+        }
+    };
+    if proto == 3 {
+        exchange(&[b"HELLO", b"3"]);
+    }
+    exchange(argv)
+}
+
+/// `EVAL script 0` and `ALT.EVAL script 0` give the same bytes in RESP2 and RESP3; returns
+/// the RESP2 bytes.
+pub fn eval_same_bytes(server: &Server, script: &str) -> Vec<u8> {
+    let mut first = None;
+    for proto in [2, 3] {
+        let native = raw_reply(server, proto, &[b"EVAL", script.as_bytes(), b"0"]);
+        let alt = raw_reply(server, proto, &[b"ALT.EVAL", script.as_bytes(), b"0"]);
+        assert_eq!(
+            String::from_utf8_lossy(&alt),
+            String::from_utf8_lossy(&native),
+            "bytes differ (RESP{proto}) for {script:?}"
+        );
+        first.get_or_insert(native);
+    }
+    first.unwrap_or_default()
+}
+
+/// The server's error statistics: every `errorstat_*` line, `total_error_replies`, and the
+/// calls and failed calls of every command (the ALT. prefix dropped from names).
+pub fn error_stats(con: &mut Connection) -> Vec<String> {
+    let mut out = Vec::new();
+    for section in ["errorstats", "stats", "commandstats"] {
+        let info: String = redis::cmd("INFO").arg(section).query(con).expect("info");
+        for line in info.lines() {
+            if line.starts_with("errorstat_") || line.starts_with("total_error_replies:") {
+                out.push(line.to_string());
+            } else if let Some(rest) = line.strip_prefix("cmdstat_") {
+                let name = rest.split(':').next().unwrap_or_default();
+                // The module looks an unknown command up with COMMAND INFO (not an error).
+                let own = ["info", "config", "config|resetstat", "flushall", "ping", "hello", "command|info"];
+                if own.contains(&name) {
+                    continue;
+                }
+                let keep: Vec<&str> =
+                    rest.split([':', ',']).filter(|f| f.starts_with("calls=") || f.contains("failed_calls=")).collect();
+                out.push(format!("{} {}", name.trim_start_matches("alt."), keep.join(",")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `setup`, then `steps` natively and then with ALT., each from reset statistics: the error
+/// statistics must be equal.
+pub fn error_stats_same(server: &Server, setup: &[&[&str]], steps: &[&[&str]]) -> Vec<String> {
+    let run_all = |prefix: bool| {
+        let mut con = server.con();
+        let _: () = redis::cmd("FLUSHALL").query(&mut con).expect("flushall");
+        for s in setup {
+            run_str(&mut con, s);
+        }
+        let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut con).expect("resetstat");
+        for step in steps {
+            let mut argv: Vec<String> = step.iter().map(|s| s.to_string()).collect();
+            if prefix && is_scripting(&argv[0]) {
+                argv[0] = alt(&argv[0]);
+            }
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+            run_str(&mut con, &argv);
+        }
+        error_stats(&mut con)
+    };
+    let native = run_all(false);
+    let alt_stats = run_all(true);
+    assert_eq!(alt_stats, native, "error statistics differ for {steps:?}");
+    native
+}

@@ -82,41 +82,39 @@ fn tohex(lua: &Lua, args: &MultiValue) -> Result<String> {
 /// rshift tobit tohex`).
 pub fn open(lua: &Lua) -> Result<Table> {
     let t = lua.create_table()?;
-    t.set("tobit", lua.create_function(|lua, args: MultiValue| Ok(bret(barg(lua, &args, 1)?)))?)?;
-    t.set("bnot", lua.create_function(|lua, args: MultiValue| Ok(bret(!barg(lua, &args, 1)?)))?)?;
-    t.set("band", lua.create_function(|lua, args: MultiValue| bit_op(lua, &args, |a, b| a & b))?)?;
-    t.set("bor", lua.create_function(|lua, args: MultiValue| bit_op(lua, &args, |a, b| a | b))?)?;
-    t.set("bxor", lua.create_function(|lua, args: MultiValue| bit_op(lua, &args, |a, b| a ^ b))?)?;
-    t.set("lshift", lua.create_function(|lua, args: MultiValue| bit_sh(lua, &args, |b, n| b.wrapping_shl(n)))?)?;
-    t.set("rshift", lua.create_function(|lua, args: MultiValue| bit_sh(lua, &args, |b, n| b.wrapping_shr(n)))?)?;
+    t.set("tobit", crate::lua::function(lua, |lua, args: MultiValue| Ok(bret(barg(lua, &args, 1)?)))?)?;
+    t.set("bnot", crate::lua::function(lua, |lua, args: MultiValue| Ok(bret(!barg(lua, &args, 1)?)))?)?;
+    t.set("band", crate::lua::function(lua, |lua, args: MultiValue| bit_op(lua, &args, |a, b| a & b))?)?;
+    t.set("bor", crate::lua::function(lua, |lua, args: MultiValue| bit_op(lua, &args, |a, b| a | b))?)?;
+    t.set("bxor", crate::lua::function(lua, |lua, args: MultiValue| bit_op(lua, &args, |a, b| a ^ b))?)?;
+    t.set("lshift", crate::lua::function(lua, |lua, args: MultiValue| bit_sh(lua, &args, |b, n| b.wrapping_shl(n)))?)?;
+    t.set("rshift", crate::lua::function(lua, |lua, args: MultiValue| bit_sh(lua, &args, |b, n| b.wrapping_shr(n)))?)?;
     t.set(
         "arshift",
-        lua.create_function(|lua, args: MultiValue| bit_sh(lua, &args, |b, n| (b as i32).wrapping_shr(n) as u32))?,
+        crate::lua::function(lua, |lua, args: MultiValue| {
+            bit_sh(lua, &args, |b, n| (b as i32).wrapping_shr(n) as u32)
+        })?,
     )?;
-    t.set("rol", lua.create_function(|lua, args: MultiValue| bit_sh(lua, &args, |b, n| b.rotate_left(n)))?)?;
-    t.set("ror", lua.create_function(|lua, args: MultiValue| bit_sh(lua, &args, |b, n| b.rotate_right(n)))?)?;
-    t.set("bswap", lua.create_function(|lua, args: MultiValue| Ok(bret(barg(lua, &args, 1)?.swap_bytes())))?)?;
-    t.set("tohex", lua.create_function(|lua, args: MultiValue| tohex(lua, &args))?)?;
+    t.set("rol", crate::lua::function(lua, |lua, args: MultiValue| bit_sh(lua, &args, |b, n| b.rotate_left(n)))?)?;
+    t.set("ror", crate::lua::function(lua, |lua, args: MultiValue| bit_sh(lua, &args, |b, n| b.rotate_right(n)))?)?;
+    t.set("bswap", crate::lua::function(lua, |lua, args: MultiValue| Ok(bret(barg(lua, &args, 1)?.swap_bytes())))?)?;
+    t.set("tohex", crate::lua::function(lua, |lua, args: MultiValue| tohex(lua, &args))?)?;
     Ok(t)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mlua::Error;
 
     // Expected values observed on the host redis-server 7.0.15 (Debian).
     fn eval(expr: &str) -> std::result::Result<String, String> {
         let lua = Lua::new();
         let t = open(&lua).map_err(|e| e.to_string())?;
         lua.globals().set("bit", t).map_err(|e| e.to_string())?;
-        lua.load(format!("return tostring({expr})")).set_name("@user_script").eval::<String>().map_err(|e| match e {
-            Error::CallbackError { cause, .. } => match cause.as_ref() {
-                Error::RuntimeError(m) => m.clone(),
-                other => other.to_string(),
-            },
-            other => other.to_string(),
-        })
+        lua.load(format!("return tostring({expr})"))
+            .set_name("@user_script")
+            .eval::<String>()
+            .map_err(|e| super::super::cases::message(&e))
     }
 
     #[test]

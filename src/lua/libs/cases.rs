@@ -37,10 +37,13 @@ pub fn vm(name: &str, open: fn(&Lua) -> mlua::Result<mlua::Table>) -> Lua {
     lua
 }
 
+/// The message of an error raised by a script: the functions raise plain strings (which mlua
+/// reports with a traceback appended) or, for a memory error, mlua's own error.
 pub fn message(e: &Error) -> String {
     match e {
         Error::CallbackError { cause, .. } | Error::WithContext { cause, .. } => message(cause),
-        Error::RuntimeError(m) | Error::MemoryError(m) => m.clone(),
+        Error::RuntimeError(m) => m.split("\nstack traceback:").next().unwrap_or_default().to_string(),
+        Error::MemoryError(m) => m.clone(),
         other => other.to_string(),
     }
 }

@@ -72,11 +72,14 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     // Same insertion order as the C module, so `pairs(cjson)` walks it the same way.
     {
         let (cfg, next) = (cfg.clone(), next.clone());
-        t.raw_set("encode", lua.create_function(move |lua, args: MultiValue| json_encode(lua, &cfg, &next, args))?)?;
+        t.raw_set(
+            "encode",
+            crate::lua::function(lua, move |lua, args: MultiValue| json_encode(lua, &cfg, &next, args))?,
+        )?;
     }
     {
         let cfg = cfg.clone();
-        t.raw_set("decode", lua.create_function(move |lua, args: MultiValue| json_decode(lua, &cfg, args))?)?;
+        t.raw_set("decode", crate::lua::function(lua, move |lua, args: MultiValue| json_decode(lua, &cfg, args))?)?;
     }
     t.raw_set(
         "encode_sparse_array",
@@ -112,7 +115,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         "decode_invalid_numbers",
         option_fn(lua, &cfg, 1, |lua, a, c| enum_option(lua, a, 1, &c.decode_invalid_numbers, BOOL_OPTIONS))?,
     )?;
-    t.raw_set("new", lua.create_function(|lua, _args: MultiValue| open(lua))?)?;
+    t.raw_set("new", crate::lua::function(lua, |lua, _args: MultiValue| open(lua))?)?;
     t.raw_set("null", null_value())?;
     t.raw_set("_NAME", NAME)?;
     t.raw_set("_VERSION", VERSION)?;
@@ -128,7 +131,7 @@ fn option_fn<R: IntoLuaMulti + 'static>(
     f: fn(&Lua, &[Value], &Config) -> mlua::Result<R>,
 ) -> mlua::Result<Function> {
     let cfg = Arc::clone(cfg);
-    lua.create_function(move |lua, args: MultiValue| {
+    crate::lua::function_multi(lua, move |lua, args: MultiValue| {
         let a = arg_init(lua, &args, nargs)?;
         f(lua, &a, &cfg)
     })
@@ -1506,14 +1509,7 @@ mod tests {
     }
 
     fn error_text(e: &Error) -> String {
-        let mut inner = e;
-        while let Error::CallbackError { cause, .. } | Error::WithContext { cause, .. } = inner {
-            inner = cause;
-        }
-        match inner {
-            Error::RuntimeError(m) | Error::MemoryError(m) => m.clone(),
-            other => other.to_string(),
-        }
+        super::super::cases::message(e)
     }
 
     fn fnv(b: &[u8]) -> u64 {

@@ -53,10 +53,10 @@ const TOO_MANY_VALUES: &str = "too many return values at once; use unpack_one or
 /// Builds the library table (`luaopen_create`): the four functions, then the metadata.
 pub fn open(lua: &Lua) -> Result<Table> {
     let t = lua.create_table()?;
-    t.raw_set("pack", lua.create_function(pack)?)?;
-    t.raw_set("unpack", lua.create_function(unpack)?)?;
-    t.raw_set("unpack_one", lua.create_function(unpack_one)?)?;
-    t.raw_set("unpack_limit", lua.create_function(unpack_limit)?)?;
+    t.raw_set("pack", crate::lua::function(lua, pack)?)?;
+    t.raw_set("unpack", crate::lua::function_multi(lua, unpack)?)?;
+    t.raw_set("unpack_one", crate::lua::function_multi(lua, unpack_one)?)?;
+    t.raw_set("unpack_limit", crate::lua::function_multi(lua, unpack_limit)?)?;
     t.raw_set("_NAME", NAME)?;
     t.raw_set("_VERSION", VERSION)?;
     t.raw_set("_COPYRIGHT", COPYRIGHT)?;

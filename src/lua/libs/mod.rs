@@ -67,15 +67,17 @@ fn out_of_memory() -> Error {
 }
 
 /// luaL_error: `msg` prefixed with the position of the Lua code that called the running
-/// Rust function (luaL_where(L, 1)); no prefix when that caller is C (e.g. `pcall(f)`).
-pub fn lua_error(lua: &Lua, msg: &str) -> Error {
-    super::raise_here(lua, msg)
+/// function (luaL_where(L, 1)) when the function's C wrapper raises it (see lua::function);
+/// no prefix when that caller is C (e.g. `pcall(f)`).
+pub fn lua_error(_lua: &Lua, msg: &str) -> Error {
+    super::raise_here(msg)
 }
 
 /// luaL_argerror: `bad argument #n to 'name' (extramsg)`, the name as Lua's call info has it
 /// (`calling 'f' on bad self` for a method's self), with luaL_error's position prefix.
 pub fn arg_error(lua: &Lua, narg: i64, extramsg: &str) -> Error {
-    let info = lua.inspect_stack(0, |d| {
+    // Level 0 is the Rust callback; level 1 its C wrapper, named by the Lua code calling it.
+    let info = lua.inspect_stack(1, |d| {
         let names = d.names();
         (names.name.map(|s| s.into_owned()), names.name_what == Some("method"))
     });

@@ -105,8 +105,8 @@ fn math_randomseed(lua: &Lua, args: &MultiValue) -> Result<()> {
 
 /// Set `math.random` and `math.randomseed` on `math`.
 pub fn install(lua: &Lua, math: &Table) -> Result<()> {
-    math.set("random", lua.create_function(|lua, args: MultiValue| math_random(lua, &args))?)?;
-    math.set("randomseed", lua.create_function(|lua, args: MultiValue| math_randomseed(lua, &args))?)?;
+    math.set("random", crate::lua::function(lua, |lua, args: MultiValue| math_random(lua, &args))?)?;
+    math.set("randomseed", crate::lua::function_multi(lua, |lua, args: MultiValue| math_randomseed(lua, &args))?)?;
     Ok(())
 }
 

@@ -42,9 +42,9 @@ const MAX_C_STACK: usize = 8000;
 /// Builds the library table as `luaL_register` does (room for three fields).
 pub fn open(lua: &Lua) -> Result<Table> {
     let t = lua.create_table_with_capacity(0, 3)?;
-    t.raw_set("pack", lua.create_function(pack)?)?;
-    t.raw_set("unpack", lua.create_function(unpack)?)?;
-    t.raw_set("size", lua.create_function(size)?)?;
+    t.raw_set("pack", crate::lua::function(lua, pack)?)?;
+    t.raw_set("unpack", crate::lua::function_multi(lua, unpack)?)?;
+    t.raw_set("size", crate::lua::function(lua, size)?)?;
     Ok(t)
 }
 
