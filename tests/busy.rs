@@ -235,6 +235,10 @@ fn time_limit_kills_scripts_that_did_not_write() {
     let r = run_str(&mut con, &["ALT.EVAL", "while true do end", "0"]);
     assert!(r.starts_with("-ERR Script killed by user with SCRIPT KILL... script: "), "{r}");
     assert!(started.elapsed() >= Duration::from_millis(200));
+    // One accurate log line: the time limit, not a user's kill.
+    let log = server.log();
+    assert_eq!(log.matches("killed: it ran past alt.script-time-limit").count(), 1, "{log}");
+    assert!(!log.contains("<alt> Lua script killed by user"), "{log}");
     // A script that wrote keeps the native rule: it runs to its end, and the log says so.
     let r = run_str(
         &mut con,
@@ -349,6 +353,7 @@ fn busy_function_stats_and_kill() {
     let info: String = redis::cmd("INFO").arg("alt").query(&mut con).expect("info");
     assert!(info.contains("alt_kills:1\r\n"), "{info}");
     assert!(server.log().contains("Lua script spin killed by ALT.FUNCTION KILL."), "{}", server.log());
+    assert!(!server.log().contains("<alt> Lua script killed by user"), "one line per kill: {}", server.log());
 }
 
 /// Every place Lua code can run counts toward busy and KILL, as natively: coroutines

@@ -245,11 +245,9 @@ fn install_hook(lua: &Lua, triggers: HookTriggers, rearmed: Arc<AtomicBool>, mai
     lua.set_global_hook(triggers, move |lua, _debug| match interrupt() {
         Interrupt::Continue => Ok(VmState::Continue),
         Interrupt::Kill => {
+            // The kill was logged where it was decided: ALT.SCRIPT/FUNCTION KILL or the time
+            // limit (run.rs), one line each.
             if !rearmed.swap(true, Ordering::SeqCst) {
-                crate::host::log_any_thread(
-                    crate::host::LogLevel::Warning,
-                    "Lua script killed by user with SCRIPT KILL.",
-                );
                 every_line(lua, &rearmed, main)?;
             }
             Err(raise(run::KILLED.to_vec()))
