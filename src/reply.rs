@@ -1,6 +1,6 @@
 //! The reply vocabulary shared by the Lua binding and the host: a sink that the script's result
 //! is written into, value by value, so that no intermediate tree is built on the call path.
-//! host.rs implements it over RedisModule_ReplyWith*; unit tests implement it over a Vec.
+//! host/mod.rs implements it over RedisModule_ReplyWith*; unit tests implement it over a Vec.
 
 /// Writes one reply to the calling client. Containers are opened with a length, or with
 /// `None` when the length is only known at the end (then `end_*` gives it).

@@ -1,0 +1,931 @@
+//! The raw Lua C-API: what build.rs adds to Lua 5.1.5 (read-only tables, strings written in
+//! place, the memory and pattern hooks), and the C functions of the binding (pcall, the
+//! raising wrapper of the Rust callbacks, redis.call's trampoline, the run entry, KEYS/ARGV
+//! and flat arrays built on the stack). With `mod.rs`, the only place with `unsafe`.
+#![allow(unsafe_code)]
+
+use super::*;
+
+mod lua_c {
+    use std::ffi::c_int;
+
+    use mlua::ffi::lua_State;
+
+    unsafe extern "C" {
+        pub fn lua_enablereadonlytable(state: *mut lua_State, index: c_int, enabled: c_int);
+        pub fn lua_isreadonlytable(state: *mut lua_State, index: c_int) -> c_int;
+        /// Polled by the pattern matcher (build.rs patch of lstrlib.c).
+        pub static mut lua_alt_match_interrupt: Option<unsafe extern "C" fn() -> c_int>;
+        /// Called before Lua raises a memory error (build.rs patch of lmem.c).
+        pub static mut lua_alt_memory_error: Option<unsafe extern "C" fn(*mut lua_State)>;
+        /// Asked by string.rep before it builds its result (build.rs patch of lstrlib.c).
+        pub static mut lua_alt_memory_room: Option<unsafe extern "C" fn(usize, usize) -> c_int>;
+        /// Strings written in place (build.rs patches of lstring.c and lapi.c).
+        pub fn lua_alt_strbuf(state: *mut lua_State, data: *mut u8, ocap: usize, ncap: usize) -> *mut u8;
+        pub fn lua_alt_pushadopted(state: *mut lua_State, data: *mut u8, len: usize);
+    }
+}
+
+/// An encoder's output, written in place into the block (from the VM's allocator, counted in
+/// its memory and held to its limit) that becomes the Lua string at the end: no second copy
+/// of a large result. Grows only through `try_grow`; writes beyond the capacity grow it too,
+/// and if that fails the buffer is marked failed and `into_string` reports a memory error.
+pub struct LuaBuf {
+    state: *mut mlua::ffi::lua_State,
+    data: *mut u8,
+    len: usize,
+    cap: usize,
+    failed: bool,
+}
+
+impl LuaBuf {
+    /// An empty buffer of the VM running `lua`'s current callback.
+    pub fn new(lua: &mlua::Lua) -> mlua::Result<LuaBuf> {
+        let mut state = ptr::null_mut();
+        // SAFETY: the closure only records the state pointer; the thread it names is running
+        // the Rust callback that owns this buffer, so it outlives it.
+        unsafe { lua.exec_raw::<()>((), |s| state = s)? };
+        Ok(LuaBuf { state, data: ptr::null_mut(), len: 0, cap: 0, failed: false })
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.cap
+    }
+
+    /// Grows the capacity to `cap` bytes; false (and no change) if the allocator refuses.
+    pub fn try_grow(&mut self, cap: usize) -> bool {
+        if cap <= self.cap {
+            return true;
+        }
+        // SAFETY: `data` is null or this VM's block of `self.cap` bytes; the call never raises.
+        let grown = unsafe { lua_c::lua_alt_strbuf(self.state, self.data, self.cap, cap) };
+        if grown.is_null() {
+            return false;
+        }
+        self.data = grown;
+        self.cap = cap;
+        true
+    }
+
+    fn room_for(&mut self, n: usize) -> bool {
+        if self.failed {
+            return false;
+        }
+        let want = self.len.saturating_add(n);
+        if want <= self.cap || self.try_grow(want.max(self.cap.saturating_mul(2)).max(64)) || self.try_grow(want) {
+            return true;
+        }
+        self.failed = true;
+        false
+    }
+
+    pub fn push(&mut self, byte: u8) {
+        if self.room_for(1) {
+            // SAFETY: room_for made len < cap.
+            unsafe { *self.data.add(self.len) = byte };
+            self.len += 1;
+        }
+    }
+
+    pub fn extend_from_slice(&mut self, bytes: &[u8]) {
+        if !bytes.is_empty() && self.room_for(bytes.len()) {
+            // SAFETY: room_for made len + bytes.len() <= cap; the source is another allocation.
+            unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), self.data.add(self.len), bytes.len()) };
+            self.len += bytes.len();
+        }
+    }
+
+    /// Appends `n` copies of `byte`.
+    pub fn fill(&mut self, byte: u8, n: usize) {
+        if n > 0 && self.room_for(n) {
+            // SAFETY: as in extend_from_slice.
+            unsafe { ptr::write_bytes(self.data.add(self.len), byte, n) };
+            self.len += n;
+        }
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        if self.data.is_null() {
+            return &[];
+        }
+        // SAFETY: the first `len` bytes of the block were written.
+        unsafe { std::slice::from_raw_parts(self.data, self.len) }
+    }
+
+    /// The Lua string: the block itself, shrunk to its length and interned.
+    pub fn into_string(mut self, lua: &mlua::Lua) -> mlua::Result<mlua::LuaString> {
+        if self.failed {
+            return Err(mlua::Error::MemoryError("not enough memory".into()));
+        }
+        if self.len == 0 {
+            return lua.create_string("");
+        }
+        if self.len < self.cap {
+            // SAFETY: shrinking this VM's block; never raises.
+            let shrunk = unsafe { lua_c::lua_alt_strbuf(self.state, self.data, self.cap, self.len) };
+            if shrunk.is_null() {
+                // Cannot shrink in place: a copy instead (the block is freed on drop).
+                return lua.create_string(self.as_slice());
+            }
+            self.data = shrunk;
+            self.cap = self.len;
+        }
+        let (data, len) = (self.data, self.len);
+        let mut handed = false;
+        // SAFETY: the block is exactly `len` bytes; once the closure runs, the string owns it
+        // (even if a later step raises: it is interned first), so it is not freed on drop.
+        let result = unsafe {
+            lua.exec_raw::<mlua::LuaString>((), |state| {
+                handed = true;
+                lua_c::lua_alt_pushadopted(state, data, len);
+            })
+        };
+        if handed {
+            self.data = ptr::null_mut();
+            self.cap = 0;
+        }
+        result
+    }
+}
+
+impl Drop for LuaBuf {
+    fn drop(&mut self) {
+        if !self.data.is_null() {
+            // SAFETY: the block is this VM's and not handed to a string; freeing never raises.
+            unsafe { lua_c::lua_alt_strbuf(self.state, self.data, self.cap, 0) };
+        }
+    }
+}
+
+static MATCH_INTERRUPT: std::sync::Mutex<Option<fn() -> bool>> = std::sync::Mutex::new(None);
+
+/// Lets a long-running pattern match be interrupted: `check` runs every 65536 match steps
+/// (it may serve other clients, as the VM hook does) and returns true to kill the script.
+pub fn set_match_interrupt(check: fn() -> bool) {
+    if let Ok(mut slot) = MATCH_INTERRUPT.lock() {
+        *slot = Some(check);
+    }
+    // SAFETY: written on the main thread at load, read only by Lua code running on it.
+    unsafe { lua_c::lua_alt_match_interrupt = Some(match_interrupt) };
+}
+
+unsafe extern "C" fn match_interrupt() -> c_int {
+    let check = MATCH_INTERRUPT.lock().ok().and_then(|c| *c);
+    let kill = check.is_some_and(|check| catch_unwind(check).unwrap_or(false));
+    c_int::from(kill)
+}
+
+/// A VM's main Lua thread, remembered so that a hook running inside a coroutine can re-arm
+/// the main thread too (Lua 5.1 has no way to reach it from another thread).
+#[derive(Clone, Copy)]
+pub struct MainThread(usize);
+
+/// The main thread of `lua`; call it outside any callback (the current thread is then the
+/// main one).
+pub fn main_thread(lua: &mlua::Lua) -> mlua::Result<MainThread> {
+    let mut main = 0usize;
+    // SAFETY: exec_raw runs the closure on the VM's current thread, which outside a callback
+    // is its main thread; lua_pushthread tells (1 for the main thread) and its push is
+    // dropped by exec_raw's stack guard.
+    unsafe {
+        lua.exec_raw::<()>((), |state| {
+            if mlua::ffi::lua_pushthread(state) == 1 {
+                main = state as usize;
+            }
+        })?;
+    }
+    if main == 0 {
+        return Err(mlua::Error::RuntimeError("not on the main Lua thread".into()));
+    }
+    Ok(MainThread(main))
+}
+
+impl MainThread {
+    pub fn addr(self) -> usize {
+        self.0
+    }
+}
+
+/// The bytes a VM holds (lua_gc's COUNT and COUNTB, what native reports as used_memory_lua),
+/// read through its main thread: call it only while that VM is alive (it may be running a
+/// script: this only reads the global state's byte total).
+pub fn vm_bytes(main: MainThread) -> u64 {
+    let state = main.0 as *mut mlua::ffi::lua_State;
+    // SAFETY: a MainThread is the main thread of a VM that its holder keeps alive.
+    let (kb, bytes) = unsafe {
+        (mlua::ffi::lua_gc(state, mlua::ffi::LUA_GCCOUNT, 0), mlua::ffi::lua_gc(state, mlua::ffi::LUA_GCCOUNTB, 0))
+    };
+    (kb.max(0) as u64) * 1024 + bytes.max(0) as u64
+}
+
+/// Switches the main thread's hook (the procedure it already has) to fire at every line, so
+/// that coroutines it creates from now on inherit the line hook: after a kill, no coroutine
+/// gets another 100,000 instructions before the kill reaches it.
+pub fn every_line_on(main: MainThread) {
+    let state = main.0 as *mut mlua::ffi::lua_State;
+    // SAFETY: the pointer is the main thread of a VM that owns the hook calling this, so it is
+    // alive; lua_gethook/lua_sethook only read and set the thread's hook fields (valid on a
+    // thread that is not the one running, as the main thread is while a coroutine runs).
+    unsafe {
+        let hook = mlua::ffi::lua_gethook(state);
+        if hook.is_some() {
+            mlua::ffi::lua_sethook(state, hook, mlua::ffi::LUA_MASKLINE, 0);
+        }
+    }
+}
+
+static MEMORY_ERROR: std::sync::Mutex<Option<fn() -> bool>> = std::sync::Mutex::new(None);
+
+/// Tells `note` of every failed Lua allocation (any VM). When it returns true (a limit ended
+/// the run) the failing thread's hook fires from then on at every line, so that the run
+/// ends even if the script catches the error.
+pub fn set_memory_error_hook(note: fn() -> bool) {
+    if let Ok(mut slot) = MEMORY_ERROR.lock() {
+        *slot = Some(note);
+    }
+    // SAFETY: written on the main thread at load, read only by Lua code running on it.
+    unsafe {
+        lua_c::lua_alt_memory_error = Some(memory_error);
+        lua_c::lua_alt_memory_room = Some(memory_room);
+    }
+}
+
+/// May a VM that uses `used` bytes allocate `need` more within `alt.script-memory-limit`?
+/// When not, the failure is noted as a memory error (see `memory_error`).
+unsafe extern "C" fn memory_room(used: usize, need: usize) -> c_int {
+    let limit = crate::config::script_memory_limit();
+    let fits = limit == 0 || used.saturating_add(need) <= limit;
+    if !fits {
+        let note = MEMORY_ERROR.try_lock().ok().and_then(|n| *n);
+        let _ = note.is_some_and(|note| catch_unwind(note).unwrap_or(false));
+    }
+    c_int::from(fits)
+}
+
+/// Gives the process's free heap pages back to the system at once, after a script hit the
+/// memory limit: the VM's freed blocks would otherwise stay resident until the allocator's
+/// own decay (jemalloc's, about 10 s, when the host's malloc is jemalloc; glibc's never).
+/// Main thread only.
+pub fn release_free_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory of glibc's arenas to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    let ctx = DETACHED.load(Ordering::SeqCst);
+    if !ctx.is_null() {
+        // MEMORY PURGE: the host's jemalloc purge (a no-op reply on other allocators).
+        let reply = Ctx { raw: ctx }.call(c"MEMORY", c"v", &[b"PURGE"]);
+        drop(reply);
+    }
+}
+
+unsafe extern "C" fn memory_error(state: *mut mlua::ffi::lua_State) {
+    let note = MEMORY_ERROR.try_lock().ok().and_then(|n| *n);
+    let fatal = note.is_some_and(|note| catch_unwind(note).unwrap_or(false));
+    if fatal {
+        // SAFETY: `state` is the thread whose allocation failed, alive for this call;
+        // lua_gethook/lua_sethook only read and set its hook fields.
+        unsafe {
+            let hook = mlua::ffi::lua_gethook(state);
+            if hook.is_some() {
+                mlua::ffi::lua_sethook(state, hook, mlua::ffi::LUA_MASKLINE, 0);
+            }
+        }
+    }
+}
+
+/// Marks a table read-only (or writable again): every write to it, raw or not, and every
+/// setmetatable on it then raises `Attempt to modify a readonly table`.
+pub fn set_table_readonly(lua: &mlua::Lua, table: &mlua::Table, readonly: bool) -> mlua::Result<()> {
+    // SAFETY: exec_raw pushes `table` and runs the closure in protected mode; index -1 is
+    // that table, and the function only flips a flag on it.
+    unsafe { lua.exec_raw::<()>(table, |state| lua_c::lua_enablereadonlytable(state, -1, c_int::from(readonly))) }
+}
+
+pub fn table_is_readonly(lua: &mlua::Lua, table: &mlua::Table) -> mlua::Result<bool> {
+    // SAFETY: as above; the function only reads the flag.
+    unsafe {
+        let mut readonly = false;
+        lua.exec_raw::<()>(table, |state| readonly = lua_c::lua_isreadonlytable(state, -1) != 0)?;
+        Ok(readonly)
+    }
+}
+
+/// Mark the values a callback returns in place of raising (see `raising_function`): raise
+/// the stashed value as it is, or with the caller's position.
+static RAISE_MARK: u8 = 0;
+static RAISE_HERE_MARK: u8 = 0;
+
+/// Where the value to raise waits, in the registry (one at a time: it is raised at once).
+const RAISE_SLOT: &CStr = c"redis-alt raise";
+
+/// Stores `value` for the C wrapper to raise and returns the mark the callback returns after
+/// a nil: `(nil, mark)`, which no function of the binding returns otherwise.
+pub fn stash_raised(lua: &mlua::Lua, value: mlua::Value, with_position: bool) -> mlua::Result<mlua::LightUserData> {
+    // SAFETY: exec_raw pushes `value`; lua_setfield pops it into the registry (a plain table
+    // without metamethods: no Lua code runs).
+    unsafe {
+        lua.exec_raw::<()>(value, |state| {
+            mlua::ffi::lua_setfield(state, mlua::ffi::LUA_REGISTRYINDEX, RAISE_SLOT.as_ptr())
+        })?;
+    }
+    let mark = if with_position { &RAISE_HERE_MARK } else { &RAISE_MARK };
+    Ok(mlua::LightUserData(std::ptr::from_ref(mark).cast_mut().cast()))
+}
+
+/// Wraps `inner` (an mlua callback) into the C function scripts see, which raises errors the
+/// way Redis's C functions do: when `inner` returns `(nil, mark)` (see `stash_raised`), the
+/// C function raises the stashed value itself with lua_error, a string prefixed with the
+/// caller's position for the position mark (luaL_error's luaL_where(L, 1)). So scripts get
+/// plain Lua strings and tables as error values (mlua would raise its own userdata), and the
+/// position is that of the Lua code calling the C function, as natively.
+pub fn raising_function(lua: &mlua::Lua, inner: &mlua::Function) -> mlua::Result<mlua::Function> {
+    // SAFETY: exec_raw pushes `inner`; the closure makes it the upvalue of a C closure, which
+    // is left on the stack as the result.
+    unsafe { lua.exec_raw::<mlua::Function>(inner, |state| mlua::ffi::lua_pushcclosure(state, raising_trampoline, 1)) }
+}
+
+/// The body of every `raising_function`. It holds no Rust values that need dropping, so the
+/// longjmp of a Lua error may pass through it.
+unsafe extern "C-unwind" fn raising_trampoline(state: *mut mlua::ffi::lua_State) -> c_int {
+    use mlua::ffi;
+    // SAFETY: a C function called by Lua with a valid state; upvalue 1 is the callback. Lua
+    // guarantees LUA_MINSTACK (20) free slots beyond the arguments, and a callback that
+    // returns many values grows the stack itself; at most two are pushed after the call.
+    unsafe {
+        let nargs = ffi::lua_gettop(state);
+        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+        ffi::lua_insert(state, 1);
+        ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
+        let n = ffi::lua_gettop(state);
+        if n == 2 && ffi::lua_isnil(state, 1) != 0 && ffi::lua_type(state, 2) == ffi::LUA_TLIGHTUSERDATA {
+            let mark = ffi::lua_touserdata(state, 2).cast_const().cast::<u8>();
+            let here = std::ptr::eq(mark, &RAISE_HERE_MARK);
+            if here || std::ptr::eq(mark, &RAISE_MARK) {
+                ffi::lua_settop(state, 0);
+                if here {
+                    ffi::luaL_where(state, 1);
+                }
+                ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, RAISE_SLOT.as_ptr());
+                ffi::lua_pushnil(state);
+                ffi::lua_setfield(state, ffi::LUA_REGISTRYINDEX, RAISE_SLOT.as_ptr());
+                if here {
+                    ffi::lua_concat(state, 2);
+                }
+                ffi::lua_error(state);
+            }
+        }
+        n
+    }
+}
+
+/// Redis's `pcall` (script_lua.c luaRedisPcall), a C function: Lua's pcall, except that an
+/// error table with a string (or number) `err` comes back as that `err`. A table without
+/// one comes back with the nil its lookup left (three results, as natively). No Lua frame
+/// stands between the caller and the function it calls, so `error(msg, 2)` levels and hooks
+/// see what they see natively. `errtext` (upvalue) turns an error of the binding itself
+/// (mlua's userdata, from a hook) into its text.
+pub fn pcall_function(lua: &mlua::Lua, errtext: &mlua::Function) -> mlua::Result<mlua::Function> {
+    // SAFETY: as in `raising_function`.
+    unsafe { lua.exec_raw::<mlua::Function>(errtext, |state| mlua::ffi::lua_pushcclosure(state, redis_pcall, 1)) }
+}
+
+unsafe extern "C-unwind" fn redis_pcall(state: *mut mlua::ffi::lua_State) -> c_int {
+    use mlua::ffi;
+    // SAFETY: a C function called by Lua with a valid state and LUA_MINSTACK free slots; at
+    // most three are pushed at a time; nothing here has a destructor.
+    unsafe {
+        let argc = ffi::lua_gettop(state);
+        if argc == 0 {
+            // Natively the placeholder `true` is what gets called.
+            ffi::lua_pushboolean(state, 0);
+            ffi::lua_pushstring(state, c"attempt to call a boolean value".as_ptr());
+            return 2;
+        }
+        ffi::lua_pushboolean(state, 1);
+        ffi::lua_insert(state, 1);
+        if ffi::lua_pcall(state, argc - 1, ffi::LUA_MULTRET, 0) != 0 {
+            ffi::lua_remove(state, 1);
+            if ffi::lua_type(state, -1) == ffi::LUA_TUSERDATA {
+                ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+                ffi::lua_pushvalue(state, -2);
+                ffi::lua_call(state, 1, 1);
+                if ffi::lua_type(state, -1) == ffi::LUA_TSTRING {
+                    ffi::lua_replace(state, -2);
+                } else {
+                    ffi::lua_pop(state, 1);
+                }
+            }
+            if ffi::lua_istable(state, -1) != 0 {
+                ffi::lua_getfield(state, -1, c"err".as_ptr());
+                if ffi::lua_isstring(state, -1) != 0 {
+                    ffi::lua_replace(state, -2);
+                }
+            }
+            ffi::lua_pushboolean(state, 0);
+            ffi::lua_insert(state, 1);
+        }
+        ffi::lua_gettop(state)
+    }
+}
+
+/// Wraps `pcall_like` (which returns a command's reply, error replies as `{err=...}` tables)
+/// into the `redis.call` (`raise` true) or `redis.pcall` C function scripts see.
+///
+/// `redis.call` raises those tables as the error object, as native does; being a C frame
+/// between the script and the Rust callback, it also makes error positions resolve to the
+/// script's line exactly as Redis's C `redis.call` does. Many arguments (an `unpack` of
+/// thousands) are handed over packed in one table (`packed_args`), since the binding's
+/// per-argument handling has a smaller limit than Lua's stack.
+pub fn command_function(lua: &mlua::Lua, pcall_like: &mlua::Function, raise: bool) -> mlua::Result<mlua::Function> {
+    use mlua::ffi;
+    // SAFETY: exec_raw pushes `pcall_like` and `raise`; the closure makes them the upvalues of
+    // a C closure, which is left on the stack as the result.
+    unsafe {
+        lua.exec_raw::<mlua::Function>((pcall_like, raise), |state| ffi::lua_pushcclosure(state, command_trampoline, 2))
+    }
+}
+
+/// Arguments beyond this many are passed packed in a table.
+const PACK_ABOVE: c_int = 64;
+
+/// Marks a packed call: `(PACKED, args_table, count)`.
+static PACKED_MARK: u8 = 0;
+
+/// The light userdata that marks a packed argument list.
+pub fn packed_mark() -> *mut c_void {
+    std::ptr::addr_of!(PACKED_MARK).cast_mut().cast()
+}
+
+/// Marks a call the trampoline already ran (see `push_direct`): the callback only converts
+/// the outcome the runner left.
+static PREPARED_MARK: u8 = 0;
+
+pub fn prepared_mark() -> *mut c_void {
+    std::ptr::addr_of!(PREPARED_MARK).cast_mut().cast()
+}
+
+/// A command line the trampoline read from the Lua stack: the name's bytes (only looked up,
+/// never handed to the host as a string) and the rest as host strings. One per thread,
+/// reused: its buffers keep their capacity from call to call.
+#[derive(Default)]
+struct Prepared {
+    name: Vec<u8>,
+    rest: Argv,
+    ready: bool,
+}
+
+impl Prepared {
+    /// Frees the host strings and forgets the line, keeping the buffers.
+    fn clear(&mut self) {
+        self.name.clear();
+        self.rest.clear();
+        self.ready = false;
+    }
+}
+
+thread_local! {
+    /// Kept here, not on the trampoline's frame, so that a Lua error passing through that
+    /// frame never skips a destructor.
+    static PREPARED: std::cell::RefCell<Prepared> = std::cell::RefCell::new(Prepared::default());
+}
+
+/// The command line the trampoline prepared for this call (see `command_trampoline`),
+/// moved out of the slot with its buffers.
+fn take_prepared() -> Option<Prepared> {
+    let prepared = PREPARED.try_with(|p| std::mem::take(&mut *p.borrow_mut())).ok()?;
+    prepared.ready.then_some(prepared)
+}
+
+/// Gives the buffers back to the slot, the line freed.
+fn return_prepared(mut prepared: Prepared) {
+    prepared.clear();
+    let _ = PREPARED.try_with(|p| *p.borrow_mut() = prepared);
+}
+
+/// The common case of `redis.call`: one to PACK_ABOVE arguments, all strings or numbers.
+/// Copies them straight into host strings (numbers as `%.17g`, luaArgsToRedisArgv) with no
+/// Lua value crossing into Rust; anything else (errors included) takes the general path.
+///
+/// # Safety
+/// `state` is the running Lua state with `nargs` arguments on its stack.
+unsafe fn prepare_argv(state: *mut mlua::ffi::lua_State, nargs: c_int) -> bool {
+    use mlua::ffi;
+    if !(1..=PACK_ABOVE).contains(&nargs) {
+        return false;
+    }
+    // Nothing below calls into Lua in a way that can raise: lua_tolstring on a string and
+    // lua_tonumber do not allocate. A panic is caught here.
+    catch_unwind(AssertUnwindSafe(|| {
+        let Ok(mut prepared) = PREPARED.try_with(|p| std::mem::take(&mut *p.borrow_mut())) else { return false };
+        prepared.clear();
+        let mut complete = true;
+        for i in 1..=nargs {
+            let number;
+            // SAFETY: index i is within the call's arguments.
+            let bytes = match unsafe { ffi::lua_type(state, i) } {
+                ffi::LUA_TSTRING => {
+                    let mut len = 0usize;
+                    // SAFETY: a string at index i; the pointer is valid while it stays there.
+                    let p = unsafe { ffi::lua_tolstring(state, i, &mut len) };
+                    if p.is_null() {
+                        complete = false;
+                        break;
+                    }
+                    // SAFETY: Lua strings are `len` readable bytes.
+                    unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }
+                }
+                ffi::LUA_TNUMBER => {
+                    // SAFETY: a number at index i.
+                    number = crate::lua::number::NumText::new(unsafe { ffi::lua_tonumber(state, i) });
+                    number.as_bytes()
+                }
+                _ => {
+                    complete = false;
+                    break;
+                }
+            };
+            if i == 1 {
+                prepared.name.extend_from_slice(bytes);
+            } else {
+                prepared.rest.push(bytes);
+            }
+        }
+        prepared.ready = complete && prepared.rest.len() == usize::try_from(nargs - 1).unwrap_or(0);
+        let ready = prepared.ready;
+        if !ready {
+            prepared.clear();
+        }
+        PREPARED.try_with(|p| *p.borrow_mut() = prepared).is_ok() && ready
+    }))
+    .unwrap_or(false)
+}
+
+/// What running a prepared command line gave: a value the trampoline pushes itself, or
+/// `Deferred` when the callback must build it (and finds what it needs where the runner
+/// left it).
+pub enum Direct {
+    Number(f64),
+    False,
+    Nil,
+    /// A reply whose root is a bulk string.
+    Bulk(CallReply),
+    /// A reply whose root is a status: the table `{ok = status}`.
+    Status(CallReply),
+    /// A reply whose root is an array of integers, bulk strings and nulls only: a Lua array
+    /// (nulls as `false`, or as holes when the script asked for RESP3).
+    FlatArray(CallReply, bool),
+    Deferred,
+}
+
+/// Runs a prepared command line (`name`, `rest`) for the running script.
+pub type DirectCall = fn(&[u8], &Argv) -> Direct;
+static DIRECT_CALL: std::sync::OnceLock<DirectCall> = std::sync::OnceLock::new();
+
+/// Installs the runner of prepared command lines (once per process; always the same).
+pub fn set_direct_call(f: DirectCall) {
+    let _ = DIRECT_CALL.set(f);
+}
+
+thread_local! {
+    /// A bulk reply being pushed: parked here so that a Lua memory error raised by the push
+    /// never skips its destructor.
+    static PUSHING: std::cell::RefCell<Option<CallReply>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs the prepared command line and pushes its value when it is a plain one; false when
+/// the callback must build the value (or nothing was prepared).
+///
+/// # Safety
+/// `state` is the running Lua state, with room for one more value.
+unsafe fn push_direct(state: *mut mlua::ffi::lua_State) -> bool {
+    use mlua::ffi;
+    let Some(direct) = DIRECT_CALL.get().copied() else { return false };
+    let Some(prepared) = take_prepared() else { return false };
+    let outcome = catch_unwind(AssertUnwindSafe(|| direct(&prepared.name, &prepared.rest))).unwrap_or(Direct::Deferred);
+    return_prepared(prepared);
+    // SAFETY (all pushes): one free slot is guaranteed by the caller; a memory error raised
+    // by a push unwinds through frames that own nothing.
+    match outcome {
+        Direct::Number(n) => unsafe { ffi::lua_pushnumber(state, n) },
+        Direct::False => unsafe { ffi::lua_pushboolean(state, 0) },
+        Direct::Nil => unsafe { ffi::lua_pushnil(state) },
+        Direct::Bulk(reply) => {
+            let Some(root) = park(reply) else { return false };
+            // SAFETY: the reply is parked until unpark; its bytes live as long.
+            unsafe { push_bulk(state, root.kind()) };
+            unpark();
+        }
+        Direct::Status(reply) => {
+            let Some(root) = park(reply) else { return false };
+            // SAFETY: as above; a fresh table has no metatable, so setfield runs no code.
+            unsafe {
+                ffi::lua_createtable(state, 0, 1);
+                if let ReplyKind::Status(text) = root.kind() {
+                    ffi::lua_pushlstring(state, text.as_ptr().cast(), text.len());
+                    ffi::lua_setfield(state, -2, c"ok".as_ptr());
+                }
+            }
+            unpark();
+        }
+        Direct::FlatArray(reply, resp3) => {
+            let Some(root) = park(reply) else { return false };
+            let n = if let ReplyKind::Array(n) = root.kind() { n } else { 0 };
+            // SAFETY: as above; the table stays at -2 while each element is pushed and set.
+            // No size hint: Redis grows the table as it fills it (lua_newtable), and the
+            // layout shows (the border `#` finds once the script makes holes).
+            unsafe {
+                ffi::lua_createtable(state, 0, 0);
+                for i in 0..n {
+                    match root.element(i).map(|e| e.kind()) {
+                        Some(ReplyKind::Int(v)) => ffi::lua_pushnumber(state, v as ffi::lua_Number),
+                        Some(kind @ ReplyKind::Bulk(_)) => push_bulk(state, kind),
+                        Some(ReplyKind::Null) if resp3 => ffi::lua_pushnil(state),
+                        _ => ffi::lua_pushboolean(state, 0),
+                    }
+                    ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i + 1).unwrap_or(ffi::lua_Integer::MAX));
+                }
+            }
+            unpark();
+        }
+        Direct::Deferred => return false,
+    }
+    true
+}
+
+/// Moves the reply into the parking slot while its bytes are pushed, so that the frames a
+/// Lua memory error may unwind through own nothing with a destructor (a parked reply left
+/// behind is freed by the next park). Returns a handle to read it while parked.
+fn park(reply: CallReply) -> Option<ReplyRef<'static>> {
+    let raw = reply.raw;
+    PUSHING.try_with(|p| *p.borrow_mut() = Some(reply)).ok()?;
+    // The handle is valid until unpark frees the reply; it owns nothing itself.
+    Some(ReplyRef { raw, _owner: std::marker::PhantomData })
+}
+
+/// Frees the parked reply.
+fn unpark() {
+    let _ = PUSHING.try_with(|p| p.borrow_mut().take());
+}
+
+/// Pushes a bulk string's bytes (nothing else is passed here).
+///
+/// # Safety
+/// `state` has room for one value; the bytes outlive the push.
+unsafe fn push_bulk(state: *mut mlua::ffi::lua_State, kind: ReplyKind<'_>) {
+    if let ReplyKind::Bulk(b) = kind {
+        // SAFETY: per the contract.
+        unsafe { mlua::ffi::lua_pushlstring(state, b.as_ptr().cast(), b.len()) };
+    }
+}
+
+/// The body of `redis.call`/`redis.pcall` (see `command_function`). It holds no Rust values
+/// that need dropping, so the longjmp of a Lua error may pass through it.
+unsafe extern "C-unwind" fn command_trampoline(state: *mut mlua::ffi::lua_State) -> c_int {
+    use mlua::ffi;
+    // SAFETY: a C function called by Lua with a valid state; upvalues 1 and 2 are set by
+    // command_function. Lua guarantees LUA_MINSTACK (20) free slots beyond the arguments;
+    // at most four are used at a time here.
+    unsafe {
+        let nargs = ffi::lua_gettop(state);
+        let call_args = if prepare_argv(state, nargs) {
+            ffi::lua_settop(state, 0);
+            if push_direct(state) {
+                // A number, a string, false or nil: never an error table to raise.
+                return 1;
+            }
+            // The callback builds the value; it gets only the mark.
+            ffi::lua_pushlightuserdata(state, prepared_mark());
+            1
+        } else if nargs > PACK_ABOVE {
+            ffi::lua_createtable(state, nargs, 0);
+            for i in 1..=nargs {
+                ffi::lua_pushvalue(state, i);
+                ffi::lua_rawseti(state, -2, ffi::lua_Integer::from(i));
+            }
+            ffi::lua_replace(state, 1);
+            ffi::lua_settop(state, 1);
+            ffi::lua_pushlightuserdata(state, packed_mark());
+            ffi::lua_insert(state, 1);
+            ffi::lua_pushnumber(state, ffi::lua_Number::from(nargs));
+            3
+        } else {
+            nargs
+        };
+        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+        ffi::lua_insert(state, 1);
+        ffi::lua_call(state, call_args, 1);
+        if ffi::lua_toboolean(state, ffi::lua_upvalueindex(2)) != 0 && ffi::lua_istable(state, -1) != 0 {
+            ffi::lua_pushstring(state, c"err".as_ptr());
+            ffi::lua_rawget(state, -2);
+            let is_error = ffi::lua_type(state, -1) == ffi::LUA_TSTRING;
+            ffi::lua_pop(state, 1);
+            if is_error {
+                ffi::lua_error(state);
+            }
+        }
+        1
+    }
+}
+
+/// What a run hands its script, read by the builder below from inside the run's protected
+/// call: KEYS and ARGV, as the globals of an EVAL script or as the two arguments of a
+/// function. Passed to Lua as a light userdata that lives on the caller's stack for exactly
+/// that call.
+pub struct RunArgs<'a> {
+    keys: &'a [&'a [u8]],
+    args: &'a [&'a [u8]],
+    as_globals: bool,
+}
+
+impl<'a> RunArgs<'a> {
+    /// An EVAL script's: the globals KEYS and ARGV (script_lua.c luaCallFunction).
+    pub fn globals(keys: &'a [&'a [u8]], args: &'a [&'a [u8]]) -> Self {
+        RunArgs { keys, args, as_globals: true }
+    }
+
+    /// A function's: two arrays returned to the caller (functions.c fcallCommandGeneric).
+    pub fn tables(keys: &'a [&'a [u8]], args: &'a [&'a [u8]]) -> Self {
+        RunArgs { keys, args, as_globals: false }
+    }
+
+    /// The pointer the builder reads; valid while `self` is.
+    pub fn as_light_userdata(&self) -> mlua::LightUserData {
+        mlua::LightUserData((self as *const RunArgs<'_>).cast_mut().cast())
+    }
+}
+
+/// Runs `f` (a compiled script or function, from the registry) under `handler`, the way
+/// luaCallFunction does: one raw `lua_pcall` of the VM's run entry (`entry`, made by
+/// `run_entry_function`) with `handler` as its message handler, so no Lua frame, xpcall or
+/// closure stands between the call and the script. Returns `(true, result)`, or
+/// `(false, error)` with the handler's value (a memory error's message as it is).
+pub fn call_run(
+    lua: &mlua::Lua,
+    handler: &mlua::Function,
+    entry: &mlua::Function,
+    f: &mlua::RegistryKey,
+    run_args: &RunArgs<'_>,
+) -> mlua::Result<(bool, mlua::Value)> {
+    use mlua::ffi;
+    lua.exec_raw_lua(|raw| {
+        // SAFETY: the stack is checked for room and restored to `top` on every path; the
+        // registry slot holds the compiled function (`f` keeps it alive); the light userdata
+        // points at `run_args`, which outlives the call.
+        unsafe {
+            let state = raw.state();
+            let top = ffi::lua_gettop(state);
+            if ffi::lua_checkstack(state, 5) == 0 {
+                return Err(mlua::Error::StackError);
+            }
+            if let Err(e) = raw.push(handler).and_then(|()| raw.push(entry)) {
+                ffi::lua_settop(state, top);
+                return Err(e);
+            }
+            ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.id()));
+            ffi::lua_pushlightuserdata(state, run_args.as_light_userdata().0);
+            let status = ffi::lua_pcall(state, 2, 1, top + 1);
+            let value = raw.pop_value();
+            ffi::lua_settop(state, top);
+            Ok((status == 0, value))
+        }
+    })
+}
+
+/// The Lua types (`LUA_T*`) of `t[k]` for each of `keys`, raw lookups in one entry into the
+/// VM: the probe a result table gets for its special fields (`err`, `ok`, `map`...) costs
+/// one call, not one per field. The keys are existing strings, pushed by reference.
+pub fn field_types<const N: usize>(
+    lua: &mlua::Lua,
+    t: &mlua::Table,
+    keys: [&mlua::LuaString; N],
+) -> mlua::Result<[c_int; N]> {
+    use mlua::ffi;
+    lua.exec_raw_lua(|raw| {
+        // SAFETY: room is checked; every push is popped; rawget runs no Lua code and, with
+        // keys that are existing strings, allocates nothing.
+        unsafe {
+            let state = raw.state();
+            let top = ffi::lua_gettop(state);
+            if ffi::lua_checkstack(state, 3) == 0 {
+                return Err(mlua::Error::StackError);
+            }
+            let mut types = [ffi::LUA_TNIL; N];
+            let pushed = raw.push(t);
+            if pushed.is_ok() {
+                for (ty, key) in types.iter_mut().zip(keys) {
+                    if raw.push(key).is_err() {
+                        break;
+                    }
+                    ffi::lua_rawget(state, -2);
+                    *ty = ffi::lua_type(state, -1);
+                    ffi::lua_pop(state, 1);
+                }
+            }
+            ffi::lua_settop(state, top);
+            pushed.map(|()| types)
+        }
+    })
+}
+
+/// The VM's run entry (see `call_run`): a C function, made once per VM.
+pub fn run_entry_function(lua: &mlua::Lua) -> mlua::Result<mlua::Function> {
+    // SAFETY: `run_entry` follows the lua_CFunction contract (see there).
+    unsafe { lua.create_c_function(run_entry) }
+}
+
+/// `entry(f, p)`: `p` is a `RunArgs` light userdata. Builds KEYS and ARGV, as globals
+/// (lifting the globals' read-only flag only for that) or as two arrays, then calls `f`
+/// (with the two arrays, or with nothing) for one result. Only `call_run` calls it (scripts
+/// cannot reach it), with the pointer of a `RunArgs` that outlives the call.
+unsafe extern "C-unwind" fn run_entry(state: *mut mlua::ffi::lua_State) -> c_int {
+    use mlua::ffi;
+    // SAFETY: the pointer is a live `RunArgs` (contract above); nothing here has a
+    // destructor, so a Lua error raised by a push or by `f` may unwind (longjmp) through
+    // this frame; every string is copied by lua_pushlstring.
+    unsafe {
+        let p = ffi::lua_touserdata(state, 2) as *const RunArgs<'_>;
+        let Some(run) = p.as_ref() else { return 0 };
+        ffi::lua_settop(state, 1);
+        for (name, items) in [(c"KEYS", run.keys), (c"ARGV", run.args)] {
+            // Grown as Redis grows it (luaCreateArray: lua_newtable, no size hint).
+            ffi::lua_createtable(state, 0, 0);
+            for (i, item) in items.iter().enumerate() {
+                ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+                ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i + 1).unwrap_or(ffi::lua_Integer::MAX));
+            }
+            if run.as_globals {
+                lua_c::lua_enablereadonlytable(state, ffi::LUA_GLOBALSINDEX, 0);
+                ffi::lua_setfield(state, ffi::LUA_GLOBALSINDEX, name.as_ptr());
+                lua_c::lua_enablereadonlytable(state, ffi::LUA_GLOBALSINDEX, 1);
+            }
+        }
+        ffi::lua_call(state, if run.as_globals { 0 } else { 2 }, 1);
+        1
+    }
+}
+
+/// What `flat_array` hands over: the count first, then each element.
+pub enum Flat<'a> {
+    Len(usize),
+    Str(&'a [u8]),
+    Num(f64),
+    Bool(bool),
+}
+
+/// A script's result table that is a plain array (its special fields already probed absent)
+/// of strings, numbers and booleans only, up to its first nil: calls `each` with the count,
+/// then with every element in order, all in one entry into the VM, and returns true. Any
+/// other element (a table, a function...) makes it return false having called nothing: the
+/// general writer takes over.
+pub fn flat_array(lua: &mlua::Lua, t: &mlua::Table, each: &mut dyn FnMut(Flat<'_>)) -> mlua::Result<bool> {
+    use mlua::ffi;
+    lua.exec_raw_lua(|raw| {
+        // SAFETY: room is checked; every push is popped before the next; rawgeti runs no Lua
+        // code and allocates nothing; a string's bytes are read while it is on the stack.
+        unsafe {
+            let state = raw.state();
+            let top = ffi::lua_gettop(state);
+            if ffi::lua_checkstack(state, 2) == 0 {
+                return Err(mlua::Error::StackError);
+            }
+            raw.push(t)?;
+            let mut n: ffi::lua_Integer = 0;
+            let flat = loop {
+                ffi::lua_rawgeti(state, -1, n + 1);
+                let ty = ffi::lua_type(state, -1);
+                ffi::lua_pop(state, 1);
+                match ty {
+                    ffi::LUA_TNIL => break true,
+                    ffi::LUA_TSTRING | ffi::LUA_TNUMBER | ffi::LUA_TBOOLEAN => n += 1,
+                    _ => break false,
+                }
+            };
+            if flat {
+                each(Flat::Len(usize::try_from(n).unwrap_or(0)));
+                for i in 1..=n {
+                    ffi::lua_rawgeti(state, -1, i);
+                    match ffi::lua_type(state, -1) {
+                        ffi::LUA_TSTRING => {
+                            let mut len = 0usize;
+                            let p = ffi::lua_tolstring(state, -1, &mut len);
+                            let bytes =
+                                if p.is_null() { &[][..] } else { std::slice::from_raw_parts(p.cast::<u8>(), len) };
+                            each(Flat::Str(bytes));
+                        }
+                        ffi::LUA_TNUMBER => each(Flat::Num(ffi::lua_tonumber(state, -1))),
+                        _ => each(Flat::Bool(ffi::lua_toboolean(state, -1) != 0)),
+                    }
+                    ffi::lua_pop(state, 1);
+                }
+            }
+            ffi::lua_settop(state, top);
+            Ok(flat)
+        }
+    })
+}
