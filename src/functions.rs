@@ -3,7 +3,6 @@
 //! is all-or-nothing: on any failure the registry is as it was (REPLACE included).
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,11 +24,9 @@ const LOAD_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Library and function counts, readable while a function runs (FUNCTION STATS is
 /// allow-busy and must not touch the registry the running function holds).
-static LIBRARIES: AtomicUsize = AtomicUsize::new(0);
-static FUNCTIONS: AtomicUsize = AtomicUsize::new(0);
-
+/// Libraries and functions in service, as published to the INFO gauges.
 pub fn counts() -> (usize, usize) {
-    (LIBRARIES.load(Ordering::Relaxed), FUNCTIONS.load(Ordering::Relaxed))
+    (metrics::LIBRARIES.get() as usize, metrics::FUNCTIONS.get() as usize)
 }
 
 type SharedStats = Arc<Mutex<RunStats>>;
@@ -78,9 +75,9 @@ impl Functions {
     /// Publishes this registry's counts and statistics (for the registry in service: a new
     /// one publishes when it is swapped in).
     pub fn publish_counts(&self) {
-        LIBRARIES.store(self.libraries.len(), Ordering::Relaxed);
+        metrics::LIBRARIES.set(self.libraries.len() as u64);
         // Per library, as native counts them ('f' and 'F' in one library are two).
-        FUNCTIONS.store(self.libraries.values().map(|l| l.functions.len()).sum(), Ordering::Relaxed);
+        metrics::FUNCTIONS.set(self.libraries.values().map(|l| l.functions.len() as u64).sum());
         let mut all: Vec<_> = self
             .libraries
             .values()

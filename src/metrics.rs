@@ -71,6 +71,9 @@ pub static SCRIPTS_BYTES: Metric = Metric::new();
 /// used_memory_lua).
 pub static EVAL_VM_BYTES: LiveGauge = LiveGauge::new();
 pub static FUNCTIONS_VM_BYTES: LiveGauge = LiveGauge::new();
+/// Function libraries and functions in service (set by the registry when it changes).
+pub static LIBRARIES: Metric = Metric::new();
+pub static FUNCTIONS: Metric = Metric::new();
 /// ALT.EVAL scripts dropped by the cache bounds.
 pub static EVICTED_SCRIPTS: Metric = Metric::new();
 /// Runs, and runs that ended in an error, of EVAL scripts and of functions.
@@ -102,14 +105,13 @@ pub fn reset() {
 
 /// Every `INFO alt` field, in order (the host prefixes each with `alt_`).
 pub fn info_fields() -> Vec<(&'static std::ffi::CStr, u64)> {
-    let (libraries, functions) = crate::functions::counts();
     vec![
         (c"cached_scripts", CACHED_SCRIPTS.get()),
         (c"scripts_memory", SCRIPTS_BYTES.get()),
         (c"eval_vm_memory", EVAL_VM_BYTES.get()),
         (c"functions_vm_memory", FUNCTIONS_VM_BYTES.get()),
-        (c"libraries", libraries as u64),
-        (c"functions", functions as u64),
+        (c"libraries", LIBRARIES.get()),
+        (c"functions", FUNCTIONS.get()),
         (c"evicted_scripts", EVICTED_SCRIPTS.get()),
         (c"async_flushes_in_flight", crate::lazyfree::in_flight()),
         (c"async_flushes_done", crate::lazyfree::done()),
