@@ -6,7 +6,7 @@ RUN_DIR ?= $(or $(TMPDIR),/tmp)/redis-alt-run-$(PORT)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MODULE := target/release/libredis_alt.so
 
-.PHONY: help deps build run run-port-free test lint bench fuzz hosts
+.PHONY: help deps build run run-port-free test lint bench fuzz fuzz-decoders hosts
 
 run-port-free:
 	@if (exec 3<>/dev/tcp/127.0.0.1/$(PORT)) 2>/dev/null; then \
@@ -18,6 +18,15 @@ run-port-free:
 FUZZ_MINUTES ?= 10
 FUZZ_SEED ?=
 
+# make fuzz-decoders: cargo-fuzz (libFuzzer, nightly) targets in fuzz/, one per decoder of
+# untrusted bytes, each run for FUZZ_SECONDS in turn. cargo-fuzz is installed, pinned, into
+# the checkout's .tools/ (ignored); working corpora grow in target/fuzz-corpus/<target>
+# (fuzz/seeds/<target> is read too, never written); findings go to fuzz/artifacts/<target>/.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= cjson_decode cmsgpack_unpack struct_unpack function_restore shebang
+CARGO_FUZZ_VERSION := 0.13.2
+CARGO_FUZZ := .tools/bin/cargo-fuzz
+
 help:
 	@echo "make run    install what is missing, build, start redis-server with the module on \$$PORT (default 6379),"
 	@echo "            its files in \$$RUN_DIR (default \$$TMPDIR/redis-alt-run-\$$PORT, outside the checkout)"
@@ -25,6 +34,9 @@ help:
 	@echo "make bench  native vs ALT.* throughput and flush stalls on one server"
 	@echo "make fuzz   differential fuzzer, EVAL vs ALT.EVAL: FUZZ_MINUTES=10 FUZZ_SEED=n (default: time);"
 	@echo "            shrunk divergences go to target/fuzz-divergences/ (examples/difffuzz.rs)"
+	@echo "make fuzz-decoders  cargo-fuzz (nightly) targets for every decoder of untrusted bytes (cjson,"
+	@echo "            cmsgpack, struct, FUNCTION RESTORE, shebangs): FUZZ_SECONDS=600 each, FUZZ_TARGETS=...;"
+	@echo "            corpora in target/fuzz-corpus/, findings in fuzz/artifacts/ (fuzz/, src/fuzzing.rs)"
 	@echo "make lint   cargo fmt --check and clippy -D warnings"
 	@echo "make deps   apt-get install redis-server redis-tools libclang-dev curl unzip where missing"
 	@echo "make hosts  fetch the other hosts the tests load the module into (pinned, into .hosts/)"
@@ -85,3 +97,16 @@ fuzz: deps
 	cargo build
 	cargo build --example difffuzz
 	FUZZ_MINUTES=$(FUZZ_MINUTES) FUZZ_SEED=$(FUZZ_SEED) ./target/debug/examples/difffuzz
+
+$(CARGO_FUZZ):
+	cargo +stable install cargo-fuzz --version =$(CARGO_FUZZ_VERSION) --locked --root .tools
+
+# One target after the other; stops at the first finding (libFuzzer exits non-zero).
+fuzz-decoders: $(CARGO_FUZZ)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p target/fuzz-corpus/$$t || exit 1; \
+		echo "== $$t: $(FUZZ_SECONDS) s"; \
+		( cd fuzz && PATH="$(CURDIR)/.tools/bin:$$PATH" cargo +nightly fuzz run $$t \
+			../target/fuzz-corpus/$$t seeds/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=60 -print_final_stats=1 ) || exit 1; \
+	done

@@ -12,6 +12,8 @@ mod config;
 mod error;
 mod function_dump;
 mod functions;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod glob;
 mod host;
 mod inner;

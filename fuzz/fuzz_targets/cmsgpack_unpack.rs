@@ -1,0 +1,4 @@
+//! See `redis_alt::fuzzing::cmsgpack_unpack` for what is run and checked.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| redis_alt::fuzzing::cmsgpack_unpack(data));
