@@ -5,7 +5,7 @@
 //! (tests/support/fuzzrun.rs). The fixed-seed slice of `make test` is tests/fuzz_slice.rs.
 //!
 //! Environment: `FUZZ_MINUTES` (default 10), `FUZZ_SEED` (default: the current time, printed),
-//! `FUZZ_CASES` (stop after this many cases), `FUZZ_BUSY_EVERY` (every n-th case is a busy/kill
+//! `FUZZ_FIRST` (the first case to run, default 0), `FUZZ_CASES` (stop after this many cases), `FUZZ_BUSY_EVERY` (every n-th case is a busy/kill
 //! case; default 50, 0 for none), `FUZZ_PRINT=n` (print case n's script and setup, run nothing).
 //! Exits 1 when a divergence was found.
 
@@ -41,6 +41,7 @@ fn main() -> ExitCode {
     let minutes = var("FUZZ_MINUTES").unwrap_or(10);
     let cfg = fuzzrun::Config {
         seed,
+        first_case: var("FUZZ_FIRST").unwrap_or(0),
         max_cases: var("FUZZ_CASES").unwrap_or(u64::MAX),
         deadline: Some(Instant::now() + Duration::from_secs(minutes * 60)),
         busy_every,

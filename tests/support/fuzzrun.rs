@@ -70,6 +70,8 @@ fn class(native: &Side, alt: &Side) -> &'static str {
 
 pub struct Config {
     pub seed: u64,
+    /// The first case run (cases are generated from the seed and their number alone).
+    pub first_case: u64,
     pub max_cases: u64,
     pub deadline: Option<Instant>,
     /// Every n-th case is a busy/kill case (0: none).
@@ -340,7 +342,15 @@ impl Fuzzer {
     /// Greedy tree reduction: remove statements, splice blocks, replace expressions by a
     /// sub-expression or a literal, then drop setup commands, while the same class of
     /// divergence (and no known one) remains.
-    fn shrink(&mut self, case: &Case, proto: u8, want: &'static str, budget: usize) -> (Case, Side, Side) {
+    /// `first`: the sides of the run that diverged, reported (marked) when no re-run does.
+    fn shrink(
+        &mut self,
+        case: &Case,
+        proto: u8,
+        want: &'static str,
+        budget: usize,
+        first: (&Side, &Side),
+    ) -> (Case, Side, Side) {
         let mut best = case.clone();
         let mut sides = None;
         let evals = std::cell::Cell::new(0);
@@ -399,10 +409,13 @@ impl Fuzzer {
             Some(s) => s,
             None => match self.verdict(&best, &best.script.render(), proto) {
                 Verdict::Diverged(n, a) => (n, a),
-                _ => (
-                    Side { reply: "<not reproduced>".into(), keys: vec![] },
-                    Side { reply: String::new(), keys: vec![] },
-                ),
+                _ => {
+                    let mark = |side: &Side| Side {
+                        reply: format!("<not reproduced; first run:> {}", side.reply),
+                        keys: side.keys.clone(),
+                    };
+                    (mark(first.0), mark(first.1))
+                }
             },
         };
         (best, sides.0, sides.1)
@@ -529,13 +542,13 @@ fn write_repro(cfg: &Config, n: u64, proto: u8, class: &str, case: &Case, native
     file
 }
 
-/// Runs cases `0..` of `cfg.seed` until `max_cases` or the deadline.
+/// Runs cases `first_case..` of `cfg.seed` until `max_cases` of them ran or the deadline.
 pub fn run(cfg: &Config) -> Report {
     let mut f = Fuzzer::new();
     let mut report = Report::default();
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
-    let mut n = 0;
-    while n < cfg.max_cases && cfg.deadline.is_none_or(|d| Instant::now() < d) {
+    let mut n = cfg.first_case;
+    while n - cfg.first_case < cfg.max_cases && cfg.deadline.is_none_or(|d| Instant::now() < d) {
         let busy = cfg.busy_every > 0 && n % cfg.busy_every == cfg.busy_every - 1;
         let case = fuzzgen::case(cfg.seed, n, busy);
         let script = case.script.render();
@@ -564,7 +577,7 @@ pub fn run(cfg: &Config) -> Report {
                         }
                         let budget =
                             if case.busy || cls == "alt-died" { cfg.shrink_budget / 8 } else { cfg.shrink_budget };
-                        let (small, native, alt) = f.shrink(&case, proto, cls, budget);
+                        let (small, native, alt) = f.shrink(&case, proto, cls, budget, (&native, &alt));
                         let small_script = small.script.render();
                         if let Some(what) = known_shrunk(&small_script) {
                             report.known_hit(what, &native, &alt);
@@ -590,7 +603,7 @@ pub fn run(cfg: &Config) -> Report {
             break;
         }
         n += 1;
-        if n % 500 == 0 {
+        if n.is_multiple_of(500) {
             f.flush_scripts();
             if cfg.verbose {
                 eprintln!("{n} cases, {} divergences", report.found.len());
