@@ -154,6 +154,24 @@ fn transport(e: &redis::RedisError) -> bool {
         || e.is_connection_dropped()
 }
 
+/// A client-side failure as comparable text. The parser's byte offset is left out: where a
+/// reply too deep for it fails depends on how its bytes arrived, not on the reply (a
+/// self-referencing table's reply failed at offset 1186 natively and 3341 via ALT, the same
+/// bytes both).
+fn client_error(e: &redis::RedisError) -> String {
+    let text = e.to_string();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find("Parse error at ") {
+        let after = &rest[i + "Parse error at ".len()..];
+        out.push_str(&rest[..i]);
+        out.push_str("Parse error at _");
+        rest = after.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    out.push_str(rest);
+    format!("<client: {out}>")
+}
+
 /// The reply as comparable text; Err only for transport failures. Not `query`: it turns a
 /// reply holding an error element into that error alone, hiding the other elements.
 fn ask(con: &mut Connection, cmd: &redis::Cmd) -> Result<String, redis::RedisError> {
@@ -255,7 +273,7 @@ impl Fuzzer {
             Err(e) => match self.recover(&e) {
                 Some(why) => Err(why),
                 // A reply the client could not parse (the connection is fresh again).
-                None => Ok(Side { reply: format!("<client: {e}>"), keys: Vec::new() }),
+                None => Ok(Side { reply: client_error(&e), keys: Vec::new() }),
             },
         }
     }
@@ -280,9 +298,9 @@ impl Fuzzer {
                 .and_then(|c| c.get_connection())
                 .and_then(|mut con| {
                     con.set_read_timeout(Some(TIMEOUT))?;
-                    Ok(ask(&mut con, &cmd).unwrap_or_else(|e| format!("<client: {e}>")))
+                    Ok(ask(&mut con, &cmd).unwrap_or_else(|e| client_error(&e)))
                 })
-                .unwrap_or_else(|e| format!("<client: {e}>"));
+                .unwrap_or_else(|e| client_error(&e));
             let _ = tx.send(reply);
         });
         let start = Instant::now();
