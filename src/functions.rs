@@ -273,22 +273,46 @@ impl Functions {
 /// sync, a plain DEBUG RELOAD); `DEBUG RELOAD NOFLUSH` refuses duplicates and `NOFLUSH MERGE`
 /// lets them replace, as natively.
 pub mod persistence {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
     use crate::compat::ReloadLibraries;
     use crate::host::{LoadSource, LogLevel, RdbIo};
     use crate::state;
 
     /// How the RDB load starting now treats libraries already loaded.
     static POLICY: std::sync::Mutex<Option<ReloadLibraries>> = std::sync::Mutex::new(None);
+    /// Whether the load under way replaces the libraries even if its data carries none (an
+    /// RDB or a full sync: on hosts with aux_save2 an RDB without libraries has no record of
+    /// ours at all), and whether a record of ours came.
+    static REPLACE_IF_ABSENT: AtomicBool = AtomicBool::new(false);
+    static RECORD_SEEN: AtomicBool = AtomicBool::new(false);
 
     pub fn loading_started(source: LoadSource) {
         // A full sync always replaces; a reload does what its DEBUG RELOAD options said.
         let policy = match source {
             LoadSource::Replication => ReloadLibraries::Replace,
-            LoadSource::Rdb => crate::compat::take_reload_policy(),
+            LoadSource::Rdb | LoadSource::Aof => crate::compat::take_reload_policy(),
         };
         if let Ok(mut p) = POLICY.lock() {
             *p = Some(policy);
         }
+        let rdb = matches!(source, LoadSource::Rdb | LoadSource::Replication);
+        REPLACE_IF_ABSENT.store(rdb && policy == ReloadLibraries::Replace, Ordering::SeqCst);
+        RECORD_SEEN.store(false, Ordering::SeqCst);
+    }
+
+    /// The load is done: an RDB that replaces the libraries but carried no record of ours
+    /// leaves none (as a native full sync or DEBUG RELOAD of an RDB without functions).
+    pub fn loading_ended() {
+        if REPLACE_IF_ABSENT.swap(false, Ordering::SeqCst) && !RECORD_SEEN.load(Ordering::SeqCst) {
+            let _ = state::with_functions(|f| f.restore(&[], super::RestorePolicy::Flush));
+        }
+    }
+
+    /// Whether an RDB needs our record: on hosts with aux_save2, none is written without
+    /// libraries, so a server that tried the module can start without it.
+    pub fn has_libraries() -> bool {
+        crate::metrics::LIBRARIES.get() > 0
     }
 
     pub fn save(io: &mut RdbIo) {
@@ -300,6 +324,7 @@ pub mod persistence {
     }
 
     pub fn load(io: &mut RdbIo) -> bool {
+        RECORD_SEEN.store(true, Ordering::SeqCst);
         let Some(count) = io.load_u64() else { return false };
         let mut codes = Vec::new();
         for _ in 0..count {

