@@ -116,3 +116,45 @@ fn encoders_peak_below_native() {
         assert!(ours <= input + output + output / 4 + 32 * MB, "{script}: ALT peak grew {} MB", ours / MB);
     }
 }
+
+/// A result that references the same table or string many times expands past the memory the
+/// VM holds (a table holding itself four times is a reply of 4^8000 elements; native hangs
+/// writing it until the host runs out of memory). The reply is held to
+/// alt.script-memory-limit: past it, one error element and nulls, well formed; a result
+/// below the limit is written as natively.
+#[test]
+fn replies_are_held_to_the_memory_limit() {
+    let server = Server::start_with(&["--alt.script-memory-limit", "8mb"], true);
+    let mut con = server.con();
+    let too_large =
+        "ERR Script reply too large: it passed alt.script-memory-limit (8388608 bytes); the rest is left out";
+    // Too deep for the redis crate's parser: read through redis-cli.
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &server.port.to_string(), "ALT.EVAL"])
+        .arg("local t = {1, 2, 3} for i = 1, 4 do table.insert(t, t) end return t")
+        .arg("0")
+        .output()
+        .expect("redis-cli");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(too_large), "no cut in {} bytes", text.len());
+    assert!(text.len() < 64 << 20, "{}", text.len());
+    let script = "local s = string.rep('x', 5e6) local t = {} for i = 1, 100 do t[i] = s end \
+                  return {#redis.sha1hex(s), t}";
+    let reply = redis::ConnectionLike::req_command(&mut con, redis::cmd("ALT.EVAL").arg(script).arg(0))
+        .expect("a well-formed reply");
+    let redis::Value::Array(outer) = reply else { panic!("{reply:?}") };
+    let redis::Value::Array(items) = &outer[1] else { panic!("{:?}", outer[1]) };
+    assert_eq!(items.len(), 100);
+    assert!(matches!(&items[0], redis::Value::BulkString(s) if s.len() == 5_000_000));
+    assert!(
+        matches!(&items[1], redis::Value::ServerError(e) if e.details() == Some(&too_large[4..])),
+        "{:?}",
+        items[1]
+    );
+    assert!(items[2..].iter().all(|v| *v == redis::Value::Nil));
+    assert_eq!(info_field(&mut con, "alt", "alt_memory_limit_hits"), 2);
+    assert_eq!(run_str(&mut con, &["PING"]), "+PONG");
+    // Below the limit, as natively.
+    support::eval_same(&server, &[], "local t = {} for i = 1, 10000 do t[i] = i end return t", &[], &[]);
+    support::eval_same(&server, &[], "local t = {1} t[2] = t return t", &[], &[]);
+}

@@ -188,7 +188,9 @@ impl ResultKeys {
 /// puts it. The reply is always well formed: an internal failure becomes an error element
 /// in place and every open container is closed.
 pub fn write_result(sink: &mut dyn ReplySink, value: Value, script_resp3: bool, tools: &WriteTools<'_>) {
-    let mut w = Writer { sink, resp3: script_resp3, tools, stack: Vec::new(), current: None };
+    let limit = crate::config::script_memory_limit();
+    let mut budget = Budget { inner: sink, left: (limit > 0).then_some(limit), over: false, reported: false, limit };
+    let mut w = Writer { sink: &mut budget, resp3: script_resp3, tools, stack: Vec::new(), current: None };
     if let Err(e) = w.write_all(value) {
         w.sink.error(format!("ERR {e}").as_bytes());
         while let Some(frame) = w.stack.pop() {
@@ -198,11 +200,138 @@ pub fn write_result(sink: &mut dyn ReplySink, value: Value, script_resp3: bool, 
     }
 }
 
+/// The reply being written, held to `alt.script-memory-limit` in bytes (0: no bound, as
+/// natively). A result can reference one table or string many times (a table holding itself
+/// twice is a reply of 2^8000 elements, a 500 MB string a hundred times is 50 GB): written out,
+/// it fills the client's output buffer until the host runs out of memory (native hangs, then
+/// is killed). Past the budget, the next string or container is written as one error element
+/// and every one after it as a null: the reply stays well formed and small.
+struct Budget<'a> {
+    inner: &'a mut dyn ReplySink,
+    left: Option<usize>,
+    over: bool,
+    reported: bool,
+    limit: usize,
+}
+
+/// What a reply element costs beyond its bytes (type, length, CRLFs).
+const ELEMENT_COST: usize = 16;
+
+impl Budget<'_> {
+    /// Spends `bytes`; false once the budget is gone.
+    fn take(&mut self, bytes: usize) -> bool {
+        if self.over {
+            return false;
+        }
+        let Some(left) = self.left.as_mut() else { return true };
+        let cost = bytes.saturating_add(ELEMENT_COST);
+        if *left >= cost {
+            *left -= cost;
+            return true;
+        }
+        self.over = true;
+        false
+    }
+
+    /// An element written in place of one past the budget.
+    fn replacement(&mut self) {
+        if self.reported {
+            self.inner.null();
+            return;
+        }
+        self.reported = true;
+        crate::metrics::MEMORY_LIMIT_HITS.add(1);
+        let text = format!(
+            "ERR Script reply too large: it passed alt.script-memory-limit ({} bytes); the rest is left out",
+            self.limit
+        );
+        crate::host::log_any_thread(crate::host::LogLevel::Warning, &format!("Lua script reply cut: {text}"));
+        self.inner.error(text.as_bytes());
+    }
+}
+
+impl ReplySink for Budget<'_> {
+    fn bulk(&mut self, s: &[u8]) {
+        if self.take(s.len()) {
+            self.inner.bulk(s)
+        } else {
+            self.replacement()
+        }
+    }
+    fn status(&mut self, s: &[u8]) {
+        if self.take(s.len()) {
+            self.inner.status(s)
+        } else {
+            self.replacement()
+        }
+    }
+    fn error(&mut self, s: &[u8]) {
+        if self.take(s.len()) {
+            self.inner.error(s)
+        } else {
+            self.replacement()
+        }
+    }
+    fn int(&mut self, i: i64) {
+        self.take(0);
+        self.inner.int(i)
+    }
+    fn double(&mut self, d: f64) {
+        self.take(0);
+        self.inner.double(d)
+    }
+    fn null(&mut self) {
+        self.take(0);
+        self.inner.null()
+    }
+    fn boolean(&mut self, b: bool) {
+        self.take(0);
+        self.inner.boolean(b)
+    }
+    fn big_number(&mut self, s: &[u8]) {
+        if self.take(s.len()) {
+            self.inner.big_number(s)
+        } else {
+            self.replacement()
+        }
+    }
+    fn verbatim(&mut self, s: &[u8], format: &[u8]) {
+        if self.take(s.len()) {
+            self.inner.verbatim(s, format)
+        } else {
+            self.replacement()
+        }
+    }
+    // Container headers cannot be replaced once written: the writer asks `over` before it
+    // opens one.
+    fn array(&mut self, len: Option<usize>) {
+        self.take(0);
+        self.inner.array(len)
+    }
+    fn end_array(&mut self, len: usize) {
+        self.inner.end_array(len)
+    }
+    fn map(&mut self, len: Option<usize>) {
+        self.take(0);
+        self.inner.map(len)
+    }
+    fn end_map(&mut self, len: usize) {
+        self.inner.end_map(len)
+    }
+    fn set(&mut self, len: Option<usize>) {
+        self.take(0);
+        self.inner.set(len)
+    }
+    fn end_set(&mut self, len: usize) {
+        self.inner.end_set(len)
+    }
+}
+
 /// Slots a value needs on Redis's Lua stack before it converts it (lua_checkstack(4)).
 const STACK_ROOM: usize = 4;
 
-struct Writer<'a, 'b> {
-    sink: &'a mut dyn ReplySink,
+struct Writer<'a, 'b, 'c> {
+    sink: &'a mut Budget<'c>,
     resp3: bool,
     tools: &'a WriteTools<'b>,
     stack: Vec<Frame>,
@@ -237,7 +366,7 @@ impl Frame {
     }
 }
 
-impl Writer<'_, '_> {
+impl Writer<'_, '_, '_> {
     fn write_all(&mut self, value: Value) -> mlua::Result<()> {
         // Redis starts with the error handler and the result on its stack.
         let mut pending = Some((value, 2));
@@ -350,6 +479,7 @@ impl Writer<'_, '_> {
             }
             Value::Integer(i) => sink.int(i),
             Value::Number(n) => sink.int(number_to_int(n)),
+            Value::Table(_) if sink.over => sink.replacement(),
             Value::Table(t) => return self.write_table(t, slots),
             _ => sink.null(),
         }
