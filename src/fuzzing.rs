@@ -71,6 +71,27 @@ fn is_memory_error(e: &mlua::Error) -> bool {
     }
 }
 
+/// A table as its entries, each key and value encoded by `each`, sorted (so that iteration
+/// order does not matter).
+fn canon_table(t: &mlua::Table, out: &mut Vec<u8>, each: fn(&Value, &mut Vec<u8>)) {
+    let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    for pair in t.pairs::<Value, Value>() {
+        let (k, v) = pair.expect("table entry");
+        let (mut ck, mut cv) = (Vec::new(), Vec::new());
+        each(&k, &mut ck);
+        each(&v, &mut cv);
+        entries.push((ck, cv));
+    }
+    entries.sort();
+    out.push(b'{');
+    out.extend_from_slice(&entries.len().to_le_bytes());
+    for (k, v) in entries {
+        out.extend_from_slice(&k);
+        out.extend_from_slice(&v);
+    }
+    out.push(b'}');
+}
+
 /// A canonical, order-independent rendering of Lua values: tables as their sorted entries,
 /// every NaN alike, -0 as 0. Two values render alike when a script could not tell them apart
 /// by content.
@@ -86,24 +107,7 @@ fn canon(v: &Value, out: &mut Vec<u8>) {
             out.extend_from_slice(&b.len().to_le_bytes());
             out.extend_from_slice(&b);
         }
-        Value::Table(t) => {
-            let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-            for pair in t.pairs::<Value, Value>() {
-                let (k, v) = pair.expect("table entry");
-                let (mut ck, mut cv) = (Vec::new(), Vec::new());
-                canon(&k, &mut ck);
-                canon(&v, &mut cv);
-                entries.push((ck, cv));
-            }
-            entries.sort();
-            out.push(b'{');
-            out.extend_from_slice(&entries.len().to_le_bytes());
-            for (k, v) in entries {
-                out.extend_from_slice(&k);
-                out.extend_from_slice(&v);
-            }
-            out.push(b'}');
-        }
+        Value::Table(t) => canon_table(t, out, canon),
         Value::LightUserData(p) => {
             out.push(b'p');
             out.extend_from_slice(&(p.0 as usize).to_le_bytes());
@@ -205,24 +209,7 @@ fn shape(v: &Value) -> Vec<u8> {
                 out.extend_from_slice(crate::lua::number::format_g(n, 14).as_bytes());
                 out.push(b';');
             }
-            Value::Table(t) => {
-                let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-                for pair in t.pairs::<Value, Value>() {
-                    let (k, v) = pair.expect("table entry");
-                    let (mut ck, mut cv) = (Vec::new(), Vec::new());
-                    walk(&k, &mut ck);
-                    walk(&v, &mut cv);
-                    entries.push((ck, cv));
-                }
-                entries.sort();
-                out.push(b'{');
-                out.extend_from_slice(&entries.len().to_le_bytes());
-                for (k, v) in entries {
-                    out.extend_from_slice(&k);
-                    out.extend_from_slice(&v);
-                }
-                out.push(b'}');
-            }
+            Value::Table(t) => canon_table(t, out, walk),
             other => canon(other, out),
         }
     }
