@@ -76,6 +76,7 @@ pub fn take_reload_policy() -> ReloadLibraries {
 
 /// The command filter.
 pub fn filter(args: &mut FilterArgs) {
+    crate::dropin::route(args);
     let Some(name) = args.get(0) else { return };
     if name.eq_ignore_ascii_case(b"acl") {
         if args.get(1).is_some_and(|s| s.eq_ignore_ascii_case(b"setuser")) {

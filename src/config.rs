@@ -60,6 +60,14 @@ pub static CONFIGS: [host::NumericConfig; 4] = [
     },
 ];
 
+/// The module's yes/no configs: `alt.takeover` (drop-in mode, dropin.rs).
+pub static BOOL_CONFIGS: [host::BoolConfig; 1] = [host::BoolConfig {
+    name: c"takeover",
+    default: false,
+    get: crate::dropin::get,
+    set: crate::dropin::set,
+}];
+
 /// One load argument: the config's full name (`alt.<name>`) and the value as given.
 pub type LoadArg = (Vec<u8>, Vec<u8>);
 
@@ -67,7 +75,12 @@ pub type LoadArg = (Vec<u8>, Vec<u8>);
 /// or the reason to refuse the load: a name that is not one of the configs' (exactly as
 /// listed: no `alt.` prefix, lower case), a name without a value, a name given twice.
 pub fn load_args(args: &[Vec<u8>]) -> Result<Vec<LoadArg>, String> {
-    let valid: Vec<&str> = CONFIGS.iter().filter_map(|c| c.name.to_str().ok()).collect();
+    let valid: Vec<&str> = CONFIGS
+        .iter()
+        .map(|c| c.name)
+        .chain(BOOL_CONFIGS.iter().map(|c| c.name))
+        .filter_map(|n| n.to_str().ok())
+        .collect();
     let listing = || format!("valid names: {}, each followed by its value", valid.join(", "));
     let mut pairs: Vec<LoadArg> = Vec::new();
     for pair in args.chunks(2) {

@@ -9,6 +9,7 @@ mod command_docs;
 mod commands;
 mod compat;
 mod config;
+mod dropin;
 mod error;
 mod function_dump;
 mod functions;
@@ -211,6 +212,63 @@ fn command_table() -> [CommandSpec; 26] {
     ]
 }
 
+/// A drop-in target's handler: admitted by `dropin::admitted` (ACL as the native command),
+/// then the module's own handler.
+macro_rules! open_handler {
+    ($f:path) => {{
+        fn admitted_then(ctx: &mut host::Ctx, argv: &[&[u8]]) -> Result<(), error::ScriptError> {
+            if !dropin::admitted(ctx, argv) {
+                return Ok(());
+            }
+            $f(ctx, argv)
+        }
+        handler!(admitted_then, dropin_only)
+    }};
+}
+
+/// The commands drop-in mode routes native command lines to when the host must not check
+/// ACL against their own names (dropin.rs): the module's commands again, flagged no-auth,
+/// reachable only through the filter. Flags and key specs as the native commands'.
+fn dropin_table() -> [CommandSpec; 24] {
+    const EVAL_FLAGS: &std::ffi::CStr =
+        c"deny-script may-replicate no-mandatory-keys allow-stale getkeys-api no-auth";
+    const EVAL_RO_FLAGS: &std::ffi::CStr = c"deny-script readonly no-mandatory-keys allow-stale getkeys-api no-auth";
+    let spec = |name, handler, flags, arity, numkeys_keys| CommandSpec {
+        name,
+        handler: Some(handler),
+        flags,
+        arity,
+        numkeys_keys,
+    };
+    let container = |name| CommandSpec { name, handler: None, flags: c"", arity: -2, numkeys_keys: None };
+    [
+        spec(c"alt.dropin.eval", open_handler!(eval::eval), EVAL_FLAGS, -3, Some(true)),
+        spec(c"alt.dropin.evalsha", open_handler!(eval::evalsha), EVAL_FLAGS, -3, Some(true)),
+        spec(c"alt.dropin.eval_ro", open_handler!(eval::eval_ro), EVAL_RO_FLAGS, -3, Some(false)),
+        spec(c"alt.dropin.evalsha_ro", open_handler!(eval::evalsha_ro), EVAL_RO_FLAGS, -3, Some(false)),
+        spec(c"alt.dropin.fcall", open_handler!(fcall::fcall), EVAL_FLAGS, -3, Some(true)),
+        spec(c"alt.dropin.fcall_ro", open_handler!(fcall::fcall_ro), EVAL_RO_FLAGS, -3, Some(false)),
+        container(c"alt.dropin.script"),
+        spec(c"alt.dropin.script|load", open_handler!(script::load), c"deny-script allow-stale no-auth", 3, None),
+        spec(c"alt.dropin.script|exists", open_handler!(script::exists), c"deny-script no-auth", -3, None),
+        spec(c"alt.dropin.script|flush", open_handler!(script::flush), c"deny-script no-auth", -2, None),
+        spec(c"alt.dropin.script|kill", open_handler!(script::kill), c"deny-script allow-busy fast no-auth", 2, None),
+        spec(c"alt.dropin.script|help", open_handler!(script::help), c"allow-loading allow-stale no-auth", 2, None),
+        spec(c"alt.dropin.script|debug", open_handler!(dropin::script_debug), c"deny-script no-auth", 3, None),
+        container(c"alt.dropin.function"),
+        spec(c"alt.dropin.function|load", open_handler!(function::load), c"deny-script write deny-oom no-auth", -3, None),
+        spec(c"alt.dropin.function|delete", open_handler!(function::delete), c"deny-script write no-auth", 3, None),
+        spec(c"alt.dropin.function|list", open_handler!(function::list), c"deny-script no-auth", -2, None),
+        spec(c"alt.dropin.function|flush", open_handler!(function::flush), c"deny-script write no-auth", -2, None),
+        spec(c"alt.dropin.function|dump", open_handler!(function::dump), c"deny-script no-auth", 2, None),
+        spec(c"alt.dropin.function|restore", open_handler!(function::restore), c"deny-script write deny-oom no-auth", -3, None),
+        spec(c"alt.dropin.function|stats", open_handler!(function::stats), c"deny-script allow-busy no-auth", -2, None),
+        spec(c"alt.dropin.function|kill", open_handler!(function::kill), c"deny-script allow-busy no-auth", 2, None),
+        spec(c"alt.dropin.function|help", open_handler!(function::help), c"allow-loading allow-stale no-auth", 2, None),
+        spec(c"alt.dropin.flushall", open_handler!(flushall::flushall), c"write no-auth", -1, None),
+    ]
+}
+
 /// Load (called by host::RedisModule_OnLoad on a host the module serves): configs first, so
 /// that the load arguments are checked before anything is built, then the engines, commands
 /// and callbacks. False refuses the load, after a log line saying why.
@@ -223,6 +281,9 @@ fn load(raw: *mut redis_module::raw::RedisModuleCtx, args: &[Vec<u8>]) -> bool {
         Ok(pairs) => pairs,
         Err(why) => return refuse(&why),
     };
+    if !host::register_bool_configs(raw, &config::BOOL_CONFIGS) {
+        return refuse("its configs could not be registered");
+    }
     if let Err(why) = host::register_configs(raw, &config::CONFIGS) {
         return refuse(why);
     }
@@ -241,6 +302,7 @@ fn load(raw: *mut redis_module::raw::RedisModuleCtx, args: &[Vec<u8>]) -> bool {
     lua::libs::random::reset();
     if state::init(host::server_version()).is_err()
         || !host::register_commands(raw, &command_table())
+        || !host::register_commands(raw, &dropin_table())
         || !host::subscribe_config_changes(raw, config::refresh_host_configs)
         || !host::create_aux_type(
             raw,
@@ -252,6 +314,7 @@ fn load(raw: *mut redis_module::raw::RedisModuleCtx, args: &[Vec<u8>]) -> bool {
         || !host::subscribe_loading(raw, functions::persistence::loading_started, functions::persistence::loading_ended)
         || !host::register_command_filter(raw, compat::filter)
         || !host::register_info(raw, metrics::info_fields)
+        || !dropin::loaded(&host::Ctx::from_raw(raw))
     {
         return false;
     }
@@ -266,6 +329,7 @@ fn unload() -> bool {
     if lazyfree::in_flight() > 0 {
         return false;
     }
+    dropin::unloaded();
     state::deinit();
     cmdinfo::reset();
     host::free_detached_context();

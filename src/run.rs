@@ -221,25 +221,35 @@ pub enum Mode {
 }
 
 impl Mode {
-    /// `-BUSY` text other clients get while a script of this kind is past the threshold.
-    fn busy_reply(self) -> &'static CStr {
-        match self {
-            Mode::Eval => c"Redis is busy running a script. You can only call ALT.SCRIPT KILL or SHUTDOWN NOSAVE.",
-            Mode::Function => {
+    /// `-BUSY` text other clients get while a script of this kind is past the threshold;
+    /// `native`: the run was asked for under a native name (drop-in mode), so the text
+    /// names the native KILL command.
+    fn busy_reply(self, native: bool) -> &'static CStr {
+        match (self, native) {
+            (Mode::Eval, false) => {
+                c"Redis is busy running a script. You can only call ALT.SCRIPT KILL or SHUTDOWN NOSAVE."
+            }
+            (Mode::Function, false) => {
                 c"Redis is busy running a script. You can only call ALT.FUNCTION KILL or SHUTDOWN NOSAVE."
+            }
+            (Mode::Eval, true) => c"Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
+            (Mode::Function, true) => {
+                c"Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
             }
         }
     }
 
-    fn busy_error(self) -> ScriptError {
-        let text = self.busy_reply().to_bytes();
+    fn busy_error(self, native: bool) -> ScriptError {
+        let text = self.busy_reply(native).to_bytes();
         ScriptError::Coded([b"BUSY ".as_slice(), text].concat())
     }
 
-    fn kill_command(self) -> &'static str {
-        match self {
-            Mode::Eval => "ALT.SCRIPT KILL",
-            Mode::Function => "ALT.FUNCTION KILL",
+    fn kill_command(self, native: bool) -> &'static str {
+        match (self, native) {
+            (Mode::Eval, false) => "ALT.SCRIPT KILL",
+            (Mode::Function, false) => "ALT.FUNCTION KILL",
+            (Mode::Eval, true) => "SCRIPT KILL",
+            (Mode::Function, true) => "FUNCTION KILL",
         }
     }
 }
@@ -345,14 +355,14 @@ pub fn interrupt() -> Verdict {
                     "Slow script detected: still in execution after {} milliseconds. You can try killing the script \
                      using the {} command. Script name is: {}.",
                     elapsed.as_millis(),
-                    r.mode.kill_command(),
+                    r.mode.kill_command(r.ctx.dropin()),
                     r.name.as_str()
                 ));
             }
         });
         // No run state is borrowed here: ALT.SCRIPT KILL runs inside this call.
         if can_yield {
-            ctx.yield_to_clients(mode.busy_reply());
+            ctx.yield_to_clients(mode.busy_reply(ctx.dropin()));
         }
     }
     if with_run(|r| r.killed).unwrap_or(false) {
@@ -382,11 +392,11 @@ pub fn kill(by: Mode) -> Result<(), ScriptError> {
         }
         if r.mode != by {
             // SCRIPT KILL on a function answers with the FUNCTION KILL busy text, and back.
-            return Err(r.mode.busy_error());
+            return Err(r.mode.busy_error(r.ctx.dropin()));
         }
         r.killed = true;
         crate::metrics::KILLS.add(1);
-        log(&format!("Lua script {} killed by {}.", r.name.as_str(), by.kill_command()));
+        log(&format!("Lua script {} killed by {}.", r.name.as_str(), by.kill_command(r.ctx.dropin())));
         Ok(())
     })
     .unwrap_or(Err(ScriptError::Coded(b"NOTBUSY No scripts in execution right now.".to_vec())))
@@ -403,7 +413,7 @@ pub struct RunningFunction {
 /// KILL busy error, as native.
 pub fn running_function() -> Result<Option<RunningFunction>, ScriptError> {
     let found = with_run(|r| match r.mode {
-        Mode::Eval => Err(Mode::Eval.busy_error()),
+        Mode::Eval => Err(Mode::Eval.busy_error(r.ctx.dropin())),
         Mode::Function => Ok(RunningFunction {
             name: r.name.as_str().to_string(),
             command: r.command.args(),

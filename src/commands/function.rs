@@ -27,7 +27,7 @@ pub fn load(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
     // Loads replayed from the primary or the AOF are not held to the load timeout.
     let timeout = !ctx.flags().sent_by_primary();
     let name = state::with_functions(|f| f.load(code, replace, timeout))?;
-    ctx.replicate_verbatim();
+    ctx.replicate_verbatim(c"ALT.FUNCTION", argv);
     ctx.bulk(&name);
     Ok(())
 }
@@ -35,7 +35,7 @@ pub fn load(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
 pub fn delete(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
     let [_, _, name] = argv else { return Err(ScriptError::Arity) };
     state::with_functions(|f| f.delete(name))?;
-    ctx.replicate_verbatim();
+    ctx.replicate_verbatim(c"ALT.FUNCTION", argv);
     ctx.reply_ok();
     Ok(())
 }
@@ -71,7 +71,7 @@ pub fn flush(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
         _ => return Err(subcommand_syntax_error(argv)),
     };
     let old = state::take_functions()?;
-    ctx.replicate_verbatim();
+    ctx.replicate_verbatim(c"ALT.FUNCTION", argv);
     super::free_flushed(ctx, old, mode, "function libraries");
     Ok(())
 }
@@ -115,7 +115,7 @@ pub fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
     let payload = argv.get(2).copied().unwrap_or_default();
     let codes = function_dump::decode(payload).map_err(|e| ScriptError::Coded(e.text().as_bytes().to_vec()))?;
     state::with_functions(|f| f.restore(&codes, policy))?;
-    ctx.replicate_verbatim();
+    ctx.replicate_verbatim(c"ALT.FUNCTION", argv);
     ctx.reply_ok();
     Ok(())
 }
@@ -217,6 +217,22 @@ const HELP: &[&str] = &[
 ];
 
 pub fn help(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
+    if ctx.dropin() {
+        // Native's text: STATS takes no WITHFUNCTIONS under the native name.
+        let native: Vec<&str> = HELP
+            .iter()
+            .filter(|l| !l.starts_with("    functions, and with"))
+            .map(|l| match *l {
+                "STATS [WITHFUNCTIONS]" => "STATS",
+                "    In addition, returns a list of available engines, with the number of libraries and" => {
+                    "    In addition, returns a list of available engines."
+                }
+                other => other,
+            })
+            .collect();
+        reply_help(ctx, argv.first().copied().unwrap_or(b"FUNCTION"), &native);
+        return Ok(());
+    }
     reply_help(ctx, argv.first().copied().unwrap_or(b"ALT.FUNCTION"), HELP);
     Ok(())
 }

@@ -161,8 +161,26 @@ const HELP: &[&str] = &[
     "    microseconds, last use), for the given SHA1s or for every cached script.",
 ];
 
+/// In drop-in mode, the native subcommands only (SHOW, LIST and STATS are the module's own,
+/// reached as ALT.SCRIPT; DEBUG is not served).
+const NATIVE_HELP: &[&str] = &[
+    "EXISTS <sha1> [<sha1> ...]",
+    "    Return information about the existence of the scripts in the script cache.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Flush the Lua scripts cache. Very dangerous on replicas.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the scripts cache.",
+    "    * SYNC: Synchronously flush the scripts cache.",
+    "KILL",
+    "    Kill the currently executing Lua script.",
+    "LOAD <script>",
+    "    Load a script into the scripts cache without executing it.",
+];
+
 pub fn help(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
-    reply_help(ctx, argv.first().copied().unwrap_or(b"ALT.SCRIPT"), HELP);
+    let lines = if ctx.dropin() { NATIVE_HELP } else { HELP };
+    reply_help(ctx, argv.first().copied().unwrap_or(b"ALT.SCRIPT"), lines);
     Ok(())
 }
 

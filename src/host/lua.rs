@@ -279,7 +279,7 @@ pub fn release_free_heap() {
     let ctx = DETACHED.load(Ordering::SeqCst);
     if !ctx.is_null() {
         // MEMORY PURGE: the host's jemalloc purge (a no-op reply on other allocators).
-        let reply = Ctx { raw: ctx }.call(c"MEMORY", c"v", &[b"PURGE"]);
+        let reply = Ctx::from_raw(ctx).call(c"MEMORY", c"v", &[b"PURGE"]);
         drop(reply);
     }
 }

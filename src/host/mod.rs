@@ -183,6 +183,69 @@ pub fn register_configs(ctx: *mut raw::RedisModuleCtx, configs: &'static [Numeri
     Ok(())
 }
 
+/// One yes/no config of the module (`alt.<name>`): the host reads it with `get` and changes
+/// it with `set`, which may refuse with a reason (CONFIG SET answers it as the error).
+pub struct BoolConfig {
+    pub name: &'static CStr,
+    pub default: bool,
+    pub get: fn() -> bool,
+    pub set: fn(bool) -> Result<(), String>,
+}
+
+/// Registers yes/no configs; call before `register_configs`, whose RM_LoadConfigs applies
+/// them too.
+pub fn register_bool_configs(ctx: *mut raw::RedisModuleCtx, configs: &'static [BoolConfig]) -> bool {
+    extern "C" fn get(_name: *const c_char, privdata: *mut c_void) -> c_int {
+        // SAFETY: privdata is one of the 'static configs registered below.
+        let config = unsafe { &*(privdata as *const BoolConfig) };
+        c_int::from(catch_unwind(config.get).unwrap_or(false))
+    }
+    extern "C" fn set(
+        _name: *const c_char,
+        value: c_int,
+        privdata: *mut c_void,
+        err: *mut *mut raw::RedisModuleString,
+    ) -> c_int {
+        // SAFETY: as in `get`.
+        let config = unsafe { &*(privdata as *const BoolConfig) };
+        let outcome = catch_unwind(|| (config.set)(value != 0)).unwrap_or_else(|_| Err("internal error".into()));
+        match outcome {
+            Ok(()) => raw::REDISMODULE_OK as c_int,
+            Err(why) => {
+                if !err.is_null() {
+                    // The host frees the error string.
+                    let s = rm!(RedisModule_CreateString(ptr::null_mut(), why.as_ptr().cast(), why.len())
+                        else ptr::null_mut());
+                    // SAFETY: `err` is the host's out-pointer for this call.
+                    unsafe { *err = s };
+                }
+                raw::REDISMODULE_ERR as c_int
+            }
+        }
+    }
+    configs.iter().all(|c| {
+        let privdata = (c as *const BoolConfig).cast_mut().cast::<c_void>();
+        rm!(RedisModule_RegisterBoolConfig(
+            ctx,
+            c.name.as_ptr(),
+            c_int::from(c.default),
+            raw::REDISMODULE_CONFIG_DEFAULT,
+            Some(get),
+            Some(set),
+            None,
+            privdata
+        ) else raw::REDISMODULE_ERR as c_int)
+            == raw::REDISMODULE_OK as c_int
+    })
+}
+
+/// A context for RM_Call on the main thread outside any command (filters, config
+/// callbacks), once the module is loaded.
+pub fn main_thread_ctx() -> Option<Ctx> {
+    let ctx = DETACHED.load(Ordering::SeqCst);
+    (!ctx.is_null()).then_some(Ctx { raw: ctx, dropin: false })
+}
+
 /// `CONFIG SET name value` as a client would send it: the host parses and range-checks the
 /// value exactly as for any client. The error text on refusal.
 pub fn config_set(ctx: *mut raw::RedisModuleCtx, name: &[u8], value: &[u8]) -> Result<(), String> {
@@ -206,6 +269,16 @@ pub type Handler = fn(&mut Ctx, &[&[u8]]) -> Result<(), ScriptError>;
 /// Wraps a `Handler` into the `extern "C"` function Redis calls.
 #[macro_export]
 macro_rules! handler {
+    ($f:path, dropin_only) => {{
+        extern "C" fn raw_handler(
+            ctx: *mut redis_module::raw::RedisModuleCtx,
+            argv: *mut *mut redis_module::raw::RedisModuleString,
+            argc: std::ffi::c_int,
+        ) -> std::ffi::c_int {
+            $crate::host::dispatch_as(ctx, argv, argc, $f, $crate::host::Route::DropInOnly)
+        }
+        raw_handler as $crate::host::RawHandler
+    }};
     ($f:path) => {{
         extern "C" fn raw_handler(
             ctx: *mut redis_module::raw::RedisModuleCtx,
@@ -239,11 +312,44 @@ pub fn dispatch(
     argc: c_int,
     handler: Handler,
 ) -> c_int {
+    dispatch_as(ctx, argv, argc, handler, Route::Any)
+}
+
+/// How a command may be reached.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// By name, or through drop-in mode's filter.
+    Any,
+    /// Only through drop-in mode's filter (the `alt.dropin.*` commands, which skip the ACL
+    /// command check because the filter or the handler checks the native command instead).
+    DropInOnly,
+}
+
+pub fn dispatch_as(
+    ctx: *mut raw::RedisModuleCtx,
+    argv: *mut *mut raw::RedisModuleString,
+    argc: c_int,
+    handler: Handler,
+    route: Route,
+) -> c_int {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let mut ctx = Ctx { raw: ctx };
         let argc = usize::try_from(argc).unwrap_or(0);
         // SAFETY: Redis passes `argc` valid strings in `argv` for the duration of the call.
-        let arg = |i: usize| string_bytes(unsafe { *argv.add(i) });
+        let raw_arg = |i: usize| unsafe { *argv.add(i) };
+        let typed = if argc > 0 { typed_name(raw_arg(0)) } else { None };
+        let mut ctx = Ctx { raw: ctx, dropin: typed.is_some() };
+        if route == Route::DropInOnly && !ctx.dropin {
+            let name = String::from_utf8_lossy(if argc > 0 { string_bytes(raw_arg(0)) } else { b"" });
+            ctx.error(
+                format!("ERR '{name}' is reached only through drop-in mode (alt.takeover): call the native command")
+                    .as_bytes(),
+            );
+            return;
+        }
+        let arg = |i: usize| match (&typed, i) {
+            (Some(t), 0) => &t[..],
+            _ => string_bytes(raw_arg(i)),
+        };
         // Most commands have few arguments: keep their slices on the stack.
         const INLINE: usize = 16;
         let mut inline: [&[u8]; INLINE] = [&[]; INLINE];
@@ -262,7 +368,7 @@ pub fn dispatch(
         }
     }));
     if outcome.is_err() {
-        let mut ctx = Ctx { raw: ctx };
+        let mut ctx = Ctx { raw: ctx, dropin: false };
         ctx.error(b"ERR redis-alt internal error (see the server log)");
     }
     raw::REDISMODULE_OK as c_int
@@ -430,6 +536,9 @@ fn raw_arg(arg: &command_docs::Arg, arrays: &mut Vec<Vec<raw::RedisModuleCommand
 #[derive(Clone, Copy)]
 pub struct Ctx {
     raw: *mut raw::RedisModuleCtx,
+    /// Served under a native command's name by drop-in mode (`alt.takeover`): texts that
+    /// name commands name the native ones.
+    dropin: bool,
 }
 
 // SAFETY: a Ctx is only ever used on the Redis main thread while its command runs; it is
@@ -477,7 +586,12 @@ pub enum KeyAccess {
 impl Ctx {
     /// The context Redis passed to OnLoad or an event callback.
     pub fn from_raw(raw: *mut raw::RedisModuleCtx) -> Ctx {
-        Ctx { raw }
+        Ctx { raw, dropin: false }
+    }
+
+    /// Served under a native command's name (drop-in mode)?
+    pub fn dropin(&self) -> bool {
+        self.dropin
     }
 
     pub fn flags(&self) -> CtxFlags {
@@ -614,9 +728,66 @@ impl Ctx {
     }
 
     /// Propagates this command as it was received to replicas and the AOF (for commands
-    /// that change module state the replicas must mirror, like ALT.FUNCTION LOAD).
-    pub fn replicate_verbatim(&self) {
-        rm!(RedisModule_ReplicateVerbatim(self.raw) else 0);
+    /// that change module state the replicas must mirror, like ALT.FUNCTION LOAD), always
+    /// under its module name `alt_name`: a command served in drop-in mode reaches replicas
+    /// and the AOF as the ALT.* command, which any server with the module replays.
+    pub fn replicate_verbatim(&self, alt_name: &CStr, args: &[&[u8]]) {
+        if !self.dropin {
+            rm!(RedisModule_ReplicateVerbatim(self.raw) else 0);
+            return;
+        }
+        let mut argv = Argv::with_capacity(args.len());
+        for a in args.get(1..).unwrap_or_default() {
+            argv.push(a);
+        }
+        let argc = argv.strings.len();
+        rm!(RedisModule_Replicate(self.raw, alt_name.as_ptr(), c"v".as_ptr(), argv.strings.as_mut_ptr(), argc)
+            else 0);
+    }
+
+    /// May the user of this command's client run `argv` (a native command line)? Asked by
+    /// commands that skip the host's ACL command check (drop-in mode on hosts whose filter
+    /// cannot ask, 7.0).
+    pub fn user_may_run(&self, argv: &[&[u8]]) -> bool {
+        let name = rm!(RedisModule_GetCurrentUserName(self.raw) else ptr::null_mut());
+        if name.is_null() {
+            return false;
+        }
+        let user = string_bytes(name).to_vec();
+        rm!(RedisModule_FreeString(self.raw, name) else ());
+        let mut strings = Argv::with_capacity(argv.len());
+        for a in argv {
+            strings.push(a);
+        }
+        filter::user_may_run(&user, &strings.strings)
+    }
+
+    /// The name of the user of this command's client.
+    pub fn user_name(&self) -> Option<Vec<u8>> {
+        let name = rm!(RedisModule_GetCurrentUserName(self.raw) else ptr::null_mut());
+        if name.is_null() {
+            return None;
+        }
+        let user = string_bytes(name).to_vec();
+        rm!(RedisModule_FreeString(self.raw, name) else ());
+        Some(user)
+    }
+
+    /// An ACL LOG entry for a command this client's user may not run (`object`: the command's
+    /// full name, `script|load`).
+    pub fn acl_log_command_denied(&self, object: &[u8]) {
+        let Some(user) = self.user_name() else { return };
+        let name = filter::string_from(&user);
+        let handle = rm!(RedisModule_GetModuleUserFromUserName(name) else ptr::null_mut());
+        rm!(RedisModule_FreeString(ptr::null_mut(), name) else ());
+        if handle.is_null() {
+            return;
+        }
+        let object = filter::string_from(object);
+        rm!(RedisModule_ACLAddLogEntry(self.raw, handle, object, raw::RedisModuleACLLogEntryReason_REDISMODULE_ACL_LOG_CMD)
+            else ());
+        rm!(RedisModule_FreeString(ptr::null_mut(), object) else ());
+        rm!(RedisModule_FreeModuleUser(handle) else ());
     }
 
     /// Blocks the calling client until `BlockedClient::unblock` is called from another thread,
@@ -991,7 +1162,7 @@ extern "C" fn reply_ok_on_unblock(
     _argv: *mut *mut raw::RedisModuleString,
     _argc: c_int,
 ) -> c_int {
-    let _ = catch_unwind(|| Ctx { raw: ctx }.reply_ok());
+    let _ = catch_unwind(|| Ctx { raw: ctx, dropin: false }.reply_ok());
     raw::REDISMODULE_OK as c_int
 }
 
@@ -1022,7 +1193,7 @@ pub fn with_server_lock(f: impl FnOnce(&Ctx)) {
         return;
     }
     rm!(RedisModule_ThreadSafeContextLock(ctx) else ());
-    let _ = catch_unwind(AssertUnwindSafe(|| f(&Ctx { raw: ctx })));
+    let _ = catch_unwind(AssertUnwindSafe(|| f(&Ctx { raw: ctx, dropin: false })));
     rm!(RedisModule_ThreadSafeContextUnlock(ctx) else ());
 }
 
@@ -1041,7 +1212,7 @@ static CONFIG_CALLBACK: std::sync::Mutex<Option<fn(&Ctx)>> = std::sync::Mutex::n
 extern "C" fn config_event(ctx: *mut raw::RedisModuleCtx, _e: raw::RedisModuleEvent, _sub: u64, _data: *mut c_void) {
     let callback = CONFIG_CALLBACK.lock().ok().and_then(|c| *c);
     if let Some(callback) = callback {
-        let _ = catch_unwind(|| callback(&Ctx { raw: ctx }));
+        let _ = catch_unwind(|| callback(&Ctx { raw: ctx, dropin: false }));
     }
 }
 
@@ -1112,50 +1283,6 @@ extern "C" fn info_callback(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report
             rm!(RedisModule_InfoAddFieldULongLong(ctx, name.as_ptr(), value) else 0);
         }
     });
-}
-
-/// The arguments of a command on its way in, as a command filter sees them.
-pub struct FilterArgs {
-    raw: *mut raw::RedisModuleCommandFilterCtx,
-}
-
-impl FilterArgs {
-    pub fn len(&self) -> usize {
-        usize::try_from(rm!(RedisModule_CommandFilterArgsCount(self.raw) else 0)).unwrap_or(0)
-    }
-
-    pub fn get(&self, i: usize) -> Option<&[u8]> {
-        let i = c_int::try_from(i).ok()?;
-        let s = rm!(RedisModule_CommandFilterArgGet(self.raw, i) else ptr::null_mut());
-        (!s.is_null()).then(|| string_bytes(s))
-    }
-
-    /// Inserts an argument before position `i` (the filter takes ownership of the string).
-    pub fn insert(&mut self, i: usize, arg: &[u8]) {
-        let Ok(i) = c_int::try_from(i) else { return };
-        let s = rm!(RedisModule_CreateString(ptr::null_mut(), arg.as_ptr().cast(), arg.len()) else ptr::null_mut());
-        if !s.is_null() {
-            rm!(RedisModule_CommandFilterArgInsert(self.raw, i, s) else 0);
-        }
-    }
-}
-
-static COMMAND_FILTER: std::sync::Mutex<Option<fn(&mut FilterArgs)>> = std::sync::Mutex::new(None);
-
-/// Registers `filter` to see (and rewrite) every command before it runs.
-pub fn register_command_filter(ctx: *mut raw::RedisModuleCtx, filter: fn(&mut FilterArgs)) -> bool {
-    if let Ok(mut slot) = COMMAND_FILTER.lock() {
-        *slot = Some(filter);
-    }
-    let flags = raw::REDISMODULE_CMDFILTER_NOSELF as c_int;
-    !rm!(RedisModule_RegisterCommandFilter(ctx, Some(command_filter), flags) else ptr::null_mut()).is_null()
-}
-
-extern "C" fn command_filter(fctx: *mut raw::RedisModuleCommandFilterCtx) {
-    let filter = COMMAND_FILTER.lock().ok().and_then(|f| *f);
-    if let Some(filter) = filter {
-        let _ = catch_unwind(AssertUnwindSafe(|| filter(&mut FilterArgs { raw: fctx })));
-    }
 }
 
 /// Makes the calling (worker) thread run only when a core would otherwise idle, so freeing
@@ -1318,5 +1445,7 @@ extern "C" fn aux_load(rdb: *mut raw::RedisModuleIO, _encver: c_int, _when: c_in
     }
 }
 
+mod filter;
 mod lua;
+pub use filter::*;
 pub use lua::*;

@@ -1,0 +1,414 @@
+//! Drop-in mode (`alt.takeover yes`): clients' EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT,
+//! FUNCTION, FCALL, FCALL_RO and FLUSHALL are served by this module under their native
+//! names.
+//!
+//! The command filter sees every command before the host looks it up. A scripting command
+//! whose shape the native command would accept (arity, subcommand, as the host's own command
+//! table says) gets the name of one of our commands in place of its own; anything else is
+//! left to the native command, so that its refusals (arity, unknown subcommand, ACL) are
+//! native's own. The handler is told the name the client typed, so every text that names a
+//! command names the native one.
+//!
+//! Two families of target commands keep authentication and ACL as native:
+//! - `alt.dropin.*`, flagged no-auth so that the host does not check ACL against their own
+//!   names: reached only when the client cannot be unauthenticated (its user is not
+//!   `default`, or `default` needs no password). The native command line is checked against
+//!   the client's user instead: by the filter where the host tells it the client (7.2+; a
+//!   refused line is left to the native command, which refuses it natively), else by the
+//!   handler (7.0).
+//! - `alt.*` (the module's own commands) for a client of the `default` user when that user
+//!   has a password: the host then checks authentication (NOAUTH) as for any command, and
+//!   ACL against the `alt.*` name.
+
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::Mutex;
+
+use crate::error::ScriptError;
+use crate::host::{self, Ctx, FilterArgs, LogLevel, ReplyKind, ReplyRef};
+use crate::reply::ReplySink;
+use crate::state;
+
+/// `alt.takeover`.
+static TAKEOVER: AtomicBool = AtomicBool::new(false);
+/// The module has finished loading: switching copies libraries and logs.
+static LOADED: AtomicBool = AtomicBool::new(false);
+
+/// The scripting commands drop-in mode serves: native name, the no-auth target, the
+/// module's own command.
+struct Served {
+    native: &'static [u8],
+    open: &'static std::ffi::CStr,
+    own: &'static std::ffi::CStr,
+}
+
+const SERVED: [Served; 9] = [
+    Served { native: b"eval", open: c"alt.dropin.eval", own: c"alt.eval" },
+    Served { native: b"evalsha", open: c"alt.dropin.evalsha", own: c"alt.evalsha" },
+    Served { native: b"eval_ro", open: c"alt.dropin.eval_ro", own: c"alt.eval_ro" },
+    Served { native: b"evalsha_ro", open: c"alt.dropin.evalsha_ro", own: c"alt.evalsha_ro" },
+    Served { native: b"fcall", open: c"alt.dropin.fcall", own: c"alt.fcall" },
+    Served { native: b"fcall_ro", open: c"alt.dropin.fcall_ro", own: c"alt.fcall_ro" },
+    Served { native: b"script", open: c"alt.dropin.script", own: c"alt.script" },
+    Served { native: b"function", open: c"alt.dropin.function", own: c"alt.function" },
+    Served { native: b"flushall", open: c"alt.dropin.flushall", own: c"alt.flushall" },
+];
+
+/// Subcommands drop-in mode serves (the native ones the module has; others stay native).
+const SCRIPT_SUBS: &[&[u8]] = &[b"load", b"exists", b"flush", b"kill", b"help", b"debug"];
+const FUNCTION_SUBS: &[&[u8]] =
+    &[b"load", b"delete", b"list", b"flush", b"dump", b"restore", b"stats", b"kill", b"help"];
+
+/// The host's own arities for the served commands and their subcommands (COMMAND INFO,
+/// read at load): a line the native command would refuse is left to it.
+struct Shape {
+    arity: i64,
+    subs: Vec<(Vec<u8>, i64)>,
+}
+
+static SHAPES: Mutex<Vec<Option<Shape>>> = Mutex::new(Vec::new());
+
+/// Whether the `default` user needs no password (so no client is unauthenticated):
+/// 0 not known (re-read on the next scripting command), 1 yes, 2 no.
+static DEFAULT_OPEN: AtomicU8 = AtomicU8::new(0);
+
+pub fn enabled() -> bool {
+    TAKEOVER.load(Ordering::Relaxed)
+}
+
+/// The config's getter.
+pub fn get() -> bool {
+    enabled()
+}
+
+/// The config's setter (CONFIG SET, a load argument, the config file). At load only the
+/// value is kept; once loaded, a switch is refused while any client is inside MULTI (its
+/// queued commands were routed when queued, and would run half on one engine and half on
+/// the other), and it carries the function libraries (and, switching off, the cached
+/// scripts) over to the engine that serves next, so no client loses what it loaded.
+pub fn set(on: bool) -> Result<(), String> {
+    if !LOADED.load(Ordering::SeqCst) {
+        TAKEOVER.store(on, Ordering::SeqCst);
+        return Ok(());
+    }
+    if on == enabled() {
+        return Ok(());
+    }
+    let ctx = host::main_thread_ctx().ok_or("the module is not ready")?;
+    let in_multi = clients_in_multi(&ctx);
+    if in_multi > 0 {
+        return Err(format!(
+            "alt.takeover cannot change while {in_multi} client(s) are inside MULTI (their queued commands would run \
+             on two engines): retry once they have sent EXEC or DISCARD"
+        ));
+    }
+    if on {
+        read_shapes(&ctx)?;
+        let copied = native_libraries_to_module(&ctx)?;
+        TAKEOVER.store(true, Ordering::SeqCst);
+        host::log_any_thread(
+            LogLevel::Notice,
+            &format!(
+                "redis-alt drop-in mode on: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT, FUNCTION, FCALL, FCALL_RO and \
+                 FLUSHALL are served by redis-alt ({copied} function librar{} copied from the native engine)",
+                if copied == 1 { "y" } else { "ies" }
+            ),
+        );
+    } else {
+        let (libraries, scripts) = module_to_native(&ctx)?;
+        TAKEOVER.store(false, Ordering::SeqCst);
+        host::log_any_thread(
+            LogLevel::Notice,
+            &format!(
+                "redis-alt drop-in mode off: the native commands are served natively again ({libraries} function \
+                 librar{} and {scripts} cached script(s) copied to the native engine)",
+                if libraries == 1 { "y" } else { "ies" }
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// At the end of the module's load: learn the host's command shapes; log if drop-in mode was
+/// asked for at load.
+pub fn loaded(ctx: &Ctx) -> bool {
+    if read_shapes(ctx).is_err() {
+        return false;
+    }
+    LOADED.store(true, Ordering::SeqCst);
+    if enabled() {
+        host::log_any_thread(
+            LogLevel::Notice,
+            "redis-alt drop-in mode on: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT, FUNCTION, FCALL, FCALL_RO and \
+             FLUSHALL are served by redis-alt",
+        );
+    }
+    true
+}
+
+pub fn unloaded() {
+    LOADED.store(false, Ordering::SeqCst);
+    TAKEOVER.store(false, Ordering::SeqCst);
+}
+
+/// The filter's part: route a served command line to one of our commands.
+pub fn route(args: &mut FilterArgs) {
+    let Some(name) = args.get(0) else { return };
+    // Commands that may change the `default` user's password.
+    if name.eq_ignore_ascii_case(b"acl") || name.eq_ignore_ascii_case(b"config") {
+        DEFAULT_OPEN.store(0, Ordering::Relaxed);
+        return;
+    }
+    if !enabled() {
+        return;
+    }
+    let Some(index) = SERVED.iter().position(|s| s.native.len() == name.len() && s.native.eq_ignore_ascii_case(name))
+    else {
+        return;
+    };
+    let Some(served) = SERVED.get(index) else { return };
+    if !shape_accepted(index, args) {
+        return;
+    }
+    let typed = name.to_vec();
+    let open = default_open();
+    let target = match args.client_id() {
+        Some(id) => {
+            let Some(user) = host::client_user_name(id) else { return };
+            if !args.user_may_run(&user, &typed) {
+                return; // the native command refuses it, with native's text and ACL LOG entry
+            }
+            if open || user != b"default" {
+                served.open
+            } else {
+                served.own
+            }
+        }
+        None if host::filter_knows_clients() => served.own,
+        None if open => served.open,
+        None => served.own,
+    };
+    args.replace_name(target, &typed);
+}
+
+fn shape_accepted(index: usize, args: &FilterArgs) -> bool {
+    let Ok(shapes) = SHAPES.lock() else { return false };
+    let Some(Some(shape)) = shapes.get(index) else { return false };
+    let argc = i64::try_from(args.len()).unwrap_or(i64::MAX);
+    if !arity_ok(shape.arity, argc) {
+        return false;
+    }
+    if shape.subs.is_empty() {
+        return true;
+    }
+    let Some(sub) = args.get(1) else { return false };
+    shape.subs.iter().any(|(name, arity)| name.eq_ignore_ascii_case(sub) && arity_ok(*arity, argc))
+}
+
+fn arity_ok(arity: i64, argc: i64) -> bool {
+    if arity >= 0 {
+        argc == arity
+    } else {
+        argc >= -arity
+    }
+}
+
+fn default_open() -> bool {
+    match DEFAULT_OPEN.load(Ordering::Relaxed) {
+        1 => true,
+        2 => false,
+        _ => {
+            let open = host::main_thread_ctx().is_some_and(|ctx| read_default_open(&ctx));
+            DEFAULT_OPEN.store(if open { 1 } else { 2 }, Ordering::Relaxed);
+            open
+        }
+    }
+}
+
+/// `ACL GETUSER default`: on and nopass.
+fn read_default_open(ctx: &Ctx) -> bool {
+    let Some(reply) = ctx.call(c"ACL", c"vE", &[b"GETUSER", b"default"]) else { return false };
+    let root = reply.root();
+    let Some(flags) = field(&root, b"flags") else { return false };
+    let words = strings(&flags);
+    words.iter().any(|w| w == b"on") && words.iter().any(|w| w == b"nopass")
+}
+
+/// A field of a RESP2 flat map or a RESP3 map reply.
+fn field<'a>(reply: &ReplyRef<'a>, name: &[u8]) -> Option<ReplyRef<'a>> {
+    let n = match reply.kind() {
+        ReplyKind::Array(n) | ReplyKind::Map(n) => n,
+        _ => return None,
+    };
+    (0..n).step_by(2).find_map(|i| {
+        let key = reply.element(i)?;
+        matches!(key.kind(), ReplyKind::Bulk(k) | ReplyKind::Status(k) if k == name).then(|| reply.element(i + 1))?
+    })
+}
+
+fn strings(reply: &ReplyRef<'_>) -> Vec<Vec<u8>> {
+    let n = match reply.kind() {
+        ReplyKind::Array(n) | ReplyKind::Set(n) => n,
+        _ => return Vec::new(),
+    };
+    (0..n)
+        .filter_map(|i| match reply.element(i)?.kind() {
+            ReplyKind::Bulk(s) | ReplyKind::Status(s) => Some(s.to_vec()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// COMMAND INFO of the served commands: arity, and the served subcommands' arities.
+fn read_shapes(ctx: &Ctx) -> Result<(), String> {
+    let mut shapes = Vec::with_capacity(SERVED.len());
+    for served in &SERVED {
+        let reply = ctx.call(c"COMMAND", c"vE", &[b"INFO", served.native]).ok_or("COMMAND INFO could not run")?;
+        let root = reply.root();
+        let shape = root.element(0).and_then(|info| {
+            let ReplyKind::Int(arity) = info.element(1)?.kind() else { return None };
+            let mut subs = Vec::new();
+            let wanted: &[&[u8]] = match served.native {
+                b"script" => SCRIPT_SUBS,
+                b"function" => FUNCTION_SUBS,
+                _ => &[],
+            };
+            if let Some(list) = info.element(9) {
+                let n = match list.kind() {
+                    ReplyKind::Array(n) | ReplyKind::Set(n) => n,
+                    _ => 0,
+                };
+                for i in 0..n {
+                    let Some(sub) = list.element(i) else { continue };
+                    let (Some(ReplyKind::Bulk(full) | ReplyKind::Status(full)), Some(ReplyKind::Int(a))) =
+                        (sub.element(0).map(|e| e.kind()), sub.element(1).map(|e| e.kind()))
+                    else {
+                        continue;
+                    };
+                    let Some(bar) = full.iter().position(|&b| b == b'|') else { continue };
+                    let name = full.get(bar + 1..).unwrap_or_default().to_ascii_lowercase();
+                    if wanted.contains(&name.as_slice()) {
+                        subs.push((name, a));
+                    }
+                }
+            }
+            Some(Shape { arity, subs })
+        });
+        shapes.push(shape);
+    }
+    *SHAPES.lock().map_err(|_| "state unavailable")? = shapes;
+    Ok(())
+}
+
+/// Clients whose CLIENT LIST flags hold `x` (inside MULTI).
+fn clients_in_multi(ctx: &Ctx) -> usize {
+    let Some(reply) = ctx.call(c"CLIENT", c"vE", &[b"LIST"]) else { return 0 };
+    let text = match reply.root().kind() {
+        ReplyKind::Bulk(t) | ReplyKind::Status(t) | ReplyKind::Verbatim(_, t) => t.to_vec(),
+        _ => return 0,
+    };
+    text.split(|&b| b == b'\n')
+        .filter(|line| {
+            line.split(|&b| b == b' ')
+                .find_map(|f| f.strip_prefix(b"flags="))
+                .is_some_and(|flags| flags.contains(&b'x'))
+        })
+        .count()
+}
+
+/// Switching on: the native engine's libraries (FUNCTION LIST WITHCODE) are loaded into the
+/// module's, replacing same-name ones. The count copied.
+fn native_libraries_to_module(ctx: &Ctx) -> Result<usize, String> {
+    let reply = ctx.call(c"FUNCTION", c"vE", &[b"LIST", b"WITHCODE"]).ok_or("FUNCTION LIST could not run")?;
+    let root = reply.root();
+    let n = match root.kind() {
+        ReplyKind::Array(n) => n,
+        ReplyKind::Error(e) => return Err(String::from_utf8_lossy(e).into_owned()),
+        _ => 0,
+    };
+    let codes: Vec<Vec<u8>> = (0..n)
+        .filter_map(|i| match field(&root.element(i)?, b"library_code")?.kind() {
+            ReplyKind::Bulk(code) | ReplyKind::Verbatim(_, code) => Some(code.to_vec()),
+            _ => None,
+        })
+        .collect();
+    if codes.is_empty() {
+        return Ok(0);
+    }
+    state::with_functions(|f| f.restore(&codes, crate::functions::RestorePolicy::Replace)).map_err(|e| {
+        format!(
+            "the native engine's function libraries could not be copied to redis-alt: {}",
+            String::from_utf8_lossy(&e.text())
+        )
+    })?;
+    Ok(codes.len())
+}
+
+/// Switching off: the module's libraries are loaded natively (FUNCTION LOAD REPLACE), and
+/// its cached scripts with SCRIPT LOAD, so EVALSHA and FCALL keep finding them. The counts.
+fn module_to_native(ctx: &Ctx) -> Result<(usize, usize), String> {
+    let codes = state::with_functions(|f| Ok(f.codes())).map_err(|e| String::from_utf8_lossy(&e.text()).into_owned())?;
+    for code in &codes {
+        let reply = ctx.call(c"FUNCTION", c"vE", &[b"LOAD", b"REPLACE", code]).ok_or("FUNCTION LOAD could not run")?;
+        if let ReplyKind::Error(e) = reply.root().kind() {
+            return Err(format!(
+                "a function library could not be copied to the native engine: {}",
+                String::from_utf8_lossy(e)
+            ));
+        }
+    }
+    let bodies: Vec<Box<[u8]>> = state::with_scripts(|s| Ok(s.all().into_iter().map(|(_, s)| s.body.clone()).collect()))
+        .map_err(|e| String::from_utf8_lossy(&e.text()).into_owned())?;
+    let scripts = bodies
+        .iter()
+        .filter(|body| {
+            ctx.call(c"SCRIPT", c"vE", &[b"LOAD", body])
+                .is_some_and(|r| !matches!(r.root().kind(), ReplyKind::Error(_)))
+        })
+        .count();
+    Ok((codes.len(), scripts))
+}
+
+/// On hosts whose filter cannot tell the client (7.0), an `alt.dropin.*` command checks the
+/// native command line against the client's user itself, and answers as the host would.
+/// False when it refused (the reply is sent).
+pub fn admitted(ctx: &mut Ctx, argv: &[&[u8]]) -> bool {
+    if host::filter_knows_clients() {
+        return true;
+    }
+    // Authentication: reached only when `default` needed no password at routing time; if
+    // it has one now, a client of `default` may not be authenticated.
+    if !default_open() && ctx.user_name().as_deref() == Some(b"default".as_slice()) {
+        ctx.error(b"NOAUTH Authentication required.");
+        return false;
+    }
+    if ctx.user_may_run(argv) {
+        return true;
+    }
+    let mut full = argv.first().copied().unwrap_or_default().to_ascii_lowercase();
+    if full == b"script" || full == b"function" {
+        full.push(b'|');
+        full.extend_from_slice(&argv.get(1).copied().unwrap_or_default().to_ascii_lowercase());
+    }
+    ctx.acl_log_command_denied(&full);
+    let mut text = b"NOPERM this user has no permissions to run the '".to_vec();
+    text.extend_from_slice(&full);
+    text.extend_from_slice(b"' command");
+    ctx.error(&text);
+    false
+}
+
+/// SCRIPT DEBUG in drop-in mode: the module has no debugger yet; NO (debugging off) is what
+/// it does anyway.
+pub fn script_debug(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
+    match argv.get(2) {
+        Some(mode) if mode.eq_ignore_ascii_case(b"no") => {
+            ctx.reply_ok();
+            Ok(())
+        }
+        Some(mode) if mode.eq_ignore_ascii_case(b"yes") || mode.eq_ignore_ascii_case(b"sync") => Err(ScriptError::err(
+            "SCRIPT DEBUG is not available in drop-in mode: redis-alt serves EVAL and has no debugger yet (CONFIG SET \
+             alt.takeover no to debug with the native engine)",
+        )),
+        _ => Err(ScriptError::err("Use SCRIPT DEBUG YES/SYNC/NO")),
+    }
+}

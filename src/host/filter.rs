@@ -1,0 +1,191 @@
+//! The command filter's side of the Module API: the arguments of a command on its way in,
+//! the command names drop-in mode puts in their place (held strings the dispatcher
+//! recognises by address), and the ACL questions the filter asks about the sending client.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::{c_int, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::sync::OnceLock;
+
+use redis_module::raw;
+
+use super::string_bytes;
+
+/// The arguments of a command on its way in, as a command filter sees them.
+pub struct FilterArgs {
+    raw: *mut raw::RedisModuleCommandFilterCtx,
+}
+
+impl FilterArgs {
+    pub fn len(&self) -> usize {
+        usize::try_from(rm!(RedisModule_CommandFilterArgsCount(self.raw) else 0)).unwrap_or(0)
+    }
+
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let s = self.raw_arg(i);
+        (!s.is_null()).then(|| string_bytes(s))
+    }
+
+    fn raw_arg(&self, i: usize) -> *mut raw::RedisModuleString {
+        let Ok(i) = c_int::try_from(i) else { return ptr::null_mut() };
+        rm!(RedisModule_CommandFilterArgGet(self.raw, i) else ptr::null_mut())
+    }
+
+    /// Inserts an argument before position `i` (the filter takes ownership of the string).
+    pub fn insert(&mut self, i: usize, arg: &[u8]) {
+        let Ok(i) = c_int::try_from(i) else { return };
+        let s = rm!(RedisModule_CreateString(ptr::null_mut(), arg.as_ptr().cast(), arg.len()) else ptr::null_mut());
+        if !s.is_null() {
+            rm!(RedisModule_CommandFilterArgInsert(self.raw, i, s) else 0);
+        }
+    }
+
+    /// Puts the held command name `target` (spelled as the client typed `typed`) in place of
+    /// the command name. The command then runs as `target`, and its handler sees `typed`.
+    pub fn replace_name(&mut self, target: &'static CStr, typed: &[u8]) -> bool {
+        let held = held_name(target, typed);
+        if held.is_null() {
+            return false;
+        }
+        // The filter takes the reference it is given: one more keeps the held string alive.
+        rm!(RedisModule_RetainString(ptr::null_mut(), held) else ());
+        rm!(RedisModule_CommandFilterArgReplace(self.raw, 0, held) else raw::REDISMODULE_ERR as c_int)
+            == raw::REDISMODULE_OK as c_int
+    }
+
+    /// The sending client's id, on hosts that tell a filter (7.2 and later).
+    pub fn client_id(&self) -> Option<u64> {
+        // SAFETY: reading the API table once filled; a copy of the Option<fn>.
+        let f = unsafe { raw::RedisModule_CommandFilterGetClientId }?;
+        // SAFETY: the filter context the host handed us for this call.
+        let id = unsafe { f(self.raw) };
+        u64::try_from(id).ok().filter(|&id| id != 0)
+    }
+
+    /// Would `user` be allowed this command line as it stands, with `name` as its first
+    /// argument (ACL command, subcommand and key rules)?
+    pub fn user_may_run(&self, user: &[u8], name: &[u8]) -> bool {
+        let first = string_from(name);
+        if first.is_null() {
+            return false;
+        }
+        let mut argv: Vec<*mut raw::RedisModuleString> = vec![first];
+        argv.extend((1..self.len()).map(|i| self.raw_arg(i)));
+        let allowed = user_may_run(user, &argv);
+        rm!(RedisModule_FreeString(ptr::null_mut(), first) else ());
+        allowed
+    }
+}
+
+/// Whether a filter learns which client sent a command (7.2 and later).
+pub fn filter_knows_clients() -> bool {
+    // SAFETY: reading the API table once filled; a copy of the Option<fn>.
+    unsafe { raw::RedisModule_CommandFilterGetClientId }.is_some()
+}
+
+/// The ACL user name of a connected client.
+pub fn client_user_name(id: u64) -> Option<Vec<u8>> {
+    let s = rm!(RedisModule_GetClientUserNameById(ptr::null_mut(), id) else ptr::null_mut());
+    if s.is_null() {
+        return None;
+    }
+    let name = string_bytes(s).to_vec();
+    rm!(RedisModule_FreeString(ptr::null_mut(), s) else ());
+    Some(name)
+}
+
+/// RM_ACLCheckCommandPermissions for the user named `user` (false if there is none).
+pub(super) fn user_may_run(user: &[u8], argv: &[*mut raw::RedisModuleString]) -> bool {
+    let name = string_from(user);
+    if name.is_null() {
+        return false;
+    }
+    let handle = rm!(RedisModule_GetModuleUserFromUserName(name) else ptr::null_mut());
+    rm!(RedisModule_FreeString(ptr::null_mut(), name) else ());
+    if handle.is_null() || argv.iter().any(|s| s.is_null()) {
+        if !handle.is_null() {
+            rm!(RedisModule_FreeModuleUser(handle) else ());
+        }
+        return false;
+    }
+    let argc = c_int::try_from(argv.len()).unwrap_or(c_int::MAX);
+    let status = rm!(RedisModule_ACLCheckCommandPermissions(handle, argv.as_ptr().cast_mut(), argc)
+        else raw::REDISMODULE_ERR as c_int);
+    rm!(RedisModule_FreeModuleUser(handle) else ());
+    status == raw::REDISMODULE_OK as c_int
+}
+
+pub(super) fn string_from(bytes: &[u8]) -> *mut raw::RedisModuleString {
+    rm!(RedisModule_CreateString(ptr::null_mut(), bytes.as_ptr().cast(), bytes.len()) else ptr::null_mut())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Held names: one host string per (command the filter routes to, spelling the client typed),
+// created once and never freed. A command whose name is one of them was routed by our
+// filter (a client cannot send this very string object); its handler is told the typed
+// name. Other modules' and clients' strings with the same bytes are different objects.
+
+/// More spellings than this (a client trying every case of `evalsha_ro`) share the
+/// lower-case one: the command still runs, its typed name shows in lower case.
+const MAX_SPELLINGS: usize = 4096;
+
+struct Held {
+    by_spelling: HashMap<(usize, Vec<u8>), usize>,
+    typed: HashMap<usize, Box<[u8]>>,
+}
+
+thread_local! {
+    // Main thread only: filters and command handlers run there.
+    static HELD: RefCell<Held> = RefCell::new(Held { by_spelling: HashMap::new(), typed: HashMap::new() });
+}
+
+fn held_name(target: &'static CStr, typed: &[u8]) -> *mut raw::RedisModuleString {
+    HELD.with(|held| {
+        let mut held = held.borrow_mut();
+        let lowered;
+        let typed = if held.typed.len() >= MAX_SPELLINGS && !typed.iter().all(|b| !b.is_ascii_uppercase()) {
+            lowered = typed.to_ascii_lowercase();
+            &lowered[..]
+        } else {
+            typed
+        };
+        let key = (target.as_ptr() as usize, typed.to_vec());
+        if let Some(&p) = held.by_spelling.get(&key) {
+            return p as *mut raw::RedisModuleString;
+        }
+        let bytes = target.to_bytes();
+        let s = string_from(bytes);
+        if s.is_null() {
+            return s;
+        }
+        held.by_spelling.insert(key, s as usize);
+        held.typed.insert(s as usize, typed.into());
+        s
+    })
+}
+
+/// The name the client typed, when `s` is a held name the filter put in place.
+pub(super) fn typed_name(s: *const raw::RedisModuleString) -> Option<Box<[u8]>> {
+    HELD.with(|held| held.borrow().typed.get(&(s as usize)).cloned())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration.
+
+static COMMAND_FILTER: OnceLock<fn(&mut FilterArgs)> = OnceLock::new();
+
+/// Registers `filter` to see (and rewrite) every command before it runs, except the calls
+/// this module makes itself.
+pub fn register_command_filter(ctx: *mut raw::RedisModuleCtx, filter: fn(&mut FilterArgs)) -> bool {
+    let _ = COMMAND_FILTER.set(filter);
+    let flags = raw::REDISMODULE_CMDFILTER_NOSELF as c_int;
+    !rm!(RedisModule_RegisterCommandFilter(ctx, Some(command_filter), flags) else ptr::null_mut()).is_null()
+}
+
+extern "C" fn command_filter(fctx: *mut raw::RedisModuleCommandFilterCtx) {
+    if let Some(filter) = COMMAND_FILTER.get() {
+        let _ = catch_unwind(AssertUnwindSafe(|| filter(&mut FilterArgs { raw: fctx })));
+    }
+}
