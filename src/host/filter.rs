@@ -61,7 +61,7 @@ impl FilterArgs {
         let f = unsafe { raw::RedisModule_CommandFilterGetClientId }?;
         // SAFETY: the filter context the host handed us for this call.
         let id = unsafe { f(self.raw) };
-        u64::try_from(id).ok().filter(|&id| id != 0)
+        (id != 0).then_some(id)
     }
 
     /// Would `user` be allowed this command line as it stands, with `name` as its first
