@@ -61,12 +61,8 @@ pub static CONFIGS: [host::NumericConfig; 4] = [
 ];
 
 /// The module's yes/no configs: `alt.takeover` (drop-in mode, dropin.rs).
-pub static BOOL_CONFIGS: [host::BoolConfig; 1] = [host::BoolConfig {
-    name: c"takeover",
-    default: false,
-    get: crate::dropin::get,
-    set: crate::dropin::set,
-}];
+pub static BOOL_CONFIGS: [host::BoolConfig; 1] =
+    [host::BoolConfig { name: c"takeover", default: false, get: crate::dropin::get, set: crate::dropin::set }];
 
 /// One load argument: the config's full name (`alt.<name>`) and the value as given.
 pub type LoadArg = (Vec<u8>, Vec<u8>);

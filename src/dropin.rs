@@ -217,20 +217,15 @@ fn default_open() -> bool {
         1 => true,
         2 => false,
         _ => {
-            let open = host::main_thread_ctx().is_some_and(|ctx| read_default_open(&ctx));
+            // `on ... nopass ...`, as ACL LIST describes the user (no command is run).
+            let open = host::user_rules(b"default").is_some_and(|rules| {
+                let words: Vec<&[u8]> = rules.split(|&b| b == b' ').collect();
+                words.contains(&b"on".as_slice()) && words.contains(&b"nopass".as_slice())
+            });
             DEFAULT_OPEN.store(if open { 1 } else { 2 }, Ordering::Relaxed);
             open
         }
     }
-}
-
-/// `ACL GETUSER default`: on and nopass.
-fn read_default_open(ctx: &Ctx) -> bool {
-    let Some(reply) = ctx.call(c"ACL", c"vE", &[b"GETUSER", b"default"]) else { return false };
-    let root = reply.root();
-    let Some(flags) = field(&root, b"flags") else { return false };
-    let words = strings(&flags);
-    words.iter().any(|w| w == b"on") && words.iter().any(|w| w == b"nopass")
 }
 
 /// A field of a RESP2 flat map or a RESP3 map reply.
@@ -243,19 +238,6 @@ fn field<'a>(reply: &ReplyRef<'a>, name: &[u8]) -> Option<ReplyRef<'a>> {
         let key = reply.element(i)?;
         matches!(key.kind(), ReplyKind::Bulk(k) | ReplyKind::Status(k) if k == name).then(|| reply.element(i + 1))?
     })
-}
-
-fn strings(reply: &ReplyRef<'_>) -> Vec<Vec<u8>> {
-    let n = match reply.kind() {
-        ReplyKind::Array(n) | ReplyKind::Set(n) => n,
-        _ => return Vec::new(),
-    };
-    (0..n)
-        .filter_map(|i| match reply.element(i)?.kind() {
-            ReplyKind::Bulk(s) | ReplyKind::Status(s) => Some(s.to_vec()),
-            _ => None,
-        })
-        .collect()
 }
 
 /// COMMAND INFO of the served commands: arity, and the served subcommands' arities.
@@ -346,7 +328,8 @@ fn native_libraries_to_module(ctx: &Ctx) -> Result<usize, String> {
 /// Switching off: the module's libraries are loaded natively (FUNCTION LOAD REPLACE), and
 /// its cached scripts with SCRIPT LOAD, so EVALSHA and FCALL keep finding them. The counts.
 fn module_to_native(ctx: &Ctx) -> Result<(usize, usize), String> {
-    let codes = state::with_functions(|f| Ok(f.codes())).map_err(|e| String::from_utf8_lossy(&e.text()).into_owned())?;
+    let codes =
+        state::with_functions(|f| Ok(f.codes())).map_err(|e| String::from_utf8_lossy(&e.text()).into_owned())?;
     for code in &codes {
         let reply = ctx.call(c"FUNCTION", c"vE", &[b"LOAD", b"REPLACE", code]).ok_or("FUNCTION LOAD could not run")?;
         if let ReplyKind::Error(e) = reply.root().kind() {
@@ -356,8 +339,9 @@ fn module_to_native(ctx: &Ctx) -> Result<(usize, usize), String> {
             ));
         }
     }
-    let bodies: Vec<Box<[u8]>> = state::with_scripts(|s| Ok(s.all().into_iter().map(|(_, s)| s.body.clone()).collect()))
-        .map_err(|e| String::from_utf8_lossy(&e.text()).into_owned())?;
+    let bodies: Vec<Box<[u8]>> =
+        state::with_scripts(|s| Ok(s.all().into_iter().map(|(_, s)| s.body.clone()).collect()))
+            .map_err(|e| String::from_utf8_lossy(&e.text()).into_owned())?;
     let scripts = bodies
         .iter()
         .filter(|body| {
@@ -372,7 +356,9 @@ fn module_to_native(ctx: &Ctx) -> Result<(usize, usize), String> {
 /// native command line against the client's user itself, and answers as the host would.
 /// False when it refused (the reply is sent).
 pub fn admitted(ctx: &mut Ctx, argv: &[&[u8]]) -> bool {
-    if host::filter_knows_clients() {
+    // A key-position request (cluster routing, ACL key checks) has no client: the handler
+    // only reports keys.
+    if host::filter_knows_clients() || ctx.is_keys_position_request() {
         return true;
     }
     // Authentication: reached only when `default` needed no password at routing time; if

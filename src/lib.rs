@@ -230,8 +230,7 @@ macro_rules! open_handler {
 /// ACL against their own names (dropin.rs): the module's commands again, flagged no-auth,
 /// reachable only through the filter. Flags and key specs as the native commands'.
 fn dropin_table() -> [CommandSpec; 24] {
-    const EVAL_FLAGS: &std::ffi::CStr =
-        c"deny-script may-replicate no-mandatory-keys allow-stale getkeys-api no-auth";
+    const EVAL_FLAGS: &std::ffi::CStr = c"deny-script may-replicate no-mandatory-keys allow-stale getkeys-api no-auth";
     const EVAL_RO_FLAGS: &std::ffi::CStr = c"deny-script readonly no-mandatory-keys allow-stale getkeys-api no-auth";
     let spec = |name, handler, flags, arity, numkeys_keys| CommandSpec {
         name,
@@ -256,12 +255,24 @@ fn dropin_table() -> [CommandSpec; 24] {
         spec(c"alt.dropin.script|help", open_handler!(script::help), c"allow-loading allow-stale no-auth", 2, None),
         spec(c"alt.dropin.script|debug", open_handler!(dropin::script_debug), c"deny-script no-auth", 3, None),
         container(c"alt.dropin.function"),
-        spec(c"alt.dropin.function|load", open_handler!(function::load), c"deny-script write deny-oom no-auth", -3, None),
+        spec(
+            c"alt.dropin.function|load",
+            open_handler!(function::load),
+            c"deny-script write deny-oom no-auth",
+            -3,
+            None,
+        ),
         spec(c"alt.dropin.function|delete", open_handler!(function::delete), c"deny-script write no-auth", 3, None),
         spec(c"alt.dropin.function|list", open_handler!(function::list), c"deny-script no-auth", -2, None),
         spec(c"alt.dropin.function|flush", open_handler!(function::flush), c"deny-script write no-auth", -2, None),
         spec(c"alt.dropin.function|dump", open_handler!(function::dump), c"deny-script no-auth", 2, None),
-        spec(c"alt.dropin.function|restore", open_handler!(function::restore), c"deny-script write deny-oom no-auth", -3, None),
+        spec(
+            c"alt.dropin.function|restore",
+            open_handler!(function::restore),
+            c"deny-script write deny-oom no-auth",
+            -3,
+            None,
+        ),
         spec(c"alt.dropin.function|stats", open_handler!(function::stats), c"deny-script allow-busy no-auth", -2, None),
         spec(c"alt.dropin.function|kill", open_handler!(function::kill), c"deny-script allow-busy no-auth", 2, None),
         spec(c"alt.dropin.function|help", open_handler!(function::help), c"allow-loading allow-stale no-auth", 2, None),

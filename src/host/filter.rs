@@ -96,6 +96,27 @@ pub fn client_user_name(id: u64) -> Option<Vec<u8>> {
     Some(name)
 }
 
+/// The ACL rules of the user named `user` as ACL LIST shows them (`on nopass ~* +@all`),
+/// read without running a command.
+pub fn user_rules(user: &[u8]) -> Option<Vec<u8>> {
+    let name = string_from(user);
+    if name.is_null() {
+        return None;
+    }
+    let handle = rm!(RedisModule_GetModuleUserFromUserName(name) else ptr::null_mut());
+    rm!(RedisModule_FreeString(ptr::null_mut(), name) else ());
+    if handle.is_null() {
+        return None;
+    }
+    let rules = rm!(RedisModule_GetModuleUserACLString(handle) else ptr::null_mut());
+    let out = (!rules.is_null()).then(|| string_bytes(rules).to_vec());
+    if !rules.is_null() {
+        rm!(RedisModule_FreeString(ptr::null_mut(), rules) else ());
+    }
+    rm!(RedisModule_FreeModuleUser(handle) else ());
+    out
+}
+
 /// RM_ACLCheckCommandPermissions for the user named `user` (false if there is none).
 pub(super) fn user_may_run(user: &[u8], argv: &[*mut raw::RedisModuleString]) -> bool {
     let name = string_from(user);

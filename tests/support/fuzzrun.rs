@@ -190,7 +190,7 @@ fn command(argv: &[&str]) -> redis::Cmd {
 }
 
 fn eval_cmd(case: &Case, script: &str, alt: bool) -> redis::Cmd {
-    let mut cmd = redis::cmd(if alt { "ALT.EVAL" } else { "EVAL" });
+    let mut cmd = redis::cmd(if alt && !crate::support::dropin_oracle() { "ALT.EVAL" } else { "EVAL" });
     cmd.arg(script).arg(case.keys.len()).arg(&case.keys).arg(&case.args);
     cmd
 }
@@ -252,7 +252,13 @@ impl Fuzzer {
         Some(why.to_string())
     }
 
-    fn prepare(&mut self, case: &Case) -> Result<(), redis::RedisError> {
+    fn prepare(&mut self, case: &Case, alt: bool) -> Result<(), redis::RedisError> {
+        if crate::support::dropin_oracle() {
+            // The module's side under the native names in drop-in mode; switching off copies
+            // cached scripts to the native engine, so the module's cache is emptied first.
+            ask(&mut self.admin, &command(&["ALT.SCRIPT", "FLUSH"]))?;
+            ask(&mut self.admin, &command(&["CONFIG", "SET", "alt.takeover", if alt { "yes" } else { "no" }]))?;
+        }
         redis::cmd("FLUSHALL").query::<()>(&mut self.admin)?;
         for c in &case.setup {
             let argv: Vec<&str> = c.iter().map(String::as_str).collect();
@@ -279,7 +285,7 @@ impl Fuzzer {
     }
 
     fn plain_side(&mut self, case: &Case, script: &str, proto: u8, alt: bool) -> Result<Side, redis::RedisError> {
-        self.prepare(case)?;
+        self.prepare(case, alt)?;
         let con = &mut self.cons[usize::from(proto == 3)];
         let reply = ask(con, &eval_cmd(case, script, alt))?;
         Ok(Side { reply, keys: snapshot(&mut self.admin)? })
@@ -288,7 +294,7 @@ impl Fuzzer {
     /// Busy/kill: the script runs from its own connection with a 100 ms threshold; another
     /// client waits for BUSY, kills it, and checks the server answers afterwards.
     fn busy_side(&mut self, case: &Case, script: &str, proto: u8, alt: bool) -> Result<Side, redis::RedisError> {
-        self.prepare(case)?;
+        self.prepare(case, alt)?;
         ask(&mut self.admin, &command(&["CONFIG", "SET", "busy-reply-threshold", "100"]))?;
         let (tx, rx) = mpsc::channel();
         let url = format!("redis://127.0.0.1:{}/{}", self.server.port, if proto == 3 { "?protocol=resp3" } else { "" });
@@ -321,7 +327,8 @@ impl Fuzzer {
         let (killed, caller) = match early {
             Some(r) => ("-".to_string(), r),
             None => {
-                let kill: &[&str] = if alt { &["ALT.SCRIPT", "KILL"] } else { &["SCRIPT", "KILL"] };
+                let kill: &[&str] =
+                    if alt && !crate::support::dropin_oracle() { &["ALT.SCRIPT", "KILL"] } else { &["SCRIPT", "KILL"] };
                 let killed = ask(&mut self.admin, &command(kill))?;
                 let caller = rx.recv_timeout(TIMEOUT).map_err(|_| {
                     redis::RedisError::from(std::io::Error::new(

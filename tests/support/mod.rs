@@ -360,12 +360,48 @@ pub fn alt(name: &str) -> String {
     format!("ALT.{name}")
 }
 
+/// `ALT_TEST_DROPIN=1`: the oracles below run their module half under the native names in
+/// drop-in mode (`alt.takeover yes`) instead of with the ALT. prefix, and their native half
+/// with drop-in mode off, on the same server; both engines' scripts and libraries are
+/// flushed before each half. `make test` runs the oracle suites both ways.
+pub fn dropin_oracle() -> bool {
+    env::var("ALT_TEST_DROPIN").is_ok_and(|v| v == "1")
+}
+
+/// Before one half of an oracle: in drop-in oracle mode, drop-in mode off, both engines
+/// emptied of scripts and libraries, then drop-in mode on for the module's half.
+pub fn prepare_half(admin: &mut Connection, module_half: bool) {
+    if !dropin_oracle() {
+        return;
+    }
+    let set = |admin: &mut Connection, on: &str| {
+        let _: () = redis::cmd("CONFIG").arg("SET").arg("alt.takeover").arg(on).query(admin).expect("alt.takeover");
+    };
+    set(admin, "no");
+    for cmd in [["FUNCTION", "FLUSH"], ["SCRIPT", "FLUSH"], ["ALT.FUNCTION", "FLUSH"], ["ALT.SCRIPT", "FLUSH"]] {
+        let _: () = redis::cmd(cmd[0]).arg(cmd[1]).query(admin).expect("flush");
+    }
+    if module_half {
+        set(admin, "yes");
+    }
+}
+
+/// The name a scripting command is sent under in the module's half of an oracle.
+fn module_name(name: &str) -> String {
+    if dropin_oracle() {
+        name.to_string()
+    } else {
+        alt(name)
+    }
+}
+
 /// The oracle: `setup` (plain commands) then `steps` run once natively and once with every
 /// scripting command prefixed, each on an empty server, in protocol `proto`. Replies
 /// (normalized) and the resulting keyspaces must be equal. Returns the native replies.
 pub fn same_as_native(server: &Server, proto: u8, setup: &[&[&str]], steps: &[&[&str]]) -> Vec<String> {
     let run_all = |prefix: bool| {
         let mut admin = server.con();
+        prepare_half(&mut admin, prefix);
         let _: () = redis::cmd("FLUSHALL").query(&mut admin).expect("flushall");
         for s in setup {
             run_str(&mut admin, s);
@@ -376,7 +412,7 @@ pub fn same_as_native(server: &Server, proto: u8, setup: &[&[&str]], steps: &[&[
             .map(|step| {
                 let mut argv: Vec<String> = step.iter().map(|s| s.to_string()).collect();
                 if prefix && is_scripting(&argv[0]) {
-                    argv[0] = alt(&argv[0]);
+                    argv[0] = module_name(&argv[0]);
                 }
                 let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
                 normalize(&run_str(&mut con, &argv))
@@ -465,8 +501,11 @@ pub fn raw_reply(server: &Server, proto: u8, argv: &[&[u8]]) -> Vec<u8> {
 pub fn eval_same_bytes(server: &Server, script: &str) -> Vec<u8> {
     let mut first = None;
     for proto in [2, 3] {
+        prepare_half(&mut server.con(), false);
         let native = raw_reply(server, proto, &[b"EVAL", script.as_bytes(), b"0"]);
-        let alt = raw_reply(server, proto, &[b"ALT.EVAL", script.as_bytes(), b"0"]);
+        prepare_half(&mut server.con(), true);
+        let name = module_name("EVAL");
+        let alt = raw_reply(server, proto, &[name.as_bytes(), script.as_bytes(), b"0"]);
         assert_eq!(
             String::from_utf8_lossy(&alt),
             String::from_utf8_lossy(&native),
@@ -495,7 +534,8 @@ pub fn error_stats(con: &mut Connection) -> Vec<String> {
                 }
                 let keep: Vec<&str> =
                     rest.split([':', ',']).filter(|f| f.starts_with("calls=") || f.contains("failed_calls=")).collect();
-                out.push(format!("{} {}", name.trim_start_matches("alt."), keep.join(",")));
+                let name = name.strip_prefix("alt.dropin.").or_else(|| name.strip_prefix("alt.")).unwrap_or(name);
+                out.push(format!("{name} {}", keep.join(",")));
             }
         }
     }
@@ -508,6 +548,7 @@ pub fn error_stats(con: &mut Connection) -> Vec<String> {
 pub fn error_stats_same(server: &Server, setup: &[&[&str]], steps: &[&[&str]]) -> Vec<String> {
     let run_all = |prefix: bool| {
         let mut con = server.con();
+        prepare_half(&mut con, prefix);
         let _: () = redis::cmd("FLUSHALL").query(&mut con).expect("flushall");
         for s in setup {
             run_str(&mut con, s);
@@ -516,7 +557,7 @@ pub fn error_stats_same(server: &Server, setup: &[&[&str]], steps: &[&[&str]]) -
         for step in steps {
             let mut argv: Vec<String> = step.iter().map(|s| s.to_string()).collect();
             if prefix && is_scripting(&argv[0]) {
-                argv[0] = alt(&argv[0]);
+                argv[0] = module_name(&argv[0]);
             }
             let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
             run_str(&mut con, &argv);
