@@ -38,7 +38,8 @@ help:
 	@echo "            cmsgpack, struct, FUNCTION RESTORE, shebangs): FUZZ_SECONDS=600 each, FUZZ_TARGETS=...;"
 	@echo "            corpora in target/fuzz-corpus/, findings in fuzz/artifacts/ (fuzz/, src/fuzzing.rs)"
 	@echo "make lint   cargo fmt --check and clippy -D warnings"
-	@echo "make deps   apt-get install redis-server redis-tools libclang-dev curl unzip where missing"
+	@echo "make deps   apt-get install redis-server redis-tools libclang-dev curl unzip python3 python3-venv"
+	@echo "            where missing (python3: scripts/redis-py-suite.sh, redis-py's own tests)"
 	@echo "make hosts  fetch the other hosts the tests load the module into (pinned, into .hosts/)"
 
 deps:
@@ -49,6 +50,8 @@ deps:
 	dpkg -s libclang-dev >/dev/null 2>&1 || missing="$$missing libclang-dev"; \
 	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
 	command -v unzip >/dev/null 2>&1 || missing="$$missing unzip"; \
+	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
+	python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && \
