@@ -55,6 +55,17 @@ impl Server {
         Server::spawn(free_port(), dir, extra, load.then_some(module))
     }
 
+    /// A server with the module loaded in drop-in mode (`takeover yes`), with extra arguments.
+    pub fn start_dropin(extra: &[&str]) -> Server {
+        let dir = scratch_dir();
+        let module = dir.join("redis_alt.so");
+        fs::copy(module_path(), &module).expect("module built (cargo build) before the tests");
+        let module = module.to_str().expect("utf-8 path").to_string();
+        let mut args: Vec<&str> = extra.to_vec();
+        args.extend_from_slice(&["--loadmodule", &module, "takeover", "yes"]);
+        Server::spawn(free_port(), dir, &args, None)
+    }
+
     /// A server with the module loaded, run under `wrapper` (a program and its arguments,
     /// such as valgrind's), which gets the redis-server command line after its own.
     pub fn start_wrapped(wrapper: &[&str]) -> Server {
@@ -156,8 +167,11 @@ impl Server {
                 panic!("redis-server exited ({status}) before answering:\n{}", self.log());
             }
             if let Ok(mut con) = self.try_con() {
-                if redis::cmd("PING").query::<String>(&mut con).is_ok() {
-                    return;
+                match redis::cmd("PING").query::<String>(&mut con) {
+                    Ok(_) => return,
+                    // A server with a password answers, refusing.
+                    Err(e) if e.code() == Some("NOAUTH") => return,
+                    Err(_) => {}
                 }
             }
             if Instant::now() > deadline {

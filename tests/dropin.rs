@@ -1,0 +1,418 @@
+//! Drop-in mode (`alt.takeover yes`): the native command names served by the module, checked
+//! against a server whose native engine serves them (the oracle), byte for byte where it
+//! matters: errors and HELP, MULTI/EXEC, ACL and authentication, BUSY and KILL, switching at
+//! runtime, real clients (the redis crate's Script, redis-cli --eval), replication and AOF.
+//! The oracle suites (eval, script, sandbox, functions, cluster, the fuzz slice) also run
+//! whole in drop-in mode: `ALT_TEST_DROPIN=1` (make test does both).
+
+mod support;
+
+use std::io::Write;
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use redis::Connection;
+use support::{raw_reply, run_str, Server};
+
+/// Calls of a command in INFO commandstats (0 when absent).
+fn calls(con: &mut Connection, name: &str) -> i64 {
+    let info: String = redis::cmd("INFO").arg("commandstats").query(con).expect("info");
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("cmdstat_{name}:")))
+        .and_then(|rest| rest.split(',').find_map(|f| f.strip_prefix("calls=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn both_protocols(native: &Server, dropin: &Server, argv: &[&[u8]]) {
+    for proto in [2, 3] {
+        let want = raw_reply(native, proto, argv);
+        let got = raw_reply(dropin, proto, argv);
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&want),
+            "RESP{proto} bytes differ for {:?}",
+            argv.iter().map(|a| String::from_utf8_lossy(a)).collect::<Vec<_>>()
+        );
+    }
+}
+
+/// Replies, errors (arity, unknown subcommand, syntax, script errors) and HELP texts are
+/// native's byte for byte, command names included; the module serves them (commandstats).
+#[test]
+fn replies_and_errors_are_native_bytes() {
+    let native = Server::start();
+    let dropin = Server::start_dropin(&[]);
+    // One function per library: FUNCTION LIST's order is a dict's (random natively).
+    let lib = "#!lua name=mylib\nredis.register_function('f', function(keys, args) return {keys[1], args[1]} end)";
+    let lib_ro = "#!lua name=rolib\nredis.register_function{function_name='ro', \
+                  callback=function() return redis.call('GET', 'k') end, flags={'no-writes'}}";
+    let cases: &[&[&str]] = &[
+        &["EVAL", "return {1, 'two', {3, false}, redis.call('SET', KEYS[1], ARGV[1])}", "1", "k", "v"],
+        &["eval", "return redis.status_reply('fine')", "0"],
+        &["EVAL", "return redis.error_reply('MY own')", "0"],
+        &["EVAL", "return 1 +", "0"],
+        &["EVAL", "error('boom')", "0"],
+        &["EVAL", "return redis.call('NOSUCH')", "0"],
+        &["EVAL", "return redis.call('INCR', KEYS[1])", "1", "k"],
+        &["EVAL", "return 1", "-1"],
+        &["EVAL", "return 1", "x"],
+        &["EVAL", "return 1", "3", "a"],
+        &["EVAL", "return 1"],
+        &["EVAL"],
+        &["EVAL_RO", "return redis.call('SET', 'x', 1)", "0"],
+        &["EVALSHA", "0000000000000000000000000000000000000000", "0"],
+        &["EVALSHA", "short", "0"],
+        &["EVALSHA_RO", "0000000000000000000000000000000000000000", "0"],
+        &["SCRIPT", "LOAD", "return 'loaded'"],
+        &["EVALSHA", "20fe3b53c6ed7a6a3b2ba7d5f8f9a3b4ad7a2d3c", "0"],
+        &["SCRIPT", "EXISTS", "ffffffffffffffffffffffffffffffffffffffff", "b3a5a6dd2f1a3ffc31d0c8a5e38d2b7d0ef55eb5"],
+        &["SCRIPT", "FLUSH", "BAD"],
+        &["SCRIPT", "FLUSH", "ASYNC"],
+        &["SCRIPT", "KILL"],
+        &["SCRIPT", "NOSUCH"],
+        &["SCRIPT", "LIST"],
+        &["SCRIPT"],
+        &["SCRIPT", "LOAD"],
+        &["script", "help", "extra"],
+        &["FUNCTION", "LOAD", lib],
+        &["FUNCTION", "LOAD", lib],
+        &["FUNCTION", "LOAD", "#!lua name=bad\nreturn 1 +"],
+        &["FUNCTION", "LOAD", lib_ro],
+        &["FCALL", "f", "1", "key", "arg"],
+        &["FCALL_RO", "ro", "0"],
+        &["FCALL_RO", "f", "1", "key", "arg"],
+        &["FCALL", "nosuch", "0"],
+        &["FCALL", "f", "bad"],
+        &["FUNCTION", "LIST", "LIBRARYNAME", "mylib", "WITHCODE"],
+        &["FUNCTION", "LIST", "LIBRARYNAME", "rolib"],
+        &["FUNCTION", "LIST", "BAD"],
+        &["FUNCTION", "STATS"],
+        &["FUNCTION", "STATS", "WITHFUNCTIONS"],
+        &["FUNCTION", "KILL"],
+        &["FUNCTION", "DELETE", "nosuch"],
+        &["FUNCTION", "RESTORE", "bad"],
+        &["FUNCTION", "FLUSH", "BAD"],
+        &["FUNCTION", "HELP"],
+        &["FUNCTION", "DELETE", "mylib"],
+        &["FUNCTION", "NOSUCH"],
+        &["FLUSHALL", "BAD"],
+        &["FLUSHALL", "SYNC"],
+        &["FLUSHALL"],
+        &["COMMAND", "GETKEYS", "EVAL", "return 1", "2", "a", "b", "c"],
+        &["COMMAND", "GETKEYS", "FCALL", "f", "1", "a"],
+    ];
+    for argv in cases {
+        let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+        both_protocols(&native, &dropin, &argv);
+    }
+    // SCRIPT HELP: native's, but for DEBUG, which the module does not serve.
+    let help = |server: &Server| run_str(&mut server.con(), &["SCRIPT", "HELP"]);
+    let native_help =
+        help(&native).replace("+DEBUG (YES|SYNC|NO), +    Set the debug mode for subsequent scripts executed., ", "");
+    assert_eq!(help(&dropin), native_help);
+    // Served by the module: its commands counted, the native ones never called.
+    let mut con = dropin.con();
+    assert!(calls(&mut con, "alt.dropin.eval") > 0);
+    assert!(calls(&mut con, "alt.dropin.function|load") > 0);
+    for native_name in ["eval", "evalsha", "fcall", "script|load", "function|load"] {
+        assert_eq!(calls(&mut con, native_name), 0, "{native_name} ran natively");
+    }
+    // The module's own commands see what drop-in mode loaded.
+    run_str(&mut con, &["SCRIPT", "LOAD", "return 'loaded'"]);
+    assert_eq!(run_str(&mut con, &["ALT.SCRIPT", "EXISTS", &support::sha1hex("return 'loaded'")]), "[:1]");
+}
+
+/// MULTI/EXEC: queued lines are routed when queued; a queued arity error aborts EXEC as
+/// natively; the executed scripts are the module's.
+#[test]
+fn multi_exec_as_native() {
+    let native = Server::start();
+    let dropin = Server::start_dropin(&[]);
+    let steps: &[&[&str]] = &[
+        &["MULTI"],
+        &["EVAL", "return redis.call('INCR', KEYS[1])", "1", "n"],
+        &["SCRIPT", "LOAD", "return 7"],
+        &["EVALSHA", &support::sha1hex("return 7"), "0"],
+        &["EXEC"],
+        &["MULTI"],
+        &["EVAL", "return 1"],
+        &["EVAL", "return 1", "0"],
+        &["EXEC"],
+        &["MULTI"],
+        &["FLUSHALL"],
+        &["EVAL", "return redis.call('DBSIZE')", "0"],
+        &["EXEC"],
+    ];
+    for proto in [2, 3] {
+        let replies = |server: &Server| {
+            let mut con = server.con_proto(proto);
+            let _: () = redis::cmd("FLUSHALL").query(&mut con).expect("flushall");
+            steps.iter().map(|s| run_str(&mut con, s)).collect::<Vec<_>>()
+        };
+        assert_eq!(replies(&dropin), replies(&native), "RESP{proto}");
+    }
+    let mut con = dropin.con();
+    assert_eq!(calls(&mut con, "eval"), 0);
+    assert!(calls(&mut con, "alt.dropin.eval") >= 2);
+}
+
+/// ACL is checked against the native command the client sent: a user allowed EVAL but not
+/// ALT.EVAL runs EVAL (on the module), one allowed ALT.EVAL but not EVAL is refused with
+/// native's text; key patterns as natively.
+#[test]
+fn acl_as_the_native_command() {
+    let native = Server::start();
+    let dropin = Server::start_dropin(&[]);
+    let users: &[&[&str]] = &[
+        &["ACL", "SETUSER", "native", "on", ">pw", "~*", "-@all", "+eval", "+evalsha", "+script|load", "+get"],
+        &["ACL", "SETUSER", "altonly", "on", ">pw", "~*", "-@all", "+alt.eval", "+get"],
+        &["ACL", "SETUSER", "keys", "on", ">pw", "~a*", "-@all", "+eval"],
+    ];
+    let steps: &[(&str, &[&str])] = &[
+        ("native", &["EVAL", "return redis.call('GET', 'x')", "0"]),
+        ("native", &["SCRIPT", "LOAD", "return 5"]),
+        ("native", &["SCRIPT", "FLUSH"]),
+        ("native", &["EVAL", "return redis.call('SET', 'x', 1)", "0"]),
+        ("altonly", &["EVAL", "return 1", "0"]),
+        ("altonly", &["SCRIPT", "LOAD", "return 5"]),
+        ("keys", &["EVAL", "return 1", "1", "abc"]),
+        ("keys", &["EVAL", "return 1", "1", "xyz"]),
+        ("keys", &["EVAL", "return redis.call('GET', 'xyz')", "0"]),
+    ];
+    let replies = |server: &Server| {
+        let mut admin = server.con();
+        for u in users {
+            run_str(&mut admin, u);
+        }
+        steps
+            .iter()
+            .map(|(user, argv)| {
+                let mut con = server.con();
+                run_str(&mut con, &["AUTH", user, "pw"]);
+                run_str(&mut con, argv)
+            })
+            .collect::<Vec<_>>()
+    };
+    let want = replies(&native);
+    assert!(want[0] == "nil" && want[4].starts_with("-NOPERM"), "{want:?}");
+    assert_eq!(replies(&dropin), want);
+    // The allowed lines ran on the module.
+    assert!(calls(&mut dropin.con(), "alt.dropin.eval") >= 2);
+}
+
+/// With a password on the default user, an unauthenticated client gets NOAUTH as natively;
+/// authenticated, its scripts run on the module.
+#[test]
+fn requirepass_keeps_authentication() {
+    let native = Server::start_with(&["--requirepass", "secret"], true);
+    let dropin = Server::start_dropin(&["--requirepass", "secret"]);
+    // One line each (an unauthenticated PING is refused too, so no sentinel).
+    let first_line = |server: &Server, argv: &[&str]| {
+        use std::io::{BufRead, BufReader};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+        let mut request = format!("*{}\r\n", argv.len());
+        for a in argv {
+            request += &format!("${}\r\n{a}\r\n", a.len());
+        }
+        stream.write_all(request.as_bytes()).expect("write");
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).expect("read");
+        line
+    };
+    for argv in [
+        &["EVAL", "return 1", "0"][..],
+        &["SCRIPT", "LOAD", "return 1"],
+        &["FUNCTION", "LIST"],
+        &["FCALL", "f", "0"],
+        &["FLUSHALL"],
+        &["HELLO", "3"],
+    ] {
+        let want = first_line(&native, argv);
+        assert_eq!(first_line(&dropin, argv), want);
+        assert!(want.starts_with("-NOAUTH"), "{want}");
+    }
+    let url = format!("redis://:secret@127.0.0.1:{}/", dropin.port);
+    let mut con = redis::Client::open(url).and_then(|c| c.get_connection()).expect("auth");
+    assert_eq!(run_str(&mut con, &["EVAL", "return redis.call('SET', 'k', 'v')", "0"]), "+OK");
+    let served = calls(&mut con, "alt.eval") + calls(&mut con, "alt.dropin.eval");
+    assert_eq!(served, 1);
+    assert_eq!(calls(&mut con, "eval"), 0);
+}
+
+/// BUSY while a drop-in script runs names SCRIPT KILL / FUNCTION KILL as natively; SCRIPT
+/// KILL ends it; the caller's error is native's.
+#[test]
+fn busy_and_kill_name_the_native_commands() {
+    let native = Server::start();
+    let dropin = Server::start_dropin(&[]);
+    let lib = "#!lua name=spin\nredis.register_function('spin', function() while true do end end)";
+    let session = |server: &Server, call: &'static [&'static str], kill: &'static [&'static str]| {
+        let mut admin = server.con();
+        run_str(&mut admin, &["CONFIG", "SET", "busy-reply-threshold", "50"]);
+        run_str(&mut admin, &["FUNCTION", "LOAD", "REPLACE", lib]);
+        let port = server.port;
+        let caller = thread::spawn(move || {
+            let mut con = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+                .and_then(|c| c.get_connection())
+                .expect("connect");
+            run_str(&mut con, call)
+        });
+        let start = Instant::now();
+        let busy = loop {
+            let ping = run_str(&mut admin, &["PING"]);
+            if ping.starts_with("-BUSY") || start.elapsed() > Duration::from_secs(10) {
+                break ping;
+            }
+            thread::sleep(Duration::from_millis(10));
+        };
+        let wrong_kill =
+            run_str(&mut admin, if kill[0] == "SCRIPT" { &["FUNCTION", "KILL"] } else { &["SCRIPT", "KILL"] });
+        let killed = run_str(&mut admin, kill);
+        let caller = caller.join().expect("caller");
+        vec![busy, wrong_kill, killed, caller, run_str(&mut admin, &["PING"])]
+    };
+    for (call, kill) in [
+        (&["EVAL", "while true do end", "0"][..], &["SCRIPT", "KILL"][..]),
+        (&["FCALL", "spin", "0"], &["FUNCTION", "KILL"]),
+    ] {
+        let call: &'static [&'static str] = Box::leak(call.to_vec().into_boxed_slice());
+        let kill: &'static [&'static str] = Box::leak(kill.to_vec().into_boxed_slice());
+        let want = session(&native, call, kill);
+        assert!(want[0].starts_with("-BUSY"), "{want:?}");
+        assert_eq!(session(&dropin, call, kill), want);
+    }
+}
+
+/// The `alt.dropin.*` targets (no-auth) answer only what drop-in mode routes to them.
+#[test]
+fn dropin_targets_are_not_reachable_by_name() {
+    for server in [Server::start(), Server::start_dropin(&[])] {
+        let mut con = server.con();
+        for argv in [&["ALT.DROPIN.EVAL", "return 1", "0"][..], &["alt.dropin.script", "load", "return 1"]] {
+            let reply = run_str(&mut con, argv);
+            assert!(reply.contains("is reached only through drop-in mode"), "{reply}");
+        }
+    }
+    // Not even unauthenticated.
+    let server = Server::start_dropin(&["--requirepass", "pw"]);
+    let reply = run_str(&mut server.con(), &["ALT.DROPIN.FLUSHALL"]);
+    assert!(reply.contains("is reached only through drop-in mode"), "{reply}");
+}
+
+/// Switching at runtime: logged; refused while a client is inside MULTI; function libraries
+/// follow the switch both ways, cached scripts follow it off; a script only the other engine
+/// has answers NOSCRIPT (clients reload on it).
+#[test]
+fn switching_at_runtime() {
+    let server = Server::start();
+    let mut con = server.con();
+    let lib = "#!lua name=lib1\nredis.register_function('one', function() return 1 end)";
+    assert_eq!(run_str(&mut con, &["FUNCTION", "LOAD", lib]), "$lib1");
+    let native_sha = run_str(&mut con, &["SCRIPT", "LOAD", "return 'native'"]);
+    let native_sha = native_sha.trim_start_matches('$').to_string();
+
+    let mut in_multi = server.con();
+    run_str(&mut in_multi, &["MULTI"]);
+    let refused = run_str(&mut con, &["CONFIG", "SET", "alt.takeover", "yes"]);
+    assert!(refused.contains("alt.takeover cannot change while 1 client(s) are inside MULTI"), "{refused}");
+    assert_eq!(run_str(&mut con, &["CONFIG", "GET", "alt.takeover"]), "[$alt.takeover, $no]");
+    // The refused client itself: CONFIG SET inside MULTI is refused at EXEC.
+    run_str(&mut in_multi, &["CONFIG", "SET", "alt.takeover", "yes"]);
+    let exec = run_str(&mut in_multi, &["EXEC"]);
+    assert!(exec.contains("inside MULTI"), "{exec}");
+
+    assert_eq!(run_str(&mut con, &["CONFIG", "SET", "alt.takeover", "yes"]), "+OK");
+    assert!(server.log().contains("redis-alt drop-in mode on"), "{}", server.log());
+    assert_eq!(run_str(&mut con, &["FCALL", "one", "0"]), ":1", "the library came along");
+    assert_eq!(calls(&mut con, "alt.dropin.fcall"), 1);
+    assert!(run_str(&mut con, &["EVALSHA", &native_sha, "0"]).starts_with("-NOSCRIPT"));
+
+    let lib2 = "#!lua name=lib2\nredis.register_function('two', function() return 2 end)";
+    assert_eq!(run_str(&mut con, &["FUNCTION", "LOAD", lib2]), "$lib2");
+    let alt_sha = run_str(&mut con, &["SCRIPT", "LOAD", "return 'alt'"]).trim_start_matches('$').to_string();
+    assert_eq!(run_str(&mut con, &["CONFIG", "SET", "alt.takeover", "no"]), "+OK");
+    assert!(server.log().contains("redis-alt drop-in mode off"), "{}", server.log());
+    assert_eq!(run_str(&mut con, &["FCALL", "two", "0"]), ":2", "libraries follow the switch off");
+    assert_eq!(run_str(&mut con, &["EVALSHA", &alt_sha, "0"]), "$alt", "cached scripts follow it too");
+    assert_eq!(calls(&mut con, "fcall"), 1);
+}
+
+/// Real clients, unmodified: the redis crate's Script (EVALSHA, then EVAL on NOSCRIPT) and
+/// redis-cli --eval.
+#[test]
+fn real_clients_unmodified() {
+    let native = Server::start();
+    let dropin = Server::start_dropin(&[]);
+    let script = redis::Script::new("redis.call('SET', KEYS[1], ARGV[1]); return redis.call('GET', KEYS[1])");
+    for server in [&native, &dropin] {
+        let mut con = server.con();
+        let got: String = script.key("k").arg("v1").invoke(&mut con).expect("first invoke (EVALSHA, then EVAL)");
+        assert_eq!(got, "v1");
+        let got: String = script.key("k").arg("v2").invoke(&mut con).expect("second invoke (EVALSHA)");
+        assert_eq!(got, "v2");
+    }
+    let mut con = dropin.con();
+    let mut ncon = native.con();
+    for name in ["evalsha", "eval", "script|load"] {
+        assert_eq!(calls(&mut con, &format!("alt.dropin.{name}")), calls(&mut ncon, name), "{name}");
+        assert_eq!(calls(&mut con, name), 0, "{name}");
+    }
+    let evals = calls(&mut con, "alt.dropin.eval");
+    assert_eq!(run_str(&mut con, &["ALT.SCRIPT", "EXISTS", script.get_hash()]), "[:1]");
+
+    let file = dropin.dir.join("script.lua");
+    let mut f = std::fs::File::create(&file).expect("script file");
+    f.write_all(
+        b"redis.call('RPUSH', KEYS[1], ARGV[1], ARGV[2])\nreturn {redis.call('LRANGE', KEYS[1], 0, -1), #KEYS}",
+    )
+    .expect("write");
+    let cli = |server: &Server, extra: &[&str]| {
+        let out = Command::new("redis-cli")
+            .args(["-p", &server.port.to_string()])
+            .args(extra)
+            .arg("--eval")
+            .arg(&file)
+            .args(["list", "other", ",", "a", "b"])
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    for extra in [&[][..], &["--no-raw"], &["-3"]] {
+        assert_eq!(cli(&dropin, extra), cli(&native, extra));
+    }
+    assert_eq!(calls(&mut con, "alt.dropin.eval"), evals + 3);
+}
+
+/// A replica in drop-in mode mirrors a primary in drop-in mode (libraries and script effects
+/// reach it as ALT.FUNCTION and the effects); an AOF written in drop-in mode loads back.
+#[test]
+fn replication_and_aof() {
+    let primary = Server::start_dropin(&["--appendonly", "yes"]);
+    let replica = Server::start_dropin(&[]);
+    let mut rcon = replica.con();
+    run_str(&mut rcon, &["REPLICAOF", "127.0.0.1", &primary.port.to_string()]);
+    let mut pcon = primary.con();
+    let lib =
+        "#!lua name=rlib\nredis.register_function('put', function(k, a) return redis.call('SET', k[1], a[1]) end)\n\
+               redis.register_function{function_name='get', callback=function(k) return redis.call('GET', k[1]) end, \
+               flags={'no-writes'}}";
+    assert_eq!(run_str(&mut pcon, &["FUNCTION", "LOAD", lib]), "$rlib");
+    assert_eq!(run_str(&mut pcon, &["FCALL", "put", "1", "k", "v"]), "+OK");
+    assert_eq!(run_str(&mut pcon, &["EVAL", "return redis.call('INCR', KEYS[1])", "1", "n"]), ":1");
+    let start = Instant::now();
+    while run_str(&mut rcon, &["GET", "n"]) != "$1" {
+        assert!(start.elapsed() < Duration::from_secs(20), "replica never caught up:\n{}", replica.log());
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(run_str(&mut rcon, &["FCALL_RO", "get", "1", "k"]), "$v");
+    assert_eq!(run_str(&mut rcon, &["EVAL_RO", "return redis.call('GET', KEYS[1])", "1", "k"]), "$v");
+    assert!(run_str(&mut rcon, &["FCALL", "put", "1", "k", "w"]).starts_with("-READONLY"));
+
+    // The AOF holds ALT.FUNCTION LOAD and the scripts' effects: it loads back.
+    assert_eq!(run_str(&mut pcon, &["DEBUG", "LOADAOF"]), "+OK");
+    assert_eq!(run_str(&mut pcon, &["FCALL_RO", "get", "1", "k"]), "$v");
+    assert_eq!(run_str(&mut pcon, &["GET", "n"]), "$1");
+    assert_eq!(run_str(&mut pcon, &["FUNCTION", "LIST"]).matches("rlib").count(), 1);
+}
