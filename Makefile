@@ -95,9 +95,13 @@ hosts: .hosts/redis-6.2/redis-server .hosts/redis-8.2/redis-server
 	chmod +x $@
 
 # The integration tests load target/debug/libredis_alt.so: build it before testing.
+# The oracle suites run twice: with the ALT.* names, then under the native names in drop-in
+# mode (ALT_TEST_DROPIN=1, tests/support/mod.rs).
+ORACLE_SUITES := eval script sandbox functions flushall busy limits cluster fuzz_slice
 test: deps hosts
 	cargo build
 	cargo test --no-fail-fast
+	ALT_TEST_DROPIN=1 cargo test --no-fail-fast $(addprefix --test ,$(ORACLE_SUITES))
 
 lint:
 	cargo fmt --all -- --check

