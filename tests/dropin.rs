@@ -100,6 +100,10 @@ fn replies_and_errors_are_native_bytes() {
         &["FLUSHALL", "BAD"],
         &["FLUSHALL", "SYNC"],
         &["FLUSHALL"],
+        // The engine's own scripts may not call the scripting commands; FLUSHALL they may.
+        &["EVAL", "return redis.call('EVAL', 'return 1', '0')", "0"],
+        &["EVAL", "return redis.pcall('SCRIPT', 'FLUSH')", "0"],
+        &["EVAL", "return redis.call('FLUSHALL')", "0"],
         &["COMMAND", "GETKEYS", "EVAL", "return 1", "2", "a", "b", "c"],
         &["COMMAND", "GETKEYS", "FCALL", "f", "1", "a"],
     ];
@@ -382,7 +386,27 @@ fn real_clients_unmodified() {
     for extra in [&[][..], &["--no-raw"], &["-3"]] {
         assert_eq!(cli(&dropin, extra), cli(&native, extra));
     }
-    assert_eq!(calls(&mut con, "alt.dropin.eval"), evals + 3);
+    // redis-cli reading commands from its input, as typed at its prompt.
+    let typed = |server: &Server| {
+        let mut child = Command::new("redis-cli")
+            .args(["-p", &server.port.to_string(), "--no-raw"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("redis-cli");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(
+                b"EVAL \"return {1, 'x', redis.call('INCR', KEYS[1])}\" 1 typed\nSCRIPT LOAD \"return 9\"\n\
+                  EVALSHA 76e3fa7cb6f6d8b8c6ab1c3c3d5e4f1d3a2b9c8d 0\nSCRIPT NOSUCH\nEVAL \"return\"\n",
+            )
+            .expect("write");
+        String::from_utf8_lossy(&child.wait_with_output().expect("redis-cli").stdout).into_owned()
+    };
+    assert_eq!(typed(&dropin), typed(&native));
+    assert_eq!(calls(&mut con, "alt.dropin.eval"), evals + 4);
 }
 
 /// A replica in drop-in mode mirrors a primary in drop-in mode (libraries and script effects
