@@ -10,6 +10,9 @@
 //! - `ceiling`: PING and SCRIPT EXISTS rps, the most any native / module command reaches here,
 //!   and the share of it that EVALSHA `return 1` gets.
 //! - `stalls`: worst PING round trip of another client during SCRIPT FLUSH and FLUSHALL.
+//! - `dropin`: what drop-in mode costs plain commands (GET, SET, PING on a server without the
+//!   module, with it and `alt.takeover no`, with `alt.takeover yes`), and EVALSHA served by the
+//!   module in drop-in mode against native EVALSHA, interleaved round by round.
 //! - `instructions` (only when named): the server's instructions and L1 cache misses per
 //!   request of each throughput workload, counted by callgrind on its own server (repeatable
 //!   to about 1% where the rps are not; needs valgrind; takes about a minute).
@@ -140,6 +143,7 @@ const SECTIONS: &[Section] = &[
     ("memory", |server, _| memory_per_script(server)),
     ("ceiling", ceiling),
     ("stalls", |server, _| flush_stalls(server)),
+    ("dropin", dropin),
     ("instructions", |_, _| instructions()),
 ];
 
@@ -398,6 +402,76 @@ fn ceiling(server: &Server, rounds: usize) {
         column(&|r| r[3] / r[1]),
         column(&|r| r[1] / r[0])
     );
+}
+
+/// Drop-in mode's cost: plain commands on a server without the module, then on the bench
+/// server with `alt.takeover no` and `yes` (the filter sees every command either way), and
+/// EVALSHA natively (`no`) against EVALSHA served by the module (`yes`); interleaved, medians.
+fn dropin(server: &Server, rounds: usize) {
+    let bare = Server::start_with(&[], false);
+    let mut con = server.con();
+    let set_takeover = |con: &mut redis::Connection, on: &str| setup(con, &["CONFIG", "SET", "alt.takeover", on]);
+    let argv = |words: &[&str]| -> Vec<String> { words.iter().map(|w| w.to_string()).collect() };
+    let incr = "return redis.call('INCR', KEYS[1])";
+    for body in ["return 1", incr] {
+        for on in ["no", "yes"] {
+            set_takeover(&mut con, on);
+            setup(&mut con, &["SCRIPT", "LOAD", body]);
+        }
+    }
+    let plain = [
+        ("PING", argv(&["PING"])),
+        ("GET", argv(&["GET", "bench:dropin"])),
+        ("SET", argv(&["SET", "bench:dropin", "value"])),
+    ];
+    let scripts = [
+        ("EVALSHA return 1", argv(&["EVALSHA", &sha1hex("return 1"), "0"])),
+        ("EVALSHA INCR", argv(&["EVALSHA", &sha1hex(incr), "1", "bench:dropin:n"])),
+    ];
+    println!("dropin: redis-benchmark -c 50 -P 16, {rounds} rounds interleaved, median rps and ratios");
+    println!(
+        "{:<18} {:>14} {:>14} {:>14} {:>9} {:>9}",
+        "command", "no module", "takeover no", "takeover yes", "no/none", "yes/none"
+    );
+    for (name, argv) in &plain {
+        let mut runs: Vec<[f64; 3]> = Vec::new();
+        for _ in 0..rounds {
+            let none = benchmark(&bare, CEILING_REQUESTS, argv);
+            set_takeover(&mut con, "no");
+            let off = benchmark(server, CEILING_REQUESTS, argv);
+            set_takeover(&mut con, "yes");
+            let on = benchmark(server, CEILING_REQUESTS, argv);
+            runs.push([none, off, on]);
+        }
+        let column = |f: &dyn Fn(&[f64; 3]) -> f64| median(&mut runs.iter().map(f).collect::<Vec<_>>());
+        println!(
+            "{name:<18} {:>14.0} {:>14.0} {:>14.0} {:>9.3} {:>9.3}",
+            column(&|r| r[0]),
+            column(&|r| r[1]),
+            column(&|r| r[2]),
+            column(&|r| r[1] / r[0]),
+            column(&|r| r[2] / r[0])
+        );
+    }
+    println!("\n{:<18} {:>14} {:>14} {:>9}", "command", "native", "drop-in", "ratio");
+    for (name, argv) in &scripts {
+        let mut runs: Vec<[f64; 2]> = Vec::new();
+        for _ in 0..rounds {
+            set_takeover(&mut con, "no");
+            let native = benchmark(server, 400_000, argv);
+            set_takeover(&mut con, "yes");
+            let dropin = benchmark(server, 400_000, argv);
+            runs.push([native, dropin]);
+        }
+        let column = |f: &dyn Fn(&[f64; 2]) -> f64| median(&mut runs.iter().map(f).collect::<Vec<_>>());
+        println!(
+            "{name:<18} {:>14.0} {:>14.0} {:>9.2}",
+            column(&|r| r[0]),
+            column(&|r| r[1]),
+            column(&|r| r[1] / r[0])
+        );
+    }
+    set_takeover(&mut con, "no");
 }
 
 fn version(con: &mut redis::Connection) -> String {

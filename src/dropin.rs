@@ -20,8 +20,9 @@
 //!   has a password: the host then checks authentication (NOAUTH) as for any command, and
 //!   ACL against the `alt.*` name.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::Mutex;
 
 use crate::error::ScriptError;
 use crate::host::{self, Ctx, FilterArgs, LogLevel, ReplyKind, ReplyRef};
@@ -65,7 +66,13 @@ struct Shape {
     subs: Vec<(Vec<u8>, i64)>,
 }
 
-static SHAPES: Mutex<Vec<Option<Shape>>> = Mutex::new(Vec::new());
+thread_local! {
+    // Main thread only: the filter, config callbacks and commands run there.
+    static SHAPES: RefCell<Vec<Option<Shape>>> = const { RefCell::new(Vec::new()) };
+    /// Per ACL user seen by `admitted`: may it run every command (`+@all` and no `-` rule)?
+    /// Forgotten with DEFAULT_OPEN.
+    static ALL_COMMANDS: RefCell<HashMap<Vec<u8>, bool>> = RefCell::new(HashMap::new());
+}
 
 /// Whether the `default` user needs no password (so no client is unauthenticated):
 /// 0 not known (re-read on the next scripting command), 1 yes, 2 no.
@@ -145,6 +152,26 @@ pub fn loaded(ctx: &Ctx) -> bool {
     true
 }
 
+/// After an RDB or AOF load in drop-in mode: libraries the load gave the native engine (an
+/// RDB from before drop-in mode) are copied to the module, as switching on does.
+pub fn loading_ended() {
+    if !enabled() || !LOADED.load(Ordering::SeqCst) {
+        return;
+    }
+    let Some(ctx) = host::main_thread_ctx() else { return };
+    match native_libraries_to_module(&ctx) {
+        Ok(0) => {}
+        Ok(n) => host::log_any_thread(
+            LogLevel::Notice,
+            &format!(
+                "redis-alt drop-in mode: {n} function librar{} loaded natively copied to redis-alt",
+                if n == 1 { "y" } else { "ies" }
+            ),
+        ),
+        Err(why) => host::log_any_thread(LogLevel::Warning, &format!("redis-alt drop-in mode: {why}")),
+    }
+}
+
 pub fn unloaded() {
     LOADED.store(false, Ordering::SeqCst);
     TAKEOVER.store(false, Ordering::SeqCst);
@@ -156,6 +183,7 @@ pub fn route(args: &mut FilterArgs) {
     // Commands that may change the `default` user's password.
     if name.eq_ignore_ascii_case(b"acl") || name.eq_ignore_ascii_case(b"config") {
         DEFAULT_OPEN.store(0, Ordering::Relaxed);
+        ALL_COMMANDS.with(|all| all.borrow_mut().clear());
         return;
     }
     if !enabled() {
@@ -191,17 +219,19 @@ pub fn route(args: &mut FilterArgs) {
 }
 
 fn shape_accepted(index: usize, args: &FilterArgs) -> bool {
-    let Ok(shapes) = SHAPES.lock() else { return false };
-    let Some(Some(shape)) = shapes.get(index) else { return false };
-    let argc = i64::try_from(args.len()).unwrap_or(i64::MAX);
-    if !arity_ok(shape.arity, argc) {
-        return false;
-    }
-    if shape.subs.is_empty() {
-        return true;
-    }
-    let Some(sub) = args.get(1) else { return false };
-    shape.subs.iter().any(|(name, arity)| name.eq_ignore_ascii_case(sub) && arity_ok(*arity, argc))
+    SHAPES.with(|shapes| {
+        let shapes = shapes.borrow();
+        let Some(Some(shape)) = shapes.get(index) else { return false };
+        let argc = i64::try_from(args.len()).unwrap_or(i64::MAX);
+        if !arity_ok(shape.arity, argc) {
+            return false;
+        }
+        if shape.subs.is_empty() {
+            return true;
+        }
+        let Some(sub) = args.get(1) else { return false };
+        shape.subs.iter().any(|(name, arity)| name.eq_ignore_ascii_case(sub) && arity_ok(*arity, argc))
+    })
 }
 
 fn arity_ok(arity: i64, argc: i64) -> bool {
@@ -277,7 +307,7 @@ fn read_shapes(ctx: &Ctx) -> Result<(), String> {
         });
         shapes.push(shape);
     }
-    *SHAPES.lock().map_err(|_| "state unavailable")? = shapes;
+    SHAPES.with(|s| *s.borrow_mut() = shapes);
     Ok(())
 }
 
@@ -363,11 +393,12 @@ pub fn admitted(ctx: &mut Ctx, argv: &[&[u8]]) -> bool {
     }
     // Authentication: reached only when `default` needed no password at routing time; if
     // it has one now, a client of `default` may not be authenticated.
-    if !default_open() && ctx.user_name().as_deref() == Some(b"default".as_slice()) {
+    let user = ctx.user_name().unwrap_or_default();
+    if !default_open() && user == b"default" {
         ctx.error(b"NOAUTH Authentication required.");
         return false;
     }
-    if ctx.user_may_run(argv) {
+    if may_run_everything(&user) || ctx.user_may_run(argv) {
         return true;
     }
     let mut full = argv.first().copied().unwrap_or_default().to_ascii_lowercase();
@@ -381,6 +412,20 @@ pub fn admitted(ctx: &mut Ctx, argv: &[&[u8]]) -> bool {
     text.extend_from_slice(b"' command");
     ctx.error(&text);
     false
+}
+
+/// Whether `user`'s rules grant every command (`+@all`, and no `-` rule after it): then the
+/// native line needs no check of its own (keys are checked by the host).
+fn may_run_everything(user: &[u8]) -> bool {
+    if let Some(known) = ALL_COMMANDS.with(|all| all.borrow().get(user).copied()) {
+        return known;
+    }
+    let all = host::user_rules(user).is_some_and(|rules| {
+        let words: Vec<&[u8]> = rules.split(|&b| b == b' ').collect();
+        words.contains(&b"+@all".as_slice()) && !words.iter().any(|w| w.starts_with(b"-"))
+    });
+    ALL_COMMANDS.with(|cache| cache.borrow_mut().insert(user.to_vec(), all));
+    all
 }
 
 /// SCRIPT DEBUG in drop-in mode: the module has no debugger yet; NO (debugging off) is what

@@ -322,7 +322,7 @@ fn load(raw: *mut redis_module::raw::RedisModuleCtx, args: &[Vec<u8>]) -> bool {
             functions::persistence::load,
             functions::persistence::has_libraries,
         )
-        || !host::subscribe_loading(raw, functions::persistence::loading_started, functions::persistence::loading_ended)
+        || !host::subscribe_loading(raw, functions::persistence::loading_started, loading_ended)
         || !host::register_command_filter(raw, compat::filter)
         || !host::register_info(raw, metrics::info_fields)
         || !dropin::loaded(&host::Ctx::from_raw(raw))
@@ -333,6 +333,13 @@ fn load(raw: *mut redis_module::raw::RedisModuleCtx, args: &[Vec<u8>]) -> bool {
     host::set_match_interrupt(|| run::interrupt() == run::Verdict::Kill);
     host::set_memory_error_hook(lua::note_memory_error);
     true
+}
+
+/// An RDB or AOF load ended: the loaded libraries settle, then drop-in mode takes the
+/// native engine's (an RDB written before drop-in mode was on).
+fn loading_ended() {
+    functions::persistence::loading_ended();
+    dropin::loading_ended();
 }
 
 /// MODULE UNLOAD; refused while a worker still frees memory (it runs this library's code).

@@ -516,3 +516,20 @@ fn newer_hosts_refuse_as_native_with_native_acl_log() {
     assert_eq!(run_str(&mut con, &["EVAL", "return 1", "0"]), ":1");
     assert_eq!(calls(&mut con, "alt.eval"), 1, "a client of the password-protected default user");
 }
+
+/// An RDB whose libraries are native's (written before drop-in mode) loads into a server in
+/// drop-in mode with its libraries served: they are copied to the module after the load.
+#[test]
+fn rdb_from_before_dropin_mode_keeps_its_libraries() {
+    let server = Server::start();
+    let mut con = server.con();
+    let lib = "#!lua name=old\nredis.register_function('old', function() return 'from the rdb' end)";
+    assert_eq!(run_str(&mut con, &["FUNCTION", "LOAD", lib]), "$old");
+    assert_eq!(run_str(&mut con, &["SAVE"]), "+OK");
+    assert_eq!(run_str(&mut con, &["CONFIG", "SET", "alt.takeover", "yes"]), "+OK");
+    assert_eq!(run_str(&mut con, &["ALT.FUNCTION", "FLUSH"]), "+OK");
+    assert!(run_str(&mut con, &["FCALL", "old", "0"]).starts_with("-ERR Function not found"));
+    assert_eq!(run_str(&mut con, &["DEBUG", "RELOAD", "NOSAVE"]), "+OK");
+    assert_eq!(run_str(&mut con, &["FCALL", "old", "0"]), "$from the rdb");
+    assert!(server.log().contains("1 function library loaded natively copied to redis-alt"), "{}", server.log());
+}

@@ -159,8 +159,10 @@ pub(super) fn string_from(bytes: &[u8]) -> *mut raw::RedisModuleString {
 const MAX_SPELLINGS: usize = 4096;
 
 struct Held {
-    by_spelling: HashMap<(usize, Vec<u8>), usize>,
-    typed: HashMap<usize, Box<[u8]>>,
+    /// Per target (its name's address): spelling typed -> held string.
+    by_spelling: HashMap<usize, HashMap<Box<[u8]>, usize>>,
+    /// Held string -> spelling typed (leaked: at most MAX_SPELLINGS of them, kept for good).
+    typed: HashMap<usize, &'static [u8]>,
 }
 
 thread_local! {
@@ -171,31 +173,28 @@ thread_local! {
 fn held_name(target: &'static CStr, typed: &[u8]) -> *mut raw::RedisModuleString {
     HELD.with(|held| {
         let mut held = held.borrow_mut();
-        let lowered;
-        let typed = if held.typed.len() >= MAX_SPELLINGS && !typed.iter().all(|b| !b.is_ascii_uppercase()) {
-            lowered = typed.to_ascii_lowercase();
-            &lowered[..]
-        } else {
-            typed
-        };
-        let key = (target.as_ptr() as usize, typed.to_vec());
-        if let Some(&p) = held.by_spelling.get(&key) {
+        let target_key = target.as_ptr() as usize;
+        if let Some(&p) = held.by_spelling.get(&target_key).and_then(|m| m.get(typed)) {
             return p as *mut raw::RedisModuleString;
         }
-        let bytes = target.to_bytes();
-        let s = string_from(bytes);
+        if held.typed.len() >= MAX_SPELLINGS && typed.iter().any(u8::is_ascii_uppercase) {
+            drop(held);
+            return held_name(target, &typed.to_ascii_lowercase());
+        }
+        let s = string_from(target.to_bytes());
         if s.is_null() {
             return s;
         }
-        held.by_spelling.insert(key, s as usize);
-        held.typed.insert(s as usize, typed.into());
+        let spelled: &'static [u8] = Box::leak(typed.into());
+        held.by_spelling.entry(target_key).or_default().insert(spelled.into(), s as usize);
+        held.typed.insert(s as usize, spelled);
         s
     })
 }
 
 /// The name the client typed, when `s` is a held name the filter put in place.
-pub(super) fn typed_name(s: *const raw::RedisModuleString) -> Option<Box<[u8]>> {
-    HELD.with(|held| held.borrow().typed.get(&(s as usize)).cloned())
+pub(super) fn typed_name(s: *const raw::RedisModuleString) -> Option<&'static [u8]> {
+    HELD.with(|held| held.borrow().typed.get(&(s as usize)).copied())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -346,8 +346,8 @@ pub fn dispatch_as(
             );
             return;
         }
-        let arg = |i: usize| match (&typed, i) {
-            (Some(t), 0) => &t[..],
+        let arg = |i: usize| match (typed, i) {
+            (Some(t), 0) => t,
             _ => string_bytes(raw_arg(i)),
         };
         // Most commands have few arguments: keep their slices on the stack.
