@@ -74,7 +74,17 @@ pub fn take_reload_policy() -> ReloadLibraries {
     }
 }
 
-/// The command filter.
+/// The names the filter looks at (by length and first letter, case-insensitive): ACL and
+/// DEBUG here, CONFIG and the scripting commands for drop-in mode. Runs for every command.
+pub fn wants(name: &[u8]) -> bool {
+    let Some(&first) = name.first() else { return false };
+    matches!(
+        (name.len(), first | 0x20),
+        (3, b'a') | (5, b'd') | (6, b'c') | (4 | 7 | 10, b'e') | (5 | 8, b'f') | (6, b's')
+    )
+}
+
+/// The command filter, for the commands `wants`.
 pub fn filter(args: &mut FilterArgs) {
     crate::dropin::route(args);
     let Some(name) = args.get(0) else { return };
@@ -116,5 +126,34 @@ fn add_alt_rules(args: &mut FilterArgs) {
             i += commands.len();
         }
         i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wants;
+
+    #[test]
+    fn wants_every_name_the_filter_handles_and_few_others() {
+        for name in [
+            "acl",
+            "debug",
+            "config",
+            "eval",
+            "evalsha",
+            "eval_ro",
+            "evalsha_ro",
+            "fcall",
+            "fcall_ro",
+            "script",
+            "function",
+            "flushall",
+        ] {
+            assert!(wants(name.as_bytes()), "{name}");
+            assert!(wants(name.to_ascii_uppercase().as_bytes()), "{name}");
+        }
+        for name in ["get", "set", "ping", "hset", "hgetall", "incr", "del", "lpush", "mget", "", "EXPIRE"] {
+            assert!(!wants(name.as_bytes()), "{name}");
+        }
     }
 }

@@ -323,7 +323,7 @@ fn load(raw: *mut redis_module::raw::RedisModuleCtx, args: &[Vec<u8>]) -> bool {
             functions::persistence::has_libraries,
         )
         || !host::subscribe_loading(raw, functions::persistence::loading_started, loading_ended)
-        || !host::register_command_filter(raw, compat::filter)
+        || !host::register_command_filter(raw, compat::wants, compat::filter)
         || !host::register_info(raw, metrics::info_fields)
         || !dropin::loaded(&host::Ctx::from_raw(raw))
     {

@@ -200,18 +200,30 @@ pub(super) fn typed_name(s: *const raw::RedisModuleString) -> Option<&'static [u
 // ---------------------------------------------------------------------------------------------
 // Registration.
 
-static COMMAND_FILTER: OnceLock<fn(&mut FilterArgs)> = OnceLock::new();
+/// The filter, and its cheap first look at the command name (most commands are none of its
+/// business and leave after it).
+type Filter = (fn(&[u8]) -> bool, fn(&mut FilterArgs));
+static COMMAND_FILTER: OnceLock<Filter> = OnceLock::new();
 
-/// Registers `filter` to see (and rewrite) every command before it runs, except the calls
-/// this module makes itself.
-pub fn register_command_filter(ctx: *mut raw::RedisModuleCtx, filter: fn(&mut FilterArgs)) -> bool {
-    let _ = COMMAND_FILTER.set(filter);
+/// Registers `filter` to see (and rewrite) every command whose name `wants`, before it runs,
+/// except the calls this module makes itself. `wants` runs for every command of every client:
+/// keep it to a few comparisons.
+pub fn register_command_filter(
+    ctx: *mut raw::RedisModuleCtx,
+    wants: fn(&[u8]) -> bool,
+    filter: fn(&mut FilterArgs),
+) -> bool {
+    let _ = COMMAND_FILTER.set((wants, filter));
     let flags = raw::REDISMODULE_CMDFILTER_NOSELF as c_int;
     !rm!(RedisModule_RegisterCommandFilter(ctx, Some(command_filter), flags) else ptr::null_mut()).is_null()
 }
 
 extern "C" fn command_filter(fctx: *mut raw::RedisModuleCommandFilterCtx) {
-    if let Some(filter) = COMMAND_FILTER.get() {
-        let _ = catch_unwind(AssertUnwindSafe(|| filter(&mut FilterArgs { raw: fctx })));
+    let Some(&(wants, filter)) = COMMAND_FILTER.get() else { return };
+    let args = FilterArgs { raw: fctx };
+    let name = args.raw_arg(0);
+    if name.is_null() || !wants(string_bytes(name)) {
+        return;
     }
+    let _ = catch_unwind(AssertUnwindSafe(|| filter(&mut FilterArgs { raw: fctx })));
 }
