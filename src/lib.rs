@@ -23,6 +23,7 @@ mod lazyfree;
 mod lua;
 mod metrics;
 mod reply;
+mod resp;
 mod run;
 mod run_stats;
 mod scripts;

@@ -580,8 +580,17 @@ fn finish_call(ctx: &Ctx, cmd: &CStr, name: &[u8], args: &Argv, is_write: bool, 
     let Some(reply) = reply else {
         return refused("ERR Unknown Redis command called from script");
     };
+    // Only an error reply is looked into here, by its first byte: parsing the reply into the
+    // host's tree (`kind`) is left to whoever needs more than its bytes.
     let root = reply.root();
-    if let ReplyKind::Error(text) = root.kind() {
+    let error = match reply.proto().first() {
+        Some(b'-' | b'!') => match root.kind() {
+            ReplyKind::Error(text) => Some(text),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some(text) = error {
         if let Some(native) = translate_refusal(errno, text) {
             if native.starts_with(b"ERR Script attempted to access a non local key") {
                 log_foreign_key(ctx, name, args);

@@ -5,6 +5,7 @@
 #![allow(unsafe_code)]
 
 use super::*;
+use crate::resp::{self, Item};
 
 mod lua_c {
     use std::ffi::c_int;
@@ -616,17 +617,23 @@ unsafe fn push_direct(state: *mut mlua::ffi::lua_State) -> bool {
         Direct::False => unsafe { ffi::lua_pushboolean(state, 0) },
         Direct::Nil => unsafe { ffi::lua_pushnil(state) },
         Direct::Bulk(reply) => {
-            let Some(root) = park(reply) else { return false };
+            let Some(proto) = park(reply) else { return false };
             // SAFETY: the reply is parked until unpark; its bytes live as long.
-            unsafe { push_bulk(state, root.kind()) };
+            unsafe {
+                if let (Item::Bulk(b), _) = resp::item(proto) {
+                    ffi::lua_pushlstring(state, b.as_ptr().cast(), b.len());
+                } else {
+                    ffi::lua_pushboolean(state, 0);
+                }
+            }
             unpark();
         }
         Direct::Status(reply) => {
-            let Some(root) = park(reply) else { return false };
+            let Some(proto) = park(reply) else { return false };
             // SAFETY: as above; a fresh table has no metatable, so setfield runs no code.
             unsafe {
                 ffi::lua_createtable(state, 0, 1);
-                if let ReplyKind::Status(text) = root.kind() {
+                if let (Item::Status(text), _) = resp::item(proto) {
                     ffi::lua_pushlstring(state, text.as_ptr().cast(), text.len());
                     ffi::lua_setfield(state, -2, c"ok".as_ptr());
                 }
@@ -634,18 +641,19 @@ unsafe fn push_direct(state: *mut mlua::ffi::lua_State) -> bool {
             unpark();
         }
         Direct::FlatArray(reply, resp3) => {
-            let Some(root) = park(reply) else { return false };
-            let n = if let ReplyKind::Array(n) = root.kind() { n } else { 0 };
+            let Some(proto) = park(reply) else { return false };
             // SAFETY: as above; the table stays at -2 while each element is pushed and set.
             // No size hint: Redis grows the table as it fills it (lua_newtable), and the
             // layout shows (the border `#` finds once the script makes holes).
             unsafe {
                 ffi::lua_createtable(state, 0, 0);
-                for i in 0..n {
-                    match root.element(i).map(|e| e.kind()) {
-                        Some(ReplyKind::Int(v)) => ffi::lua_pushnumber(state, v as ffi::lua_Number),
-                        Some(kind @ ReplyKind::Bulk(_)) => push_bulk(state, kind),
-                        Some(ReplyKind::Null) if resp3 => ffi::lua_pushnil(state),
+                for (i, element) in resp::flat_array(proto).into_iter().flatten().enumerate() {
+                    match element {
+                        Item::Int(v) => ffi::lua_pushnumber(state, v as ffi::lua_Number),
+                        Item::Bulk(b) => {
+                            ffi::lua_pushlstring(state, b.as_ptr().cast(), b.len());
+                        }
+                        Item::Null if resp3 => ffi::lua_pushnil(state),
                         _ => ffi::lua_pushboolean(state, 0),
                     }
                     ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i + 1).unwrap_or(ffi::lua_Integer::MAX));
@@ -661,11 +669,11 @@ unsafe fn push_direct(state: *mut mlua::ffi::lua_State) -> bool {
 /// Moves the reply into the parking slot while its bytes are pushed, so that the frames a
 /// Lua memory error may unwind through own nothing with a destructor (a parked reply left
 /// behind is freed by the next park). Returns a handle to read it while parked.
-fn park(reply: CallReply) -> Option<ReplyRef<'static>> {
+fn park(reply: CallReply) -> Option<&'static [u8]> {
     let raw = reply.raw;
     PUSHING.try_with(|p| *p.borrow_mut() = Some(reply)).ok()?;
-    // The handle is valid until unpark frees the reply; it owns nothing itself.
-    Some(ReplyRef { raw, _owner: std::marker::PhantomData })
+    // The bytes are valid until unpark frees the reply.
+    Some(ReplyRef { raw, _owner: std::marker::PhantomData }.proto())
 }
 
 /// Frees the parked reply.
@@ -673,16 +681,6 @@ fn unpark() {
     let _ = PUSHING.try_with(|p| p.borrow_mut().take());
 }
 
-/// Pushes a bulk string's bytes (nothing else is passed here).
-///
-/// # Safety
-/// `state` has room for one value; the bytes outlive the push.
-unsafe fn push_bulk(state: *mut mlua::ffi::lua_State, kind: ReplyKind<'_>) {
-    if let ReplyKind::Bulk(b) = kind {
-        // SAFETY: per the contract.
-        unsafe { mlua::ffi::lua_pushlstring(state, b.as_ptr().cast(), b.len()) };
-    }
-}
 
 /// The body of `redis.call`/`redis.pcall` (see `command_function`). It holds no Rust values
 /// that need dropping, so the longjmp of a Lua error may pass through it.

@@ -1025,6 +1025,12 @@ impl Drop for CallReply {
 }
 
 impl CallReply {
+    /// The reply as the host wrote it (RESP2, or RESP3 for a `3` call), read without having
+    /// the host parse it (RM_CallReplyProto; `root().kind()` parses).
+    pub fn proto(&self) -> &[u8] {
+        self.root().proto()
+    }
+
     pub fn root(&self) -> ReplyRef<'_> {
         ReplyRef { raw: self.raw, _owner: std::marker::PhantomData }
     }

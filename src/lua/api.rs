@@ -7,8 +7,9 @@ use mlua::{Lua, LuaString, MultiValue, Table, Value};
 use super::convert::{error_table, error_table_text, reply_to_lua};
 use super::number::{format_g, NumText};
 use super::raise;
-use crate::host::{Argv, Direct, LogLevel, ReplyKind};
+use crate::host::{Argv, Direct, LogLevel};
 use crate::run::{self, CallOutcome};
+use crate::resp::{self, Item};
 use crate::sha::Sha;
 
 /// The host's version, `major.minor.patch` and as Redis's `REDIS_VERSION_NUM` number.
@@ -98,29 +99,22 @@ fn direct_call(name: &[u8], rest: &Argv) -> Direct {
     drop(take_pending());
     let outcome = run::call(name, rest);
     let CallOutcome::Reply(reply) = outcome else { return defer(outcome) };
-    let root = reply.root();
-    match root.kind() {
-        ReplyKind::Int(i) => Direct::Number(i as f64),
-        ReplyKind::Null => {
+    // Read from the reply's bytes: the host never builds a reply tree for these.
+    let proto = reply.proto();
+    match resp::item(proto).0 {
+        Item::Int(i) => Direct::Number(i as f64),
+        Item::Null => {
             if run::resp3() {
                 Direct::Nil
             } else {
                 Direct::False
             }
         }
-        ReplyKind::Bulk(_) => Direct::Bulk(reply),
-        ReplyKind::Status(_) => Direct::Status(reply),
-        ReplyKind::Array(n) if is_flat(&root, n) => Direct::FlatArray(reply, run::resp3()),
+        Item::Bulk(_) => Direct::Bulk(reply),
+        Item::Status(_) => Direct::Status(reply),
+        Item::Array(_) if resp::flat_array(proto).is_some() => Direct::FlatArray(reply, run::resp3()),
         _ => defer(CallOutcome::Reply(reply)),
     }
-}
-
-/// An array of integers, bulk strings and nulls only (HGETALL, LRANGE, MGET...): converted
-/// without mlua, as `reply_to_lua` would.
-fn is_flat(root: &crate::host::ReplyRef<'_>, n: usize) -> bool {
-    (0..n).all(|i| {
-        matches!(root.element(i).map(|e| e.kind()), Some(ReplyKind::Int(_) | ReplyKind::Bulk(_) | ReplyKind::Null))
-    })
 }
 
 /// Leaves the outcome for `command` to convert.
