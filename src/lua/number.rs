@@ -13,12 +13,29 @@ impl NumText {
     pub fn new(x: f64) -> NumText {
         let mut t = NumText { buf: [0; 32], len: 0, long: None };
         if x.fract() == 0.0 && x.abs() < 1e15 && !(x == 0.0 && x.is_sign_negative()) {
-            use std::io::Write;
-            let mut cursor = std::io::Cursor::new(&mut t.buf[..]);
-            if write!(cursor, "{}", x as i64).is_ok() {
-                t.len = usize::try_from(cursor.position()).unwrap_or(0);
-                return t;
+            // Digits written from the end of the buffer, then moved to its start (no fmt).
+            let negative = x < 0.0;
+            let mut v = (x as i64).unsigned_abs();
+            let mut at = t.buf.len();
+            loop {
+                at -= 1;
+                if let Some(slot) = t.buf.get_mut(at) {
+                    *slot = b'0' + (v % 10) as u8;
+                }
+                v /= 10;
+                if v == 0 {
+                    break;
+                }
             }
+            if negative {
+                at -= 1;
+                if let Some(slot) = t.buf.get_mut(at) {
+                    *slot = b'-';
+                }
+            }
+            t.buf.copy_within(at.., 0);
+            t.len = t.buf.len() - at;
+            return t;
         }
         t.long = Some(format_g(x, 17));
         t
@@ -96,7 +113,20 @@ mod tests {
             assert_eq!(format_g(*x, 17), *want, "{x}");
         }
         assert_eq!(format_g(f64::NAN.copysign(-1.0), 17), "-nan");
-        for x in [0.0, -0.0, 7.0, -12.0, 1e14, 123456789012345.0, 1e15, 0.5, f64::INFINITY] {
+        for x in [
+            0.0,
+            -0.0,
+            7.0,
+            -12.0,
+            10.0,
+            -100.0,
+            1e14,
+            123456789012345.0,
+            -999999999999999.0,
+            1e15,
+            0.5,
+            f64::INFINITY,
+        ] {
             assert_eq!(super::NumText::new(x).as_bytes(), format_g(x, 17).as_bytes(), "{x}");
         }
         assert_eq!(format_g(0.1, 14), "0.1");
