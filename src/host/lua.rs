@@ -681,7 +681,6 @@ fn unpark() {
     let _ = PUSHING.try_with(|p| p.borrow_mut().take());
 }
 
-
 /// The body of `redis.call`/`redis.pcall` (see `command_function`). It holds no Rust values
 /// that need dropping, so the longjmp of a Lua error may pass through it.
 unsafe extern "C-unwind" fn command_trampoline(state: *mut mlua::ffi::lua_State) -> c_int {

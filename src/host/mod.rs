@@ -810,6 +810,38 @@ fn integer_like(b: &[u8]) -> bool {
 
 /// How many argument segments one RM_Call of `call_fresh` passes (two words each).
 const FRESH_SEGMENTS: usize = 128;
+/// Command lines of at most this many arguments keep `call_fresh`'s buffers on the stack.
+const SMALL_SEGMENTS: usize = 8;
+
+/// A NUL-terminated RM_Call format built in a caller's buffer (bytes past the end are
+/// dropped; the buffers are sized so that none are).
+struct FmtBuf<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl FmtBuf<'_> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.push(b);
+        }
+    }
+
+    fn as_ptr(&self) -> *const u8 {
+        self.buf.as_ptr()
+    }
+}
 
 // The words below carry pointers and lengths alike through C varargs.
 const _: () = assert!(std::mem::size_of::<usize>() == std::mem::size_of::<*const u8>());
@@ -829,22 +861,44 @@ impl Ctx {
     /// an embstr where native stores an integer (tryObjectEncoding skips shared objects).
     /// The other arguments go in `v` runs. Past FRESH_SEGMENTS segments the rest is one `v`.
     fn call_fresh(&self, cmd: &CStr, flags: &CStr, argv: &Argv) -> *mut raw::RedisModuleCallReply {
+        // Most command lines have a few arguments: their format and words stay on the stack
+        // (no allocation, no 2 KB to clear per call).
+        if argv.strings.len() <= SMALL_SEGMENTS {
+            let mut fmt = [0u8; SMALL_SEGMENTS + 16];
+            let mut w = [0usize; 2 * SMALL_SEGMENTS];
+            return self.call_fresh_in(cmd, flags, argv, &mut fmt, &mut w);
+        }
+        let mut fmt = vec![0u8; FRESH_SEGMENTS + 16];
+        let mut w = vec![0usize; 2 * FRESH_SEGMENTS];
+        self.call_fresh_in(cmd, flags, argv, &mut fmt, &mut w)
+    }
+
+    /// `call_fresh` with its buffers: `fmt` of at least segments + 16 bytes (zeroed), `w` of
+    /// two words per segment, padded with zeros to the largest arm used.
+    fn call_fresh_in(
+        &self,
+        cmd: &CStr,
+        flags: &CStr,
+        argv: &Argv,
+        fmt_buf: &mut [u8],
+        w: &mut [usize],
+    ) -> *mut raw::RedisModuleCallReply {
         let strings = &argv.strings;
-        let mut fmt: Vec<u8> = Vec::with_capacity(FRESH_SEGMENTS + 16);
-        let mut w = [0usize; 2 * FRESH_SEGMENTS];
+        let segments_max = (w.len() / 2).min(FRESH_SEGMENTS);
+        let mut fmt = FmtBuf { buf: fmt_buf, len: 0 };
         let mut i = 0;
         while i < strings.len() {
             let n = fmt.len();
             let Some(&first) = strings.get(i) else { break };
             let bytes = string_bytes(first);
-            let (kind, a, b, next) = if integer_like(bytes) && n + 1 < FRESH_SEGMENTS {
+            let (kind, a, b, next) = if integer_like(bytes) && n + 1 < segments_max {
                 (b'b', bytes.as_ptr() as usize, bytes.len(), i + 1)
             } else {
                 let mut end = i + 1;
-                while n + 1 < FRESH_SEGMENTS && strings.get(end).is_some_and(|&s| !integer_like(string_bytes(s))) {
+                while n + 1 < segments_max && strings.get(end).is_some_and(|&s| !integer_like(string_bytes(s))) {
                     end += 1;
                 }
-                if n + 1 == FRESH_SEGMENTS {
+                if n + 1 == segments_max {
                     end = strings.len();
                 }
                 (b'v', strings.get(i..).map_or(0, |rest| rest.as_ptr() as usize), end - i, end)
@@ -858,6 +912,7 @@ impl Ctx {
         let segments = fmt.len();
         fmt.extend_from_slice(flags.to_bytes().get(1..).unwrap_or_default());
         fmt.push(0);
+        let fmt = &fmt;
         match segments {
             0..=1 => call_words!(self, cmd, fmt, w, [0 1]),
             2 => call_words!(self, cmd, fmt, w, [0 1 2 3]),

@@ -113,20 +113,9 @@ mod tests {
             assert_eq!(format_g(*x, 17), *want, "{x}");
         }
         assert_eq!(format_g(f64::NAN.copysign(-1.0), 17), "-nan");
-        for x in [
-            0.0,
-            -0.0,
-            7.0,
-            -12.0,
-            10.0,
-            -100.0,
-            1e14,
-            123456789012345.0,
-            -999999999999999.0,
-            1e15,
-            0.5,
-            f64::INFINITY,
-        ] {
+        for x in
+            [0.0, -0.0, 7.0, -12.0, 10.0, -100.0, 1e14, 123456789012345.0, -999999999999999.0, 1e15, 0.5, f64::INFINITY]
+        {
             assert_eq!(super::NumText::new(x).as_bytes(), format_g(x, 17).as_bytes(), "{x}");
         }
         assert_eq!(format_g(0.1, 14), "0.1");
