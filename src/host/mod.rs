@@ -663,12 +663,11 @@ impl Ctx {
     /// the command itself (ENOENT unknown, EINVAL arity, ESPIPE script mode, EACCES ACL, ...).
     pub fn call_argv(&self, cmd: &CStr, flags: &CStr, argv: &Argv) -> (Option<CallReply>, i32) {
         set_errno(0);
-        let fresh =
-            flags.to_bytes().first() == Some(&b'v') && argv.strings.iter().any(|&s| integer_like(string_bytes(s)));
-        let reply = if fresh {
+        let reply = if flags.to_bytes().first() == Some(&b'v') {
             self.call_fresh(cmd, flags, argv)
         } else {
-            rm!(RedisModule_Call(self.raw, cmd.as_ptr(), flags.as_ptr(), argv.strings.as_ptr().cast_mut(), argv.strings.len())
+            let strings = argv.strings();
+            rm!(RedisModule_Call(self.raw, cmd.as_ptr(), flags.as_ptr(), strings.as_ptr().cast_mut(), strings.len())
                 else ptr::null_mut())
         };
         let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
@@ -683,8 +682,8 @@ impl Ctx {
         if full.len() != 1 {
             return None;
         }
-        let mut strings = full.strings.clone();
-        strings.extend_from_slice(&args.strings);
+        let mut strings = full.strings().to_vec();
+        strings.extend_from_slice(args.strings());
         let argc = c_int::try_from(strings.len()).ok()?;
         let mut num_keys: c_int = 0;
         let positions = rm!(RedisModule_GetCommandKeys(self.raw, strings.as_mut_ptr(), argc, &mut num_keys)
@@ -713,8 +712,9 @@ impl Ctx {
             return Some(false);
         }
         set_errno(0);
-        let argc = c_int::try_from(argv.strings.len()).unwrap_or(c_int::MAX);
-        let status = rm!(RedisModule_ACLCheckCommandPermissions(user, argv.strings.as_ptr().cast_mut(), argc)
+        let strings = argv.strings();
+        let argc = c_int::try_from(strings.len()).unwrap_or(c_int::MAX);
+        let status = rm!(RedisModule_ACLCheckCommandPermissions(user, strings.as_ptr().cast_mut(), argc)
             else raw::REDISMODULE_ERR as c_int);
         let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
         rm!(RedisModule_FreeModuleUser(user) else ());
@@ -740,8 +740,8 @@ impl Ctx {
         for a in args.get(1..).unwrap_or_default() {
             argv.push(a);
         }
-        let argc = argv.strings.len();
-        rm!(RedisModule_Replicate(self.raw, alt_name.as_ptr(), c"v".as_ptr(), argv.strings.as_mut_ptr(), argc)
+        let strings = argv.strings();
+        rm!(RedisModule_Replicate(self.raw, alt_name.as_ptr(), c"v".as_ptr(), strings.as_ptr().cast_mut(), strings.len())
             else 0);
     }
 
@@ -759,7 +759,7 @@ impl Ctx {
         for a in argv {
             strings.push(a);
         }
-        filter::user_may_run(&user, &strings.strings)
+        filter::user_may_run(&user, strings.strings())
     }
 
     /// The name of the user of this command's client.
@@ -800,12 +800,6 @@ impl Ctx {
             else ptr::null_mut());
         (!bc.is_null()).then_some(BlockedClient { raw: bc })
     }
-}
-
-/// Could the host store this argument as an integer object? (tryObjectEncoding: at most 20
-/// bytes that string2l accepts; this test is looser, which only costs a fresh object.)
-fn integer_like(b: &[u8]) -> bool {
-    !b.is_empty() && b.len() <= 20 && b.iter().all(|&c| c.is_ascii_digit() || c == b'-')
 }
 
 /// How many argument segments one RM_Call of `call_fresh` passes (two words each).
@@ -855,17 +849,17 @@ macro_rules! call_words {
 }
 
 impl Ctx {
-    /// `call_argv` for a command line with integer-looking arguments: those go as `b`
-    /// (bytes), so the host builds each a fresh object it alone owns, as a native script's
-    /// redis.call does. With our shared strings (`v`, refcount 2) SET would store "123" as
-    /// an embstr where native stores an integer (tryObjectEncoding skips shared objects).
-    /// The other arguments go in `v` runs. Past FRESH_SEGMENTS segments the rest is one `v`.
+    /// `call_argv` for a `v` call: every argument goes as `b` (bytes), so the host builds each
+    /// a fresh object it alone owns, as a native script's redis.call does, and no host string
+    /// is made for it here. (With shared strings, `v` at refcount 2, SET would store "123"
+    /// as an embstr where native stores an integer: tryObjectEncoding skips shared objects.)
+    /// Past FRESH_SEGMENTS arguments the rest is one `v` segment.
     fn call_fresh(&self, cmd: &CStr, flags: &CStr, argv: &Argv) -> *mut raw::RedisModuleCallReply {
         // Most command lines have a few arguments: their format and words stay on the stack
         // (no allocation, no 2 KB to clear per call).
-        if argv.strings.len() <= SMALL_SEGMENTS {
+        if argv.len() <= SMALL_SEGMENTS {
             let mut fmt = [0u8; SMALL_SEGMENTS + 16];
-            let mut w = [0usize; 2 * SMALL_SEGMENTS];
+            let mut w = [0usize; 2 * (SMALL_SEGMENTS + 1)];
             return self.call_fresh_in(cmd, flags, argv, &mut fmt, &mut w);
         }
         let mut fmt = vec![0u8; FRESH_SEGMENTS + 16];
@@ -883,25 +877,26 @@ impl Ctx {
         fmt_buf: &mut [u8],
         w: &mut [usize],
     ) -> *mut raw::RedisModuleCallReply {
-        let strings = &argv.strings;
         let segments_max = (w.len() / 2).min(FRESH_SEGMENTS);
         let mut fmt = FmtBuf { buf: fmt_buf, len: 0 };
+        // Each argument as a `b` segment (bytes: the host makes a fresh object of it, which it
+        // may re-encode, an integer value as `int` as natively); past the segments the
+        // buffers hold, the rest as one `v` segment of host strings.
+        let n_args = argv.len();
         let mut i = 0;
-        while i < strings.len() {
+        while i < n_args {
             let n = fmt.len();
-            let Some(&first) = strings.get(i) else { break };
-            let bytes = string_bytes(first);
-            let (kind, a, b, next) = if integer_like(bytes) && n + 1 < segments_max {
+            let (kind, a, b, next) = if n + 1 < segments_max {
+                let bytes = argv.get(i).unwrap_or_default();
                 (b'b', bytes.as_ptr() as usize, bytes.len(), i + 1)
             } else {
-                let mut end = i + 1;
-                while n + 1 < segments_max && strings.get(end).is_some_and(|&s| !integer_like(string_bytes(s))) {
-                    end += 1;
-                }
-                if n + 1 == segments_max {
-                    end = strings.len();
-                }
-                (b'v', strings.get(i..).map_or(0, |rest| rest.as_ptr() as usize), end - i, end)
+                let strings = argv.strings();
+                (
+                    b'v',
+                    strings.get(i..).map_or(0, |rest| rest.as_ptr() as usize),
+                    strings.len().saturating_sub(i),
+                    n_args,
+                )
             };
             fmt.push(kind);
             if let Some(pair) = w.get_mut(2 * n..2 * n + 2) {
@@ -936,41 +931,71 @@ fn set_errno(value: c_int) {
     unsafe { *libc::__errno_location() = value };
 }
 
-/// Arguments for RM_Call, as host strings (copied in once, freed on drop). RM_Call takes its
-/// own references, so an Argv can be reused or dropped right after the call.
+/// Arguments for RM_Call: their bytes, kept in one buffer; host strings of them are made
+/// only where one is needed (an ACL or key lookup, a long command line), and freed on
+/// `clear` or drop. RM_Call takes its own references, so an Argv can be reused or dropped
+/// right after the call.
 #[derive(Default)]
 pub struct Argv {
-    strings: Vec<*mut raw::RedisModuleString>,
+    /// The arguments' bytes, one after the other.
+    bytes: Vec<u8>,
+    /// Where each argument ends in `bytes`.
+    ends: Vec<usize>,
+    /// Host strings of the arguments, made on first need.
+    strings: std::cell::OnceCell<Vec<*mut raw::RedisModuleString>>,
 }
 
 impl Argv {
     pub fn with_capacity(n: usize) -> Argv {
-        Argv { strings: Vec::with_capacity(n) }
+        Argv { bytes: Vec::new(), ends: Vec::with_capacity(n), strings: std::cell::OnceCell::new() }
     }
 
     pub fn push(&mut self, bytes: &[u8]) {
-        // A NULL context: the string is ours to free, outside any auto-memory pool.
-        let s = rm!(RedisModule_CreateString(ptr::null_mut(), bytes.as_ptr().cast(), bytes.len()) else ptr::null_mut());
-        if !s.is_null() {
-            self.strings.push(s);
-        }
+        self.free_strings();
+        self.bytes.extend_from_slice(bytes);
+        self.ends.push(self.bytes.len());
     }
 
     pub fn len(&self) -> usize {
-        self.strings.len()
+        self.ends.len()
     }
 
     pub fn get(&self, i: usize) -> Option<&[u8]> {
-        self.strings.get(i).map(|&s| string_bytes(s))
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { *self.ends.get(i - 1)? };
+        self.bytes.get(start..end)
     }
-}
 
-impl Argv {
-    /// Frees the strings, keeping the buffer.
-    pub fn clear(&mut self) {
-        for s in self.strings.drain(..) {
-            rm!(RedisModule_FreeString(ptr::null_mut(), s) else ());
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    /// The arguments as host strings (made now if they were not yet).
+    fn strings(&self) -> &[*mut raw::RedisModuleString] {
+        self.strings.get_or_init(|| {
+            // A NULL context: the strings are ours to free, outside any auto-memory pool.
+            self.iter()
+                .map(
+                    |b| rm!(RedisModule_CreateString(ptr::null_mut(), b.as_ptr().cast(), b.len()) else ptr::null_mut()),
+                )
+                .filter(|s| !s.is_null())
+                .collect()
+        })
+    }
+
+    fn free_strings(&mut self) {
+        if let Some(strings) = self.strings.take() {
+            for s in strings {
+                rm!(RedisModule_FreeString(ptr::null_mut(), s) else ());
+            }
         }
+    }
+
+    /// Empties the arguments, keeping the buffers.
+    pub fn clear(&mut self) {
+        self.free_strings();
+        self.bytes.clear();
+        self.ends.clear();
     }
 }
 
