@@ -12,6 +12,7 @@ mod config;
 mod dropin;
 mod error;
 mod function_dump;
+mod function_persistence;
 mod functions;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
@@ -319,11 +320,11 @@ fn load(raw: *mut redis_module::raw::RedisModuleCtx, args: &[Vec<u8>]) -> bool {
         || !host::create_aux_type(
             raw,
             c"alt-funcs",
-            functions::persistence::save,
-            functions::persistence::load,
-            functions::persistence::has_libraries,
+            function_persistence::save,
+            function_persistence::load,
+            function_persistence::has_libraries,
         )
-        || !host::subscribe_loading(raw, functions::persistence::loading_started, loading_ended)
+        || !host::subscribe_loading(raw, function_persistence::loading_started, loading_ended)
         || !host::register_command_filter(raw, compat::wants, compat::filter)
         || !host::register_info(raw, metrics::info_fields)
         || !dropin::loaded(&host::Ctx::from_raw(raw))
@@ -339,7 +340,7 @@ fn load(raw: *mut redis_module::raw::RedisModuleCtx, args: &[Vec<u8>]) -> bool {
 /// An RDB or AOF load ended: the loaded libraries settle, then drop-in mode takes the
 /// native engine's (an RDB written before drop-in mode was on).
 fn loading_ended() {
-    functions::persistence::loading_ended();
+    function_persistence::loading_ended();
     dropin::loading_ended();
 }
 
