@@ -31,7 +31,7 @@ help:
 	@echo "make run    install what is missing, build, start redis-server with the module on \$$PORT (default 6379),"
 	@echo "            its files in \$$RUN_DIR (default \$$TMPDIR/redis-alt-run-\$$PORT, outside the checkout)"
 	@echo "make test   install what is missing, build, run every test"
-	@echo "make bench  native vs ALT.* throughput and flush stalls on one server"
+	@echo "make bench  native vs ALT.* (and the ceiling module, examples/ceiling.rs) throughput, scale, flush stalls"
 	@echo "make fuzz   differential fuzzer, EVAL vs ALT.EVAL: FUZZ_MINUTES=10 FUZZ_SEED=n (default: time);"
 	@echo "            shrunk divergences go to target/fuzz-divergences/ (examples/difffuzz.rs)"
 	@echo "make fuzz-decoders  cargo-fuzz (nightly) targets for every decoder of untrusted bytes (cjson,"
@@ -108,7 +108,7 @@ lint:
 	cargo clippy --all-targets -- -D warnings
 
 bench: build
-	cargo build --release --example bench
+	cargo build --release --example bench --example ceiling
 	./target/release/examples/bench
 
 # Seeded and time-bounded; the debug module (as the tests use). See examples/difffuzz.rs.

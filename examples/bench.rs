@@ -3,12 +3,24 @@
 //! ratio of the rounds; then the stall other clients see during flushes (worst PING round trip).
 //! One run, printed; nothing here is a pass/fail test.
 //!
+//! The server also loads the bench's ceiling module (examples/ceiling.rs, built by `make bench`
+//! as target/release/examples/libceiling.so): plain module commands that make exactly the
+//! RM_Calls a workload's script makes, with ALT's flags, and reply with what the script
+//! returns; its rps is what an engine built on RM_Call could reach at most.
+//!
 //! Sections, in the order they run:
-//! - `throughput`: EVALSHA, EVAL (body sent each call) and FCALL against their ALT.* forms.
+//! - `throughput`: EVALSHA, EVAL (body sent each call) and FCALL against their ALT.* forms and
+//!   the ceiling module's command for the same RM_Calls; then the cost of one `redis.call` per
+//!   engine, `(1/rps(10 x SET + GET) - 1/rps(return 1)) / 11` (eleven calls against none).
+//! - `scale`: EVALSHA against ALT.EVALSHA (and the ceiling module where the script calls
+//!   Redis) with N = 10, 1,000, 100,000 elements: LRANGE and HGETALL replies, building N
+//!   strings, cjson encode / decode, cmsgpack and struct round trips. Every row's replies are
+//!   compared across engines first, and the bench stops if they differ.
 //! - `load`: SCRIPT LOAD rate of never-seen scripts, pipelined on one connection.
 //! - `memory`: bytes per cached script by each engine's own INFO accounting.
 //! - `ceiling`: PING and SCRIPT EXISTS rps, the most any native / module command reaches here,
-//!   and the share of it that EVALSHA `return 1` gets.
+//!   and the share of it that EVALSHA `return 1` gets (the ceiling module is the per-workload
+//!   counterpart, in `throughput` and `scale`).
 //! - `stalls`: worst PING round trip of another client during SCRIPT FLUSH and FLUSHALL.
 //! - `dropin`: what drop-in mode costs plain commands (GET, SET, PING on a server without the
 //!   module, with it and `alt.takeover no`, with `alt.takeover yes`), and EVALSHA served by the
@@ -18,7 +30,7 @@
 //!   to about 1% where the rps are not; needs valgrind; takes about a minute).
 //!
 //! Environment: `BENCH_ONLY=load,memory` runs only the named sections (comma-separated;
-//! default all); `BENCH_ROUNDS=1` sets the interleaved rounds of throughput, load and ceiling
+//! default all); `BENCH_ROUNDS=1` sets the interleaved rounds of throughput, scale, load and ceiling
 //! (default 5: ratios on a 2-core machine move by ±0.1 between runs; the stalls use their own
 //! `STALL_ROUNDS`).
 
@@ -52,10 +64,15 @@ struct Workload {
     keys: &'static [&'static str],
     args: &'static [&'static str],
     requests: u32,
+    /// The ceiling module's command making the same RM_Calls (examples/ceiling.rs), called
+    /// with the same keys and arguments; None where the script calls no Redis command.
+    ceiling: Option<&'static str>,
+    /// The reply is the same on every call (compared across engines before timing).
+    steady: bool,
 }
 
 const WORKLOADS: &[Workload] = &[
-    Workload { name: "return 1", call: Call::EvalSha, script: "return 1", keys: &[], args: &[], requests: 400_000 },
+    Workload { name: "return 1", call: Call::EvalSha, script: "return 1", keys: &[], args: &[], requests: 400_000, ceiling: Some("CEILING.RET1"), steady: true },
     Workload {
         name: "INCR KEYS[1]",
         call: Call::EvalSha,
@@ -63,6 +80,8 @@ const WORKLOADS: &[Workload] = &[
         keys: &["bench:counter"],
         args: &[],
         requests: 300_000,
+        ceiling: Some("CEILING.INCR"),
+        steady: false,
     },
     Workload {
         name: "10 x SET + GET",
@@ -71,6 +90,8 @@ const WORKLOADS: &[Workload] = &[
         keys: &["bench:str"],
         args: &[],
         requests: 100_000,
+        ceiling: Some("CEILING.TENSET"),
+        steady: true,
     },
     Workload {
         name: "HSET + HGETALL",
@@ -79,6 +100,8 @@ const WORKLOADS: &[Workload] = &[
         keys: &["bench:hash"],
         args: &["field", "value"],
         requests: 200_000,
+        ceiling: Some("CEILING.HASHRW"),
+        steady: true,
     },
     Workload {
         name: "pure-Lua loop",
@@ -87,6 +110,8 @@ const WORKLOADS: &[Workload] = &[
         keys: &[],
         args: &[],
         requests: 3_000,
+        ceiling: None,
+        steady: true,
     },
     Workload {
         name: "EVAL body: INCR",
@@ -95,6 +120,8 @@ const WORKLOADS: &[Workload] = &[
         keys: &["bench:ecounter"],
         args: &[],
         requests: 300_000,
+        ceiling: Some("CEILING.INCR"),
+        steady: false,
     },
     Workload {
         name: "FCALL: INCR",
@@ -103,6 +130,8 @@ const WORKLOADS: &[Workload] = &[
         keys: &["bench:fcounter"],
         args: &[],
         requests: 300_000,
+        ceiling: Some("CEILING.INCR"),
+        steady: false,
     },
 ];
 
@@ -129,6 +158,18 @@ impl Workload {
         argv.extend(self.keys.iter().chain(self.args).map(|a| a.to_string()));
         argv
     }
+
+    /// The ceiling module's command line for the same work: its command, the keys, the args.
+    fn ceiling_argv(&self) -> Option<Vec<String>> {
+        let command = self.ceiling?;
+        Some(
+            std::iter::once(command)
+                .chain(self.keys.iter().copied())
+                .chain(self.args.iter().copied())
+                .map(String::from)
+                .collect(),
+        )
+    }
 }
 
 const ROUNDS: usize = 5;
@@ -139,6 +180,7 @@ type Section = (&'static str, fn(&Server, usize));
 /// Every section, in the order they run.
 const SECTIONS: &[Section] = &[
     ("throughput", throughput),
+    ("scale", scale),
     ("load", load_rate),
     ("memory", |server, _| memory_per_script(server)),
     ("ceiling", ceiling),
@@ -153,7 +195,7 @@ const OPT_IN: &[&str] = &["instructions"];
 fn main() {
     let rounds = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(ROUNDS);
     let sections = selected_sections();
-    let server = Server::start();
+    let server = Server::start_with(&["--loadmodule", &ceiling_module()], true);
     let mut con = server.con();
     println!("redis-alt bench: redis-server {} on 127.0.0.1:{}, {} cores", version(&mut con), server.port, cores());
     for (i, (_, run)) in sections.iter().enumerate() {
@@ -162,6 +204,18 @@ fn main() {
         }
         run(&server, rounds);
     }
+}
+
+/// The ceiling module (examples/ceiling.rs, a cdylib example) next to this binary, as
+/// `make bench` builds it; the bench server loads it beside the main module.
+fn ceiling_module() -> String {
+    let exe = std::env::current_exe().expect("bench binary path");
+    let path = exe.with_file_name(format!("{}ceiling{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX));
+    if !path.exists() {
+        eprintln!("{} not found: cargo build --release --example ceiling (make bench builds it)", path.display());
+        std::process::exit(2);
+    }
+    path.to_str().expect("utf-8 path").to_string()
 }
 
 /// The sections `BENCH_ONLY` names (comma-separated), all of them without it; exits on an
@@ -182,38 +236,308 @@ fn selected_sections() -> Vec<Section> {
         .collect()
 }
 
-/// Throughput of each workload: redis-benchmark rps of the native command and of its ALT.*
-/// form, interleaved round by round; medians of the rps and of the per-round ratio.
+/// Throughput of each workload: redis-benchmark rps of the native command, of its ALT.* form
+/// and of the ceiling module's command making the same RM_Calls (examples/ceiling.rs),
+/// interleaved round by round; medians of the rps and of the per-round ratios. Then the cost
+/// of one `redis.call` per engine, from the `return 1` and ten-SETs-and-a-GET rows.
 fn throughput(server: &Server, rounds: usize) {
     let mut con = server.con();
-    println!("throughput: redis-benchmark -c 50 -P 16, native and ALT interleaved, {rounds} rounds, median ratio");
     println!(
-        "rows call EVALSHA vs ALT.EVALSHA, except `EVAL body:` (EVAL with the body, vs ALT.EVAL) and `FCALL:` (FCALL vs ALT.FCALL)\n"
+        "throughput: redis-benchmark -c 50 -P 16, native, ALT and ceiling interleaved, {rounds} rounds, median ratio"
     );
-    println!("{:<18} {:>14} {:>14} {:>8}", "workload", "native rps", "ALT rps", "ALT/native");
+    println!(
+        "rows call EVALSHA vs ALT.EVALSHA, except `EVAL body:` (EVAL with the body, vs ALT.EVAL) and `FCALL:` (FCALL vs ALT.FCALL);"
+    );
+    println!("ceiling: a module command making the script's RM_Calls with ALT's flags, no Lua (examples/ceiling.rs)\n");
+    print_header("workload");
+    let mut medians: Vec<(&str, [f64; 3])> = Vec::new();
     for w in WORKLOADS {
         w.prepare(&mut con);
-        let (native_argv, alt_argv) = (w.argv(""), w.argv("ALT."));
-        try_once(&mut con, &native_argv);
-        try_once(&mut con, &alt_argv);
-        let mut native = Vec::new();
-        let mut alt = Vec::new();
-        let mut ratios = Vec::new();
-        for _ in 0..rounds {
-            let n = benchmark(server, w.requests, &native_argv);
-            let a = benchmark(server, w.requests, &alt_argv);
-            native.push(n);
-            alt.push(a);
-            ratios.push(a / n);
+        let mut argvs = vec![w.argv(""), w.argv("ALT.")];
+        argvs.extend(w.ceiling_argv());
+        if w.steady {
+            same_replies(&mut con, w.name, &argvs);
+        } else {
+            argvs.iter().for_each(|argv| try_once(&mut con, argv));
         }
+        let row = interleaved(server, rounds, w.requests, DEFAULT_SHAPE, &argvs);
+        print_row(w.name, &row);
+        medians.push((w.name, row.rps));
+    }
+    // One redis.call's cost: the ten-SETs-and-a-GET script makes 11 calls and `return 1` none;
+    // at saturation 1/rps is the server's time per request, so per call, in µs:
+    //   (1/rps(10 x SET + GET) - 1/rps(return 1)) / 11 * 1e6
+    // (medians of the rps; the SET and GET themselves are in it, as in any redis.call).
+    let rps = |name: &str| medians.iter().find(|(n, _)| *n == name).map(|(_, r)| *r);
+    if let (Some(ret1), Some(tenset)) = (rps("return 1"), rps("10 x SET + GET")) {
+        let per_call = |i: usize| (1.0 / tenset[i] - 1.0 / ret1[i]) / 11.0 * 1e6;
         println!(
-            "{:<18} {:>14.0} {:>14.0} {:>8.2}",
-            w.name,
-            median(&mut native),
-            median(&mut alt),
-            median(&mut ratios)
+            "\nper redis.call, (1/rps(10 x SET + GET) - 1/rps(return 1)) / 11 calls: native {:.2} µs, ALT {:.2} µs, ceiling {:.2} µs",
+            per_call(0),
+            per_call(1),
+            per_call(2)
         );
     }
+}
+
+/// redis-benchmark's clients and pipeline depth (`-c`, `-P`) for the fast rows.
+const DEFAULT_SHAPE: (u32, u32) = (50, 16);
+
+/// Medians of one row's interleaved runs: rps of native, ALT and ceiling (NaN: not run), and
+/// of the per-round ratios ALT/native, ceiling/native, ALT/ceiling.
+struct Row {
+    rps: [f64; 3],
+    ratios: [f64; 3],
+}
+
+/// `rounds` rounds of redis-benchmark over `argvs` (native, ALT, then the ceiling's if any),
+/// one run of each per round in that order.
+fn interleaved(server: &Server, rounds: usize, requests: u32, shape: (u32, u32), argvs: &[Vec<String>]) -> Row {
+    let runs: Vec<[f64; 3]> = (0..rounds)
+        .map(|_| {
+            let mut r = [f64::NAN; 3];
+            for (slot, argv) in r.iter_mut().zip(argvs) {
+                *slot = benchmark_shaped(server, requests, shape, argv);
+            }
+            r
+        })
+        .collect();
+    let column = |f: &dyn Fn(&[f64; 3]) -> f64| median(&mut runs.iter().map(f).collect::<Vec<_>>());
+    Row {
+        rps: [column(&|r| r[0]), column(&|r| r[1]), column(&|r| r[2])],
+        ratios: [column(&|r| r[1] / r[0]), column(&|r| r[2] / r[0]), column(&|r| r[1] / r[2])],
+    }
+}
+
+fn print_header(first: &str) {
+    println!(
+        "{first:<26} {:>11} {:>11} {:>11} {:>10} {:>10} {:>10}",
+        "native rps", "ALT rps", "ceiling rps", "ALT/native", "ceil/nat", "ALT/ceil"
+    );
+}
+
+fn print_row(name: &str, row: &Row) {
+    let [n, a, c] = row.rps.map(rps_cell);
+    let [an, cn, ac] = row.ratios.map(|r| if r.is_nan() { "-".to_string() } else { format!("{r:.2}") });
+    println!("{name:<26} {n:>11} {a:>11} {c:>11} {an:>10} {cn:>10} {ac:>10}");
+}
+
+/// An rps figure: whole numbers, one decimal below 100, `-` when not measured.
+fn rps_cell(rps: f64) -> String {
+    if rps.is_nan() {
+        "-".into()
+    } else if rps < 100.0 {
+        format!("{rps:.1}")
+    } else {
+        format!("{rps:.0}")
+    }
+}
+
+/// Runs each command line once and stops the bench unless all give the same reply (errors
+/// included): the rows would compare different work.
+fn same_replies(con: &mut redis::Connection, name: &str, argvs: &[Vec<String>]) {
+    let replies: Vec<String> =
+        argvs.iter().map(|argv| run_str(con, &argv.iter().map(String::as_str).collect::<Vec<_>>())).collect();
+    let first = replies.first().cloned().unwrap_or_default();
+    if first.starts_with('-') {
+        panic!("{name}: {:?} failed: {first}", argvs.first());
+    }
+    for (argv, reply) in argvs.iter().zip(&replies).skip(1) {
+        if *reply != first {
+            let cut = |s: &str| s.chars().take(300).collect::<String>();
+            eprintln!(
+                "{name}: the replies differ, not timing it:\n  {:?}: {}\n  {:?}: {}",
+                argvs.first().map(|a| a.first()),
+                cut(&first),
+                argv.first(),
+                cut(reply)
+            );
+            std::process::exit(1);
+        }
+    }
+}
+
+/// What a scale row's script does with its N.
+struct ScaleKind {
+    name: &'static str,
+    /// The script; N is ARGV[1], or the size of the list / hash KEYS[1].
+    script: &'static str,
+    /// The data the script reads: a list or a hash of N elements (KEYS[1]), or none.
+    data: ScaleData,
+    ceiling: Option<&'static str>,
+    /// Requests per run for N = 10, 1,000, 100,000 (None: that size is not run).
+    requests: [Option<u32>; 3],
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum ScaleData {
+    None,
+    List,
+    Hash,
+}
+
+const SCALE_SIZES: [u32; 3] = [10, 1_000, 100_000];
+
+/// The scale rows. The pure-Lua ones all build a table of N values first (strings `s1`..`sN`
+/// but in the objects row), so `N strings (control)` is their common part; `cjson.decode`
+/// decodes a JSON array of N strings the script builds with table.concat. Request counts
+/// make the slower engine's run about half a second (as measured on the 2-core machine).
+const SCALE_KINDS: &[ScaleKind] = &[
+    ScaleKind {
+        name: "#LRANGE 0 -1",
+        script: "return #redis.call('LRANGE', KEYS[1], 0, -1)",
+        data: ScaleData::List,
+        ceiling: Some("CEILING.LRANGELEN"),
+        requests: [Some(144_000), Some(5_000), Some(36)],
+    },
+    ScaleKind {
+        name: "LRANGE 0 -1 (reply)",
+        script: "return redis.call('LRANGE', KEYS[1], 0, -1)",
+        data: ScaleData::List,
+        ceiling: Some("CEILING.LRANGE"),
+        requests: [Some(128_000), Some(4_000), Some(24)],
+    },
+    ScaleKind {
+        name: "HGETALL (reply)",
+        script: "return redis.call('HGETALL', KEYS[1])",
+        data: ScaleData::Hash,
+        ceiling: Some("CEILING.HGETALL"),
+        requests: [Some(112_000), Some(2_000), None],
+    },
+    ScaleKind {
+        name: "N strings (control)",
+        script: "local n = tonumber(ARGV[1]) local t = {} for i = 1, n do t[i] = 's' .. i end return #t",
+        data: ScaleData::None,
+        ceiling: None,
+        requests: [Some(144_000), Some(3_000), Some(16)],
+    },
+    ScaleKind {
+        name: "cjson.encode strings",
+        script: "local n = tonumber(ARGV[1]) local t = {} for i = 1, n do t[i] = 's' .. i end return #cjson.encode(t)",
+        data: ScaleData::None,
+        ceiling: None,
+        requests: [Some(80_000), Some(1_400), Some(10)],
+    },
+    ScaleKind {
+        name: "cjson.decode strings",
+        script: "local n = tonumber(ARGV[1]) local t = {} for i = 1, n do t[i] = '\"s' .. i .. '\"' end \
+                 local d = cjson.decode('[' .. table.concat(t, ',') .. ']') return {#d, d[n]}",
+        data: ScaleData::None,
+        ceiling: None,
+        requests: [Some(64_000), Some(900), Some(5)],
+    },
+    ScaleKind {
+        name: "cjson enc+dec objects",
+        script: "local n = tonumber(ARGV[1]) local t = {} \
+                 for i = 1, n do t[i] = {id = i, name = 'n' .. i, tags = {'a', 'b'}} end \
+                 local d = cjson.decode(cjson.encode(t)) return {#d, d[n].id, d[n].name, d[n].tags[2]}",
+        data: ScaleData::None,
+        ceiling: None,
+        requests: [Some(9_600), Some(120), Some(2)],
+    },
+    ScaleKind {
+        name: "cmsgpack pack+unpack",
+        script: "local n = tonumber(ARGV[1]) local t = {} for i = 1, n do t[i] = 's' .. i end \
+                 local u = cmsgpack.unpack(cmsgpack.pack(t)) return {#u, u[n]}",
+        data: ScaleData::None,
+        ceiling: None,
+        requests: [Some(48_000), Some(900), Some(5)],
+    },
+    ScaleKind {
+        name: "struct pack+unpack ints",
+        script: "local n = tonumber(ARGV[1]) local s = 0 \
+                 for i = 1, n do s = s + struct.unpack('>i4', struct.pack('>i4', i)) end return s",
+        data: ScaleData::None,
+        ceiling: None,
+        requests: [Some(48_000), Some(500), Some(6)],
+    },
+];
+
+/// redis-benchmark's shape for a scale row: the fast (N = 10) rows as the throughput ones;
+/// the slow ones unpipelined (a few requests, each long) on 8 connections.
+fn scale_shape(n: u32) -> (u32, u32) {
+    if n <= 10 {
+        DEFAULT_SHAPE
+    } else {
+        (8, 1)
+    }
+}
+
+/// Lists and hashes of N elements, scripts that build, encode and decode N values: EVALSHA
+/// vs ALT.EVALSHA (and the ceiling module for the Redis-calling ones), interleaved, medians.
+fn scale(server: &Server, rounds: usize) {
+    let mut con = server.con();
+    println!(
+        "scale: EVALSHA vs ALT.EVALSHA (ceiling: the same RM_Calls, no Lua) with N elements, interleaved, {rounds} rounds, median"
+    );
+    println!("N = 10: redis-benchmark -c 50 -P 16; larger N: -c 8 -P 1 (few requests, each long)\n");
+    print_header("workload (N)");
+    for kind in SCALE_KINDS {
+        setup(&mut con, &["SCRIPT", "LOAD", kind.script]);
+        setup(&mut con, &["ALT.SCRIPT", "LOAD", kind.script]);
+        let sha = sha1hex(kind.script);
+        for (&n, requests) in SCALE_SIZES.iter().zip(kind.requests) {
+            let Some(requests) = requests else { continue };
+            let shape = scale_shape(n);
+            let requests = requests.div_ceil(shape.1) * shape.1;
+            let key = match kind.data {
+                ScaleData::None => None,
+                ScaleData::List => Some(fill(&mut con, "list", n)),
+                ScaleData::Hash => Some(fill(&mut con, "hash", n)),
+            };
+            let script_argv = |command: &str| {
+                let mut argv = vec![command.to_string(), sha.clone()];
+                match &key {
+                    Some(key) => argv.extend(["1".to_string(), key.clone()]),
+                    None => argv.extend(["0".to_string(), n.to_string()]),
+                }
+                argv
+            };
+            let mut argvs = vec![script_argv("EVALSHA"), script_argv("ALT.EVALSHA")];
+            if let (Some(command), Some(key)) = (kind.ceiling, &key) {
+                argvs.push(vec![command.to_string(), key.clone()]);
+            }
+            let name = format!("{} ({})", kind.name, thousands(n));
+            same_replies(&mut con, &name, &argvs);
+            print_row(&name, &interleaved(server, rounds, requests, shape, &argvs));
+        }
+    }
+}
+
+/// A list (`kind` "list": `e1`..`eN`) or hash (`kind` "hash": `f<i>` = `v<i>`) of `n`
+/// elements under a fresh key, written in batches of 1,000; returns the key.
+fn fill(con: &mut redis::Connection, kind: &str, n: u32) -> String {
+    let key = format!("bench:scale:{kind}:{n}");
+    setup(con, &["DEL", &key]);
+    let mut i = 1;
+    while i <= n {
+        let end = (i + 999).min(n);
+        let mut argv = if kind == "list" { vec!["RPUSH".to_string()] } else { vec!["HSET".to_string()] };
+        argv.push(key.clone());
+        for j in i..=end {
+            if kind == "list" {
+                argv.push(format!("e{j}"));
+            } else {
+                argv.extend([format!("f{j}"), format!("v{j}")]);
+            }
+        }
+        try_once(con, &argv);
+        i = end + 1;
+    }
+    key
+}
+
+/// 100000 as `100,000`.
+fn thousands(n: u32) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Runs a setup command and stops the bench with its reply if it is an error: the numbers
@@ -495,8 +819,16 @@ fn median(v: &mut [f64]) -> f64 {
 
 /// Requests per second of one redis-benchmark run of `argv`.
 fn benchmark(server: &Server, requests: u32, argv: &[String]) -> f64 {
+    benchmark_shaped(server, requests, DEFAULT_SHAPE, argv)
+}
+
+/// Requests per second of one redis-benchmark run of `argv` with `(clients, pipeline)`.
+/// `requests` should be a multiple of the pipeline depth: redis-benchmark sends whole
+/// pipelines and stops timing at `requests` replies, leaving the rest to run into the next run.
+fn benchmark_shaped(server: &Server, requests: u32, (clients, pipeline): (u32, u32), argv: &[String]) -> f64 {
     let out = Command::new("redis-benchmark")
-        .args(["-h", "127.0.0.1", "-p", &server.port.to_string(), "-c", "50", "-P", "16"])
+        .args(["-h", "127.0.0.1", "-p", &server.port.to_string()])
+        .args(["-c", &clients.to_string(), "-P", &pipeline.to_string()])
         .args(["-n", &requests.to_string(), "--csv"])
         .args(argv)
         .output()
