@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{error_stats_same, eval_same, eval_same_bytes, same_as_native, Server};
+use support::{error_stats_same, eval_same, eval_same_bytes, run_str, same_as_native, Server};
 
 /// Lua values into replies (luaReplyToRedisReply).
 #[test]
@@ -644,4 +644,28 @@ fn binding_errors_are_strings_and_tables() {
             eval_same(&server, &[], &script, &[], &[]);
         }
     }
+}
+
+/// Integer values stored by a script are `int` objects as natively in the first 127
+/// arguments of one call (each reaches RM_Call as bytes, a fresh object the host
+/// re-encodes); past them the arguments go as the module's shared strings, stored `embstr`
+/// (the documented limit).
+#[test]
+fn integer_values_keep_their_encoding_in_long_calls() {
+    let server = Server::start();
+    // 63 pairs: MSET and its 126 arguments, all within the limit: the same keyspace as native.
+    let args: Vec<String> = (0..63).flat_map(|i| [format!("k{i}"), (1000 + i).to_string()]).collect();
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    eval_same(&server, &[], "return redis.call('MSET', unpack(ARGV))", &[], &argv);
+    // 100 pairs: the first 127 arguments as natively, the rest embstr.
+    let mut con = server.con();
+    let args: Vec<String> = (0..100).flat_map(|i| [format!("m{i}"), (1000 + i).to_string()]).collect();
+    let mut cmd = redis::cmd("ALT.EVAL");
+    cmd.arg("return redis.call('MSET', unpack(ARGV))").arg(0).arg(&args);
+    let _: () = cmd.query(&mut con).expect("mset");
+    let encoding = |key: &str| run_str(&mut server.con(), &["OBJECT", "ENCODING", key]);
+    assert_eq!(encoding("m0"), "$int");
+    assert_eq!(encoding("m62"), "$int", "argument 126, the last within the limit");
+    assert_eq!(encoding("m63"), "$embstr", "argument 128, past the limit");
+    assert_eq!(run_str(&mut con, &["GET", "m99"]), "$1099");
 }
