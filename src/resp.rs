@@ -19,32 +19,63 @@ pub enum Item<'a> {
 
 /// The item at the start of `buf` and the bytes it takes (for an array, its header only).
 pub fn item(buf: &[u8]) -> (Item<'_>, usize) {
-    let Some((&kind, rest)) = buf.split_first() else { return (Item::Other, 0) };
-    let Some(end) = line_end(rest) else { return (Item::Other, 0) };
-    let line = rest.get(..end).unwrap_or_default();
-    let header = 1 + end + 2;
+    let Some(&kind) = buf.first() else { return (Item::Other, 0) };
     match kind {
-        b':' => parse_int(line).map_or((Item::Other, 0), |v| (Item::Int(v), header)),
-        b'+' => (Item::Status(line), header),
-        b'_' if line.is_empty() => (Item::Null, header),
-        b'$' | b'*' => match parse_int(line) {
-            Some(-1) => (Item::Null, header),
-            Some(n) if n >= 0 => {
+        b':' => match int_line(buf) {
+            Some((v, used)) => (Item::Int(v), used),
+            None => (Item::Other, 0),
+        },
+        b'$' | b'*' => match int_line(buf) {
+            Some((-1, used)) => (Item::Null, used),
+            Some((n, header)) if n >= 0 => {
                 let Ok(n) = usize::try_from(n) else { return (Item::Other, 0) };
                 if kind == b'*' {
                     return (Item::Array(n), header);
                 }
-                match buf.get(header..header + n) {
-                    Some(bytes) if buf.get(header + n..header + n + 2) == Some(b"\r\n") => {
-                        (Item::Bulk(bytes), header + n + 2)
-                    }
+                let end = header.saturating_add(n);
+                match (buf.get(header..end), buf.get(end..end.saturating_add(2))) {
+                    (Some(bytes), Some(b"\r\n")) => (Item::Bulk(bytes), end + 2),
                     _ => (Item::Other, 0),
                 }
             }
             _ => (Item::Other, 0),
         },
+        b'+' => {
+            let rest = buf.get(1..).unwrap_or_default();
+            match rest.iter().position(|&b| b == b'\r') {
+                Some(end) if rest.get(end + 1) == Some(&b'\n') => (Item::Status(rest.get(..end).unwrap_or_default()), end + 3),
+                _ => (Item::Other, 0),
+            }
+        }
+        b'_' if buf.get(1..3) == Some(b"\r\n") => (Item::Null, 3),
         _ => (Item::Other, 0),
     }
+}
+
+/// The integer after the type byte at the start of `buf` (an optional `-`, 1 to 19 digits,
+/// CRLF) and the bytes the line takes: one pass, no search.
+fn int_line(buf: &[u8]) -> Option<(i64, usize)> {
+    let mut at = 1;
+    let negative = buf.get(at) == Some(&b'-');
+    if negative {
+        at += 1;
+    }
+    let first = at;
+    let mut v: i64 = 0;
+    while let Some(&d) = buf.get(at) {
+        if !d.is_ascii_digit() {
+            break;
+        }
+        if at - first >= 19 {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
+        at += 1;
+    }
+    if at == first || buf.get(at..at + 2) != Some(b"\r\n") {
+        return None;
+    }
+    Some((if negative { -v } else { v }, at + 2))
 }
 
 /// The elements of a whole array reply (`*n` then n items, each an integer, bulk string or
@@ -83,23 +114,6 @@ impl<'a> Iterator for Elements<'a> {
     }
 }
 
-fn line_end(buf: &[u8]) -> Option<usize> {
-    let end = buf.iter().position(|&b| b == b'\r')?;
-    (buf.get(end + 1) == Some(&b'\n')).then_some(end)
-}
-
-fn parse_int(line: &[u8]) -> Option<i64> {
-    let (negative, digits) = match line.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, line),
-    };
-    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let v = digits.iter().try_fold(0i64, |acc, &d| acc.checked_mul(10)?.checked_add(i64::from(d - b'0')))?;
-    Some(if negative { -v } else { v })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +130,12 @@ mod tests {
         assert_eq!(item(b"*-1\r\n"), (Item::Null, 5));
         assert_eq!(item(b"_\r\n"), (Item::Null, 3));
         assert_eq!(item(b"*2\r\n"), (Item::Array(2), 4));
+        assert_eq!(item(b":9223372036854775807\r\n"), (Item::Int(i64::MAX), 22));
+        assert_eq!(item(b":-9223372036854775807\r\n"), (Item::Int(-i64::MAX), 23));
+        assert_eq!(item(b":9223372036854775808\r\n").0, Item::Other);
+        assert_eq!(item(b":12345678901234567890\r\n").0, Item::Other);
+        assert_eq!(item(b"$-2\r\n").0, Item::Other);
+        assert_eq!(item(b"_x\r\n").0, Item::Other);
         for other in [&b"-ERR x\r\n"[..], b"%1\r\n", b",1.5\r\n", b"#t\r\n", b"$5\r\nab\r\n", b":1x\r\n", b"", b"+OK"] {
             assert_eq!(item(other).0, Item::Other, "{}", other.escape_ascii());
         }
