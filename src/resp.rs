@@ -43,7 +43,9 @@ pub fn item(buf: &[u8]) -> (Item<'_>, usize) {
         b'+' => {
             let rest = buf.get(1..).unwrap_or_default();
             match rest.iter().position(|&b| b == b'\r') {
-                Some(end) if rest.get(end + 1) == Some(&b'\n') => (Item::Status(rest.get(..end).unwrap_or_default()), end + 3),
+                Some(end) if rest.get(end + 1) == Some(&b'\n') => {
+                    (Item::Status(rest.get(..end).unwrap_or_default()), end + 3)
+                }
                 _ => (Item::Other, 0),
             }
         }
@@ -78,26 +80,28 @@ fn int_line(buf: &[u8]) -> Option<(i64, usize)> {
     Some((if negative { -v } else { v }, at + 2))
 }
 
-/// The elements of a whole array reply (`*n` then n items, each an integer, bulk string or
-/// null), or None when the reply is anything else.
-pub fn flat_array(buf: &[u8]) -> Option<Elements<'_>> {
-    let (Item::Array(n), start) = item(buf) else { return None };
-    let mut at = start;
-    for _ in 0..n {
-        let (it, used) = item(buf.get(at..)?);
-        if !matches!(it, Item::Int(_) | Item::Bulk(_) | Item::Null) {
-            return None;
-        }
-        at += used;
-    }
-    (at == buf.len()).then_some(Elements { buf, at: start, left: n })
-}
-
-/// The elements of an array `flat_array` checked, in order.
+/// The elements of an array reply, in order (see `of_array`).
 pub struct Elements<'a> {
     buf: &'a [u8],
     at: usize,
     left: usize,
+}
+
+impl<'a> Elements<'a> {
+    /// The elements of the array at the start of `buf`, unchecked: `next` gives `Other` for
+    /// bytes that do not parse, and `consumed_all` tells whether the array took all of `buf`.
+    /// (No elements when `buf` is not an array.)
+    pub fn of_array(buf: &'a [u8]) -> Elements<'a> {
+        match item(buf) {
+            (Item::Array(n), start) => Elements { buf, at: start, left: n },
+            _ => Elements { buf, at: buf.len(), left: 0 },
+        }
+    }
+
+    /// After the last element: whether the array ended exactly where `buf` does.
+    pub fn consumed_all(&self) -> bool {
+        self.left == 0 && self.at == self.buf.len()
+    }
 }
 
 impl<'a> Iterator for Elements<'a> {
@@ -108,6 +112,10 @@ impl<'a> Iterator for Elements<'a> {
             return None;
         }
         let (it, used) = item(self.buf.get(self.at..)?);
+        if used == 0 {
+            self.left = 0;
+            return Some(Item::Other);
+        }
         self.at += used;
         self.left -= 1;
         Some(it)
@@ -142,13 +150,24 @@ mod tests {
     }
 
     #[test]
-    fn flat_arrays() {
-        let items = flat_array(b"*3\r\n:1\r\n$1\r\nx\r\n$-1\r\n").expect("flat");
-        assert_eq!(items.collect::<Vec<_>>(), vec![Item::Int(1), Item::Bulk(b"x"), Item::Null]);
-        assert_eq!(flat_array(b"*0\r\n").map(|e| e.count()), Some(0));
-        assert!(flat_array(b"*1\r\n*0\r\n").is_none());
-        assert!(flat_array(b"*1\r\n+OK\r\n").is_none());
-        assert!(flat_array(b"*2\r\n:1\r\n").is_none());
-        assert!(flat_array(b":1\r\n").is_none());
+    fn arrays_element_by_element() {
+        // A flat array: every element, then the end of the buffer.
+        fn flat(buf: &[u8]) -> Option<Vec<Item<'_>>> {
+            let mut e = Elements::of_array(buf);
+            let items: Vec<Item<'_>> = e.by_ref().collect();
+            let ok = e.consumed_all() && items.iter().all(|i| matches!(i, Item::Int(_) | Item::Bulk(_) | Item::Null));
+            ok.then_some(items)
+        }
+        assert_eq!(flat(b"*3\r\n:1\r\n$1\r\nx\r\n$-1\r\n"), Some(vec![Item::Int(1), Item::Bulk(b"x"), Item::Null]));
+        assert_eq!(flat(b"*0\r\n"), Some(vec![]));
+        assert!(flat(b"*1\r\n*0\r\n").is_none());
+        assert!(flat(b"*1\r\n+OK\r\n").is_none());
+        assert!(flat(b"*2\r\n:1\r\n").is_none());
+        assert!(flat(b"*1\r\n:1\r\n:2\r\n").is_none());
+        // Bytes that do not parse end the elements with Other.
+        let mut e = Elements::of_array(b"*2\r\n$9\r\nx\r\n:1\r\n");
+        assert_eq!(e.next(), Some(Item::Other));
+        assert_eq!(e.next(), None);
+        assert!(!e.consumed_all());
     }
 }

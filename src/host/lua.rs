@@ -587,10 +587,14 @@ pub enum Direct {
 /// Runs a prepared command line (`name`, `rest`) for the running script.
 pub type DirectCall = fn(&[u8], &Argv) -> Direct;
 static DIRECT_CALL: std::sync::OnceLock<DirectCall> = std::sync::OnceLock::new();
+/// Hands a reply the trampoline could not push itself back to the binding, which converts it
+/// in the callback (as for `Direct::Deferred`).
+static DEFER_REPLY: std::sync::OnceLock<fn(CallReply)> = std::sync::OnceLock::new();
 
 /// Installs the runner of prepared command lines (once per process; always the same).
-pub fn set_direct_call(f: DirectCall) {
+pub fn set_direct_call(f: DirectCall, defer: fn(CallReply)) {
     let _ = DIRECT_CALL.set(f);
+    let _ = DEFER_REPLY.set(defer);
 }
 
 thread_local! {
@@ -642,22 +646,42 @@ unsafe fn push_direct(state: *mut mlua::ffi::lua_State) -> bool {
         }
         Direct::FlatArray(reply, resp3) => {
             let Some(proto) = park(reply) else { return false };
+            // One pass: each element is read and set; an element of another kind (a nested
+            // array, a status, an error...) drops the table and hands the reply back, for
+            // the callback to convert in full.
             // SAFETY: as above; the table stays at -2 while each element is pushed and set.
             // No size hint: Redis grows the table as it fills it (lua_newtable), and the
             // layout shows (the border `#` finds once the script makes holes).
-            unsafe {
+            let flat = unsafe {
+                let top = ffi::lua_gettop(state);
                 ffi::lua_createtable(state, 0, 0);
-                for (i, element) in resp::flat_array(proto).into_iter().flatten().enumerate() {
-                    match element {
-                        Item::Int(v) => ffi::lua_pushnumber(state, v as ffi::lua_Number),
-                        Item::Bulk(b) => {
+                let mut elements = resp::Elements::of_array(proto);
+                let mut i: ffi::lua_Integer = 0;
+                let flat = loop {
+                    match elements.next() {
+                        None => break elements.consumed_all(),
+                        Some(Item::Int(v)) => ffi::lua_pushnumber(state, v as ffi::lua_Number),
+                        Some(Item::Bulk(b)) => {
                             ffi::lua_pushlstring(state, b.as_ptr().cast(), b.len());
                         }
-                        Item::Null if resp3 => ffi::lua_pushnil(state),
-                        _ => ffi::lua_pushboolean(state, 0),
+                        Some(Item::Null) if resp3 => ffi::lua_pushnil(state),
+                        Some(Item::Null) => ffi::lua_pushboolean(state, 0),
+                        Some(_) => break false,
                     }
-                    ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i + 1).unwrap_or(ffi::lua_Integer::MAX));
+                    i += 1;
+                    ffi::lua_rawseti(state, -2, i);
+                };
+                if !flat {
+                    ffi::lua_settop(state, top);
                 }
+                flat
+            };
+            if !flat {
+                let reply = PUSHING.try_with(|p| p.borrow_mut().take()).ok().flatten();
+                if let (Some(reply), Some(defer)) = (reply, DEFER_REPLY.get()) {
+                    defer(reply);
+                }
+                return false;
             }
             unpark();
         }

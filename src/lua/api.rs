@@ -27,7 +27,9 @@ pub type Logger = fn(LogLevel, &str);
 
 pub fn build(lua: &Lua, version: Version, logger: Logger) -> mlua::Result<Table> {
     let redis = lua.create_table()?;
-    crate::host::set_direct_call(direct_call);
+    crate::host::set_direct_call(direct_call, |reply| {
+        defer(CallOutcome::Reply(reply));
+    });
     let command = lua.create_function(|lua, args: MultiValue| command(lua, args))?;
     redis.raw_set("call", crate::host::command_function(lua, &command, true)?)?;
     redis.raw_set("pcall", crate::host::command_function(lua, &command, false)?)?;
@@ -112,7 +114,9 @@ fn direct_call(name: &[u8], rest: &Argv) -> Direct {
         }
         Item::Bulk(_) => Direct::Bulk(reply),
         Item::Status(_) => Direct::Status(reply),
-        Item::Array(_) if resp::flat_array(proto).is_some() => Direct::FlatArray(reply, run::resp3()),
+        // Read element by element as it is pushed; the trampoline hands it back if it is
+        // not flat after all.
+        Item::Array(_) => Direct::FlatArray(reply, run::resp3()),
         _ => defer(CallOutcome::Reply(reply)),
     }
 }
