@@ -78,6 +78,14 @@ const PATCHES: &[Patch] = &[
         find: "      Table *h = hvalue(t);\n      TValue *oldval = luaH_set(L, h, key); /* do a primitive set */\n",
         replace: "      Table *h = hvalue(t);\n      if (h->readonly)\n        luaG_runerror(L, \"Attempt to modify a readonly table\");\n      TValue *oldval = luaH_set(L, h, key); /* do a primitive set */\n",
     },
+    // Not in Redis: the encoders walk nested tables on the Lua stack (host::Reader) holding
+    // Rust state that must not be skipped by a longjmp, so the stack grows without raising.
+    Patch {
+        file: "lapi.c",
+        why: "a lua_checkstack that never raises",
+        find: "LUA_API int lua_checkstack (lua_State *L, int size) {\n",
+        replace: "/* redis-alt: room for `size` more values on the stack, as lua_checkstack, but a failed\n   allocation returns 0 instead of raising (the old stack stays as it was). */\nstatic void alt_growstack (lua_State *L, void *ud) {\n  luaD_checkstack(L, *(int *)ud);\n}\n\nLUA_API int lua_alt_checkstack (lua_State *L, int size) {\n  if (size < 0 || size > LUAI_MAXCSTACK || (L->top - L->base + size) > 2 * LUAI_MAXCSTACK)\n    return 0;\n  if (luaD_rawrunprotected(L, alt_growstack, &size) != 0)\n    return 0;\n  if (L->ci->top < L->top + size)\n    L->ci->top = L->top + size;\n  return 1;\n}\n\n\nLUA_API int lua_checkstack (lua_State *L, int size) {\n",
+    },
     Patch {
         file: "lapi.c",
         why: "read-only tables: rawset",

@@ -42,10 +42,9 @@ pub struct LuaBuf {
 impl LuaBuf {
     /// An empty buffer of the VM running `lua`'s current callback.
     pub fn new(lua: &mlua::Lua) -> mlua::Result<LuaBuf> {
-        let mut state = ptr::null_mut();
-        // SAFETY: the closure only records the state pointer; the thread it names is running
-        // the Rust callback that owns this buffer, so it outlives it.
-        unsafe { lua.exec_raw::<()>((), |s| state = s)? };
+        // The thread it names is running the Rust callback that owns this buffer, so it
+        // outlives it (read without a protected call: nothing runs on it).
+        let state = lua.exec_raw_lua(|raw| raw.state());
         Ok(LuaBuf { state, data: ptr::null_mut(), len: 0, cap: 0, failed: false })
     }
 
@@ -680,7 +679,6 @@ fn park(reply: CallReply) -> Option<&'static [u8]> {
 fn unpark() {
     let _ = PUSHING.try_with(|p| p.borrow_mut().take());
 }
-
 
 /// The body of `redis.call`/`redis.pcall` (see `command_function`). It holds no Rust values
 /// that need dropping, so the longjmp of a Lua error may pass through it.

@@ -1453,5 +1453,7 @@ extern "C" fn aux_load(rdb: *mut raw::RedisModuleIO, _encver: c_int, _when: c_in
 
 mod filter;
 mod lua;
+mod reader;
 pub use filter::*;
 pub use lua::*;
+pub use reader::{Raw, Reader, Slot};

@@ -8,8 +8,8 @@ use super::convert::{error_table, error_table_text, reply_to_lua};
 use super::number::{format_g, NumText};
 use super::raise;
 use crate::host::{Argv, Direct, LogLevel};
-use crate::run::{self, CallOutcome};
 use crate::resp::{self, Item};
+use crate::run::{self, CallOutcome};
 use crate::sha::Sha;
 
 /// The host's version, `major.minor.patch` and as Redis's `REDIS_VERSION_NUM` number.

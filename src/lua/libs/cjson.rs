@@ -18,6 +18,8 @@ use std::sync::Arc;
 
 use mlua::{Error, Function, IntoLuaMulti, LightUserData, Lua, LuaString, MultiValue, Table, Value};
 
+use crate::host::{Raw, Reader, Slot};
+
 /// `LUAI_MAXCSTACK` of Redis's Lua: the slots a C function may use (`lua_checkstack`).
 const LUAI_MAXCSTACK: i64 = 8000;
 /// Parent containers kept as Rust references; deeper ones are parked in a Lua table.
@@ -66,16 +68,12 @@ fn set(a: &AtomicI32, v: i32) {
 
 /// Builds a `cjson` table with its own configuration (`lua_cjson_new`).
 pub fn open(lua: &Lua) -> mlua::Result<Table> {
-    let next: Function = lua.globals().raw_get("next")?;
     let cfg = Arc::new(Config::new());
     let t = lua.create_table()?;
     // Same insertion order as the C module, so `pairs(cjson)` walks it the same way.
     {
-        let (cfg, next) = (cfg.clone(), next.clone());
-        t.raw_set(
-            "encode",
-            crate::lua::function(lua, move |lua, args: MultiValue| json_encode(lua, &cfg, &next, args))?,
-        )?;
+        let cfg = cfg.clone();
+        t.raw_set("encode", crate::lua::function(lua, move |lua, args: MultiValue| json_encode(lua, &cfg, args))?)?;
     }
     {
         let cfg = cfg.clone();
@@ -267,6 +265,11 @@ fn format_g(x: f64, precision: i32) -> String {
 
 /// Appends `%.<precision>g` of `x` to `out`; `scratch` is reusable working space.
 fn format_g_into(out: &mut impl super::ByteSink, scratch: &mut String, x: f64, precision: i32) {
+    format_g_digits(out, scratch, x, precision, true);
+}
+
+/// `format_g_into`; `shortest` allows the shortest-digits fast path (off only to test it).
+fn format_g_digits(out: &mut impl super::ByteSink, scratch: &mut String, x: f64, precision: i32, shortest: bool) {
     use std::fmt::Write as _;
     let p = usize::try_from(precision).unwrap_or(1).clamp(1, 40);
     if x.is_nan() {
@@ -300,9 +303,21 @@ fn format_g_into(out: &mut impl super::ByteSink, scratch: &mut String, x: f64, p
         out.extend_from_slice(buf.get(i..).unwrap_or_default());
         return;
     }
-    // Exact, correctly rounded (half-even) scientific digits from std: "d.ddde[-]X".
+    // Scientific digits "d.ddde[-]X". First the shortest digits that read back as `a`
+    // (std's fast path): for a normal double they lie within half an ulp (< 2^-53 relative)
+    // of the exact value, far closer than half a step of a grid of at most 15 significant
+    // digits, so when there are at most `p` of them they are exactly what rounding the exact
+    // value to `p` digits gives. Otherwise the exact, correctly rounded (half-even) digits.
     scratch.clear();
-    let _ = write!(scratch, "{:.*e}", p - 1, a);
+    let _ = write!(scratch, "{a:e}");
+    let shortest_fits = shortest
+        && a >= f64::MIN_POSITIVE
+        && p <= 15
+        && scratch.split_once('e').is_some_and(|(m, _)| m.bytes().filter(u8::is_ascii_digit).count() <= p);
+    if !shortest_fits {
+        scratch.clear();
+        let _ = write!(scratch, "{:.*e}", p - 1, a);
+    }
     let (mant, exp) = match scratch.split_once('e') {
         Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
         None => (scratch.as_str(), 0),
@@ -378,10 +393,13 @@ fn escape_of(b: u8) -> Option<&'static [u8]> {
 
 #[derive(Clone, Copy)]
 enum EncFrame {
-    /// An array of `len` elements, `i` of them written.
-    Array { len: i32, i: i32 },
-    /// An object, `count` pairs written; the current key is `Encoder::cur_key`.
-    Object { count: u64 },
+    /// The array at `t`, of `len` elements, `i` of them written (the last one's value is
+    /// on the stack above `t` while `i > 0`).
+    Array { t: Slot, len: i32, i: i32 },
+    /// The object at `t`, `count` pairs written. The traversal's key is on the stack above
+    /// `t`, and its value above it when `holding`; `ready` says the pair on the stack has not
+    /// been written yet (the array scan found it).
+    Object { t: Slot, count: u64, holding: bool, ready: bool },
 }
 
 impl EncFrame {
@@ -394,9 +412,21 @@ impl EncFrame {
     }
 }
 
+/// The Lua type name of a value the reader sees.
+fn raw_type_name(v: &Raw<'_>) -> &'static str {
+    match v {
+        Raw::Nil => "nil",
+        Raw::Bool(_) => "boolean",
+        Raw::Num(_) => "number",
+        Raw::Str(_) => "string",
+        Raw::Table(_) => "table",
+        Raw::LightUserData(_) => "userdata",
+        Raw::Other(name) => name,
+    }
+}
+
 struct Encoder<'a> {
     lua: &'a Lua,
-    next: &'a Function,
     precision: i32,
     invalid_numbers: i32,
     max_depth: i32,
@@ -405,13 +435,6 @@ struct Encoder<'a> {
     sparse_safe: i32,
     out: super::LuaBuf,
     frames: Vec<EncFrame>,
-    /// The table of the innermost frame and its current key (objects).
-    cur: Option<Table>,
-    cur_key: Value,
-    /// Tables (and keys) of the outer frames: the first HELD_MAX here, the rest in `spill`.
-    held: Vec<(Table, Value)>,
-    spill: Option<Table>,
-    parents: usize,
     /// Lua stack slots the C code would be using (the argument plus the frames).
     slots: i64,
     /// The message of an encoding error (see `exception`).
@@ -420,16 +443,15 @@ struct Encoder<'a> {
     scratch: String,
 }
 
-/// Marks the early stop of a `for_each` traversal.
+/// Marks the end of an encoding that failed with `Encoder::failure`.
 fn stop() -> Error {
     Error::RuntimeError(String::new())
 }
 
 impl<'a> Encoder<'a> {
-    fn new(lua: &'a Lua, cfg: &Config, next: &'a Function) -> mlua::Result<Encoder<'a>> {
+    fn new(lua: &'a Lua, cfg: &Config) -> mlua::Result<Encoder<'a>> {
         Ok(Encoder {
             lua,
-            next,
             precision: get(&cfg.encode_number_precision),
             invalid_numbers: get(&cfg.encode_invalid_numbers),
             max_depth: get(&cfg.encode_max_depth),
@@ -438,11 +460,6 @@ impl<'a> Encoder<'a> {
             sparse_safe: get(&cfg.sparse_safe),
             out: super::LuaBuf::new(lua)?,
             frames: Vec::new(),
-            cur: None,
-            cur_key: Value::Nil,
-            held: Vec::new(),
-            spill: None,
-            parents: 0,
             slots: 1,
             failure: None,
             scratch: String::new(),
@@ -455,10 +472,10 @@ impl<'a> Encoder<'a> {
         Ok(())
     }
 
-    /// `json_encode_exception`. The text is kept here and raised by `json_encode` (with the
-    /// caller's position, which cannot be read from inside a `for_each` traversal).
-    fn exception(&mut self, v: &Value, reason: &str) -> Error {
-        self.failure = Some(format!("Cannot serialise {}: {}", type_name(v), reason));
+    /// `json_encode_exception` for a value of type `type_name`. The text is kept here and
+    /// raised by `json_encode` (with the caller's position).
+    fn exception(&mut self, type_name: &str, reason: &str) -> Error {
+        self.failure = Some(format!("Cannot serialise {type_name}: {reason}"));
         stop()
     }
 
@@ -467,25 +484,29 @@ impl<'a> Encoder<'a> {
         let need = s.len().checked_add(escaped).and_then(|n| n.checked_add(2)).ok_or_else(oom)?;
         super::reserve(self.lua, &mut self.out, need)?;
         self.out.push(b'"');
-        let mut start = 0;
-        for (i, &b) in s.iter().enumerate() {
-            if let Some(e) = escape_of(b) {
-                self.out.extend_from_slice(s.get(start..i).unwrap_or_default());
-                self.out.extend_from_slice(e);
-                start = i + 1;
+        if escaped == 0 {
+            self.out.extend_from_slice(s);
+        } else {
+            let mut start = 0;
+            for (i, &b) in s.iter().enumerate() {
+                if let Some(e) = escape_of(b) {
+                    self.out.extend_from_slice(s.get(start..i).unwrap_or_default());
+                    self.out.extend_from_slice(e);
+                    start = i + 1;
+                }
             }
+            self.out.extend_from_slice(s.get(start..).unwrap_or_default());
         }
-        self.out.extend_from_slice(s.get(start..).unwrap_or_default());
         self.out.push(b'"');
         Ok(())
     }
 
-    /// `json_append_number`; `v` is the Lua value for the error text.
-    fn number(&mut self, x: f64, v: &Value) -> mlua::Result<()> {
+    /// `json_append_number` (the value is a number, for the error text).
+    fn number(&mut self, x: f64) -> mlua::Result<()> {
         match self.invalid_numbers {
             0 => {
                 if !x.is_finite() {
-                    return Err(self.exception(v, "must not be NaN or Inf"));
+                    return Err(self.exception("number", "must not be NaN or Inf"));
                 }
             }
             1 => {
@@ -506,138 +527,43 @@ impl<'a> Encoder<'a> {
     }
 
     /// A value that is not a table.
-    fn scalar(&mut self, v: &Value) -> mlua::Result<()> {
+    fn scalar(&mut self, v: &Raw<'_>) -> mlua::Result<()> {
         match v {
-            Value::String(s) => self.string(&s.as_bytes()),
-            Value::Integer(i) => self.number(*i as f64, v),
-            Value::Number(n) => self.number(*n, v),
-            Value::Boolean(true) => self.put(b"true"),
-            Value::Boolean(false) => self.put(b"false"),
-            Value::Nil => self.put(b"null"),
-            Value::LightUserData(p) if p.0.is_null() => self.put(b"null"),
-            _ => Err(self.exception(v, "type not supported")),
+            Raw::Str(s) => self.string(s),
+            Raw::Num(n) => self.number(*n),
+            Raw::Bool(true) => self.put(b"true"),
+            Raw::Bool(false) => self.put(b"false"),
+            Raw::Nil => self.put(b"null"),
+            Raw::LightUserData(true) => self.put(b"null"),
+            other => Err(self.exception(raw_type_name(other), "type not supported")),
         }
     }
 
     /// An object key followed by ':'.
-    fn key(&mut self, k: &Value) -> mlua::Result<()> {
+    fn key(&mut self, k: &Raw<'_>) -> mlua::Result<()> {
         match k {
-            Value::Integer(i) => {
+            Raw::Num(n) => {
                 self.put(b"\"")?;
-                self.number(*i as f64, k)?;
+                self.number(*n)?;
                 self.put(b"\":")
             }
-            Value::Number(n) => {
-                self.put(b"\"")?;
-                self.number(*n, k)?;
-                self.put(b"\":")
-            }
-            Value::String(s) => {
-                self.string(&s.as_bytes())?;
+            Raw::Str(s) => {
+                self.string(s)?;
                 self.put(b":")
             }
-            _ => Err(self.exception(k, "table key must be a number or string")),
+            other => Err(self.exception(raw_type_name(other), "table key must be a number or string")),
         }
     }
 
-    /// One pair of an object: ',' if needed, the key, and the value unless it is a table, which
-    /// is handed back in `child` (the traversal stops there).
-    fn object_pair(
-        &mut self,
-        count: &mut u64,
-        k: Value,
-        v: Value,
-        child: &mut Option<(Value, Table)>,
-    ) -> mlua::Result<()> {
-        if *count > 0 {
-            self.put(b",")?;
-        }
-        *count += 1;
-        self.key(&k)?;
-        match v {
-            Value::Table(ct) => {
-                *child = Some((k, ct));
-                Err(stop())
-            }
-            other => self.scalar(&other),
-        }
-    }
-
-    /// Writes an object from its first pair on: '{' and the pairs up to the first table value,
-    /// returned with its key and the pairs written so far; or the whole object and '}'.
-    fn object_pass(&mut self, t: &Table) -> mlua::Result<Option<(Value, Table, u64)>> {
-        self.put(b"{")?;
-        let mut count: u64 = 0;
-        let mut child = None;
-        let res = t.for_each::<Value, Value>(|k, v| self.object_pair(&mut count, k, v, &mut child));
-        if let Some((k, ct)) = child {
-            return Ok(Some((k, ct, count)));
-        }
-        res?;
-        self.put(b"}")?;
-        Ok(None)
-    }
-
-    fn push_frame(&mut self, t: Table, frame: EncFrame) -> mlua::Result<()> {
-        if let Some(parent) = self.cur.take() {
-            let key = std::mem::replace(&mut self.cur_key, Value::Nil);
-            let j = self.parents;
-            if j < HELD_MAX {
-                self.held.push((parent, key));
-            } else {
-                let spill = match &self.spill {
-                    Some(s) => s.clone(),
-                    None => {
-                        let s = self.lua.create_table()?;
-                        self.spill = Some(s.clone());
-                        s
-                    }
-                };
-                let idx = i64::try_from(j - HELD_MAX).map_err(|_| oom())?.saturating_mul(2);
-                spill.raw_set(idx + 1, parent)?;
-                spill.raw_set(idx + 2, key)?;
-            }
-            self.parents += 1;
-        }
+    fn push_frame(&mut self, frame: EncFrame) {
         self.slots += frame.slots();
         self.frames.push(frame);
-        self.cur = Some(t);
-        Ok(())
     }
 
-    fn pop_frame(&mut self) -> mlua::Result<()> {
-        if let Some(f) = self.frames.pop() {
-            self.slots -= f.slots();
-        }
-        self.cur = None;
-        self.cur_key = Value::Nil;
-        if self.frames.is_empty() || self.parents == 0 {
-            return Ok(());
-        }
-        self.parents -= 1;
-        let j = self.parents;
-        if j < HELD_MAX {
-            if let Some((t, k)) = self.held.pop() {
-                self.cur = Some(t);
-                self.cur_key = k;
-            }
-        } else if let Some(spill) = &self.spill {
-            let idx = i64::try_from(j - HELD_MAX).map_err(|_| oom())?.saturating_mul(2);
-            let t: Table = spill.raw_get(idx + 1)?;
-            let k: Value = spill.raw_get(idx + 2)?;
-            spill.raw_set(idx + 1, Value::Nil)?;
-            spill.raw_set(idx + 2, Value::Nil)?;
-            self.cur = Some(t);
-            self.cur_key = k;
-        }
-        Ok(())
-    }
-
-    /// Starts a table (`json_append_data` for tables): depth check, then array or object as
-    /// `lua_array_length` decides. One traversal serves both the array test and, when the first
-    /// key already shows an object, writing the object's pairs (up to the first table value,
-    /// which is returned to be encoded next).
-    fn open_table(&mut self, t: Table) -> mlua::Result<Option<Table>> {
+    /// Starts the table at `t` (`json_append_data` for tables): depth check, then array or
+    /// object as `lua_array_length` decides. The scan's traversal also starts the object
+    /// when its first key already shows one (its pair is left on the stack, `ready`).
+    fn open_table(&mut self, r: &mut Reader<'_>, t: Slot) -> mlua::Result<()> {
         let depth = i64::try_from(self.frames.len()).unwrap_or(i64::MAX).saturating_add(1);
         if depth > i64::from(self.max_depth) || self.slots + 3 > LUAI_MAXCSTACK {
             self.failure = Some(format!("Cannot serialise, excessive nesting ({depth})"));
@@ -646,121 +572,104 @@ impl<'a> Encoder<'a> {
         let mut max: i32 = 0;
         let mut items: i32 = 0;
         let mut seen: u64 = 0;
-        let mut scanning = true;
-        let mut mixed = false;
-        let mut count: u64 = 0;
-        let mut child = None;
-        let res = t.for_each::<Value, Value>(|k, v| {
-            if scanning {
-                let n = match &k {
-                    Value::Integer(i) => Some(*i as f64),
-                    Value::Number(n) => Some(*n),
-                    _ => None,
-                };
-                // A positive integer key (lua_tonumber(k) != 0, floor(k) == k, k >= 1).
-                if let Some(kn) = n.filter(|k| *k != 0.0 && k.floor() == *k && *k >= 1.0) {
+        r.push_nil()?;
+        while r.next(t)? {
+            let k = r.before(r.top());
+            // A positive integer key (lua_tonumber(k) != 0, floor(k) == k, k >= 1).
+            if let Raw::Num(kn) = r.value(k) {
+                if kn != 0.0 && kn.floor() == kn && kn >= 1.0 {
                     if kn > f64::from(max) {
                         // (int)k on x86-64: out of range gives INT_MIN.
                         max = if kn < 2_147_483_648.0 { kn as i32 } else { i32::MIN };
                     }
                     items = items.wrapping_add(1);
                     seen += 1;
-                    return Ok(());
+                    r.pop(1);
+                    continue;
                 }
-                if seen > 0 {
-                    // Not an array after all: the object is written by a second traversal.
-                    mixed = true;
-                    return Err(stop());
-                }
-                scanning = false;
+            }
+            if seen == 0 {
+                // An object from its first pair on.
                 self.put(b"{")?;
+                self.push_frame(EncFrame::Object { t, count: 0, holding: false, ready: true });
+                return Ok(());
             }
-            self.object_pair(&mut count, k, v, &mut child)
-        });
-        let pending = if let Some((k, ct)) = child {
-            Some((k, ct, count))
-        } else if !scanning {
-            res?;
-            self.put(b"}")?;
-            None
-        } else if mixed {
-            self.object_pass(&t)?
-        } else {
-            res?;
-            let sparse = self.sparse_ratio > 0 && max > items.wrapping_mul(self.sparse_ratio) && max > self.sparse_safe;
-            if sparse && !self.sparse_convert {
-                return Err(self.exception(&Value::Table(t), "excessively sparse array"));
-            }
-            if max > 0 && !sparse {
-                self.put(b"[")?;
-                self.push_frame(t, EncFrame::Array { len: max, i: 0 })?;
-                return Ok(None);
-            }
-            self.object_pass(&t)?
-        };
-        match pending {
-            Some((k, ct, count)) => {
-                self.push_frame(t, EncFrame::Object { count })?;
-                self.cur_key = k;
-                Ok(Some(ct))
-            }
-            None => Ok(None),
+            // Not an array after all: the object is written by a second traversal.
+            r.pop(2);
+            return self.open_object(r, t);
+        }
+        let sparse = self.sparse_ratio > 0 && max > items.wrapping_mul(self.sparse_ratio) && max > self.sparse_safe;
+        if sparse && !self.sparse_convert {
+            return Err(self.exception("table", "excessively sparse array"));
+        }
+        if max > 0 && !sparse {
+            self.put(b"[")?;
+            self.push_frame(EncFrame::Array { t, len: max, i: 0 });
+            return Ok(());
+        }
+        self.open_object(r, t)
+    }
+
+    fn open_object(&mut self, r: &mut Reader<'_>, t: Slot) -> mlua::Result<()> {
+        self.put(b"{")?;
+        r.push_nil()?;
+        self.push_frame(EncFrame::Object { t, count: 0, holding: false, ready: false });
+        Ok(())
+    }
+
+    fn pop_frame(&mut self) {
+        if let Some(f) = self.frames.pop() {
+            self.slots -= f.slots();
         }
     }
 
-    fn run(&mut self, v: Value) -> mlua::Result<()> {
-        let mut pending = Some(v);
+    fn run(&mut self, r: &mut Reader<'_>, root: Slot) -> mlua::Result<()> {
+        let mut pending = Some(root);
         loop {
-            if let Some(v) = pending.take() {
-                match v {
-                    Value::Table(t) => {
-                        if let Some(child) = self.open_table(t)? {
-                            pending = Some(Value::Table(child));
-                            continue;
-                        }
-                    }
+            if let Some(s) = pending.take() {
+                match r.value(s) {
+                    Raw::Table(t) => self.open_table(r, t)?,
                     other => self.scalar(&other)?,
                 }
             }
-            let Some(top) = self.frames.last().copied() else {
+            let Some(top) = self.frames.last_mut() else {
                 return Ok(());
             };
-            let Some(t) = self.cur.as_ref() else {
-                return Err(Error::RuntimeError("cjson: internal encoder state".into()));
-            };
-            match top {
-                EncFrame::Array { len, i } => {
+            match *top {
+                EncFrame::Array { t, len, i } => {
+                    if i > 0 {
+                        r.pop(1);
+                    }
                     if i >= len {
+                        self.pop_frame();
                         self.put(b"]")?;
-                        self.pop_frame()?;
                         continue;
                     }
                     let i = i + 1;
-                    let v = t.raw_get::<Value>(i)?;
+                    *top = EncFrame::Array { t, len, i };
+                    let v = r.push_index(t, i64::from(i))?;
                     if i > 1 {
                         self.put(b",")?;
                     }
-                    if let Some(f) = self.frames.last_mut() {
-                        *f = EncFrame::Array { len, i };
-                    }
                     pending = Some(v);
                 }
-                EncFrame::Object { count } => {
-                    let key = std::mem::replace(&mut self.cur_key, Value::Nil);
-                    let (k, v) = self.next.call::<(Value, Value)>((t, key))?;
-                    if k.is_nil() {
+                EncFrame::Object { t, count, holding, ready } => {
+                    if holding {
+                        r.pop(1);
+                    }
+                    if !ready && !r.next(t)? {
+                        self.pop_frame();
                         self.put(b"}")?;
-                        self.pop_frame()?;
                         continue;
                     }
+                    *top = EncFrame::Object { t, count: count.saturating_add(1), holding: true, ready: false };
                     if count > 0 {
                         self.put(b",")?;
                     }
-                    if let Some(f) = self.frames.last_mut() {
-                        *f = EncFrame::Object { count: count.saturating_add(1) };
-                    }
-                    self.key(&k)?;
-                    self.cur_key = k;
+                    let v = r.top();
+                    let k = r.before(v);
+                    let key = r.value(k);
+                    self.key(&key)?;
                     pending = Some(v);
                 }
             }
@@ -768,13 +677,13 @@ impl<'a> Encoder<'a> {
     }
 }
 
-fn json_encode(lua: &Lua, cfg: &Config, next: &Function, args: MultiValue) -> mlua::Result<LuaString> {
+fn json_encode(lua: &Lua, cfg: &Config, args: MultiValue) -> mlua::Result<LuaString> {
     if args.len() != 1 {
         return Err(arg_error(lua, 1, "expected 1 argument"));
     }
-    let v = args.into_iter().next().unwrap_or(Value::Nil);
-    let mut enc = Encoder::new(lua, cfg, next)?;
-    if let Err(e) = enc.run(v) {
+    let mut enc = Encoder::new(lua, cfg)?;
+    let roots: Vec<Value> = args.into_iter().collect();
+    if let Err(e) = Reader::with(lua, &roots, |r, root| enc.run(r, root)) {
         return Err(match enc.failure.take() {
             Some(m) => lua_error(lua, &m),
             None => e,
@@ -2567,6 +2476,36 @@ mod tests {
         ];
         for &(p, bits, want) in cases {
             assert_eq!(format_g(f64::from_bits(bits), p), want, "%.{p}g of {bits:#018x}");
+        }
+    }
+
+    /// The shortest-digits fast path of `format_g_into` prints what the exact digits print.
+    #[test]
+    fn format_g_fast_path_is_exact() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut fast, mut exact, mut scratch) = (Vec::new(), Vec::new(), String::new());
+        for n in 0..400_000u32 {
+            let r = next();
+            let x = match n % 4 {
+                0 => f64::from_bits(r),
+                // Short decimals, integers and halves, near powers of ten.
+                1 => (r % 2_000_001) as f64 / 1000.0 - 1000.0,
+                2 => (r % 1_000_000_007) as f64 * 0.5 * 10f64.powi((r >> 40) as i32 % 40 - 20),
+                _ => 10f64.powi((r % 600) as i32 - 300) * (1.0 + ((r >> 32) % 3) as f64 * f64::EPSILON),
+            };
+            for p in [1, 2, 6, 13, 14] {
+                fast.clear();
+                exact.clear();
+                format_g_digits(&mut fast, &mut scratch, x, p, true);
+                format_g_digits(&mut exact, &mut scratch, x, p, false);
+                assert_eq!(fast, exact, "%.{p}g of {:#018x}", x.to_bits());
+            }
         }
     }
 

@@ -32,6 +32,8 @@ use std::rc::Rc;
 
 use mlua::{Error, IntoLua, Lua, LuaString, MultiValue, Result, Table, Value, Variadic};
 
+use crate::host::{Raw, Reader, Slot};
+
 const NAME: &str = "cmsgpack";
 const VERSION: &str = "lua-cmsgpack 0.4.0";
 const COPYRIGHT: &str = "Copyright (C) 2012, Salvatore Sanfilippo";
@@ -152,12 +154,18 @@ fn pack(lua: &Lua, args: MultiValue) -> Result<LuaString> {
         return Err(super::arg_error(lua, 0, "Too many arguments for MessagePack pack."));
     }
     let mut enc = Encoder { lua, out: super::LuaBuf::new(lua)? };
-    for (i, v) in args.iter().enumerate() {
-        // The frame holds the arguments and the i strings already encoded.
-        let top = nargs.saturating_add(i);
-        check_stack(lua, top, 1, "in function mp_check")?;
-        enc.value(v, 0, top.saturating_add(1))?;
-    }
+    let roots: Vec<Value> = args.into_iter().collect();
+    crate::host::Reader::with(lua, &roots, |r, first| {
+        let mut slot = first;
+        for i in 0..nargs {
+            // The frame holds the arguments and the i strings already encoded.
+            let top = nargs.saturating_add(i);
+            check_stack(lua, top, 1, "in function mp_check")?;
+            enc.value(r, slot, 0, top.saturating_add(1))?;
+            slot = r.after(slot);
+        }
+        Ok(())
+    })?;
     enc.out.into_string(lua)
 }
 
@@ -173,15 +181,13 @@ impl Encoder<'_> {
         Ok(())
     }
 
-    /// `mp_encode_lua_type`: `v` sits at stack height `top` of the C frame.
-    fn value(&mut self, v: &Value, level: u32, top: usize) -> Result<()> {
-        match v {
-            Value::String(s) => self.bytes(&s.as_bytes()),
-            Value::Boolean(b) => self.put(&[if *b { 0xc3 } else { 0xc2 }]),
-            // mlua only makes an Integer of a number that it represents exactly.
-            Value::Integer(i) => self.number(*i as f64),
-            Value::Number(n) => self.number(*n),
-            Value::Table(t) if level < MAX_NESTING => self.table(t, level, top),
+    /// `mp_encode_lua_type`: the value at `s` sits at stack height `top` of the C frame.
+    fn value(&mut self, r: &mut Reader<'_>, s: Slot, level: u32, top: usize) -> Result<()> {
+        match r.value(s) {
+            Raw::Str(b) => self.bytes(b),
+            Raw::Bool(b) => self.put(&[if b { 0xc3 } else { 0xc2 }]),
+            Raw::Num(n) => self.number(n),
+            Raw::Table(t) if level < MAX_NESTING => self.table(r, t, level, top),
             _ => self.put(&[0xc0]),
         }
     }
@@ -258,31 +264,36 @@ impl Encoder<'_> {
     }
 
     /// `mp_encode_lua_table`: the table sits at stack height `top`.
-    fn table(&mut self, t: &Table, level: u32, top: usize) -> Result<()> {
+    fn table(&mut self, r: &mut Reader<'_>, t: Slot, level: u32, top: usize) -> Result<()> {
         let lua = self.lua;
         check_stack(lua, top, 2, "in function table_is_an_array")?;
-        if is_array(t)? {
+        if is_array(r, t)? {
             check_stack(lua, top, 1, "in function mp_encode_lua_table_as_array")?;
-            let len = t.raw_len();
+            let len = r.raw_len(t);
             self.container_header(len, 0x90, 0xdc, 0xdd)?;
             for j in 1..=len {
                 // Every key 1..len is present, so a raw read sees what lua_gettable sees.
-                let v: Value = t.raw_get(j)?;
-                self.value(&v, level.saturating_add(1), top.saturating_add(1))?;
+                let v = r.push_index(t, i64::try_from(j).unwrap_or(i64::MAX))?;
+                self.value(r, v, level.saturating_add(1), top.saturating_add(1))?;
+                r.pop(1);
             }
         } else {
             check_stack(lua, top, 3, "in function mp_encode_lua_table_as_map")?;
             let mut count: usize = 0;
-            t.for_each(|_: bool, _: bool| {
+            r.push_nil()?;
+            while r.next(t)? {
                 count = count.saturating_add(1);
-                Ok(())
-            })?;
+                r.pop(1);
+            }
             self.container_header(count, 0x80, 0xde, 0xdf)?;
-            for pair in t.pairs::<Value, Value>() {
-                let (k, v) = pair?;
+            r.push_nil()?;
+            while r.next(t)? {
+                let v = r.top();
+                let k = r.before(v);
                 // Stack: ... key value key-copy.
-                self.value(&k, level.saturating_add(1), top.saturating_add(3))?;
-                self.value(&v, level.saturating_add(1), top.saturating_add(2))?;
+                self.value(r, k, level.saturating_add(1), top.saturating_add(3))?;
+                self.value(r, v, level.saturating_add(1), top.saturating_add(2))?;
+                r.pop(1);
             }
         }
         Ok(())
@@ -291,31 +302,25 @@ impl Encoder<'_> {
 
 /// `table_is_an_array`: every key a number that an `int` holds exactly, all positive,
 /// and the largest equal to their count.
-fn is_array(t: &Table) -> Result<bool> {
+fn is_array(r: &mut Reader<'_>, t: Slot) -> Result<bool> {
     let mut count: i64 = 0;
     let mut max: i64 = 0;
-    let mut not_array = false;
-    // Values are only looked at as booleans: no mlua references made for them.
-    let walk = t.for_each(|k: Value, _: bool| {
-        let n = match k {
-            Value::Integer(i) => i as f64,
-            Value::Number(n) => n,
+    r.push_nil()?;
+    while r.next(t)? {
+        let k = r.before(r.top());
+        let n = match r.value(k) {
+            Raw::Num(n) => n,
             _ => f64::NAN,
         };
         // (int)n == n, with x86's INT_MIN for values out of range.
         if n.is_nan() || n <= 0.0 || n > f64::from(i32::MAX) || n.trunc() != n {
-            not_array = true;
-            // Stops the walk; not an error.
-            return Err(Error::RuntimeError(String::new()));
+            r.pop(2);
+            return Ok(false);
         }
         max = max.max(n as i64);
         count = count.saturating_add(1);
-        Ok(())
-    });
-    if not_array {
-        return Ok(false);
+        r.pop(1);
     }
-    walk?;
     Ok(max == count)
 }
 

@@ -1,0 +1,203 @@
+//! Read-only walks of Lua values for the encoders (cjson.encode, cmsgpack.pack): the values
+//! sit on the running thread's stack and are read with the raw C API (lua_next, lua_rawgeti,
+//! lua_tolstring of strings), not through mlua references, which cost a registry slot and a
+//! lock per value. Nothing here allocates Lua memory or runs Lua code, so no Lua error can
+//! pass through the Rust frames using it, and the GC never runs during a walk: the stack
+//! grows through `lua_alt_checkstack` (build.rs), which reports a failed allocation instead
+//! of raising.
+#![allow(unsafe_code)]
+
+use std::ffi::c_int;
+use std::marker::PhantomData;
+
+use mlua::ffi;
+
+unsafe extern "C" {
+    /// lua_checkstack that returns 0 instead of raising (build.rs patch of lapi.c).
+    fn lua_alt_checkstack(state: *mut ffi::lua_State, size: c_int) -> c_int;
+}
+
+/// A stack position (absolute index) holding a value of the walk.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Slot(c_int);
+
+/// A value as the encoders see it.
+pub enum Raw<'r> {
+    Nil,
+    Bool(bool),
+    Num(f64),
+    Str(&'r [u8]),
+    Table(Slot),
+    /// A light userdata; true when it is the NULL pointer (cjson.null).
+    LightUserData(bool),
+    /// Anything else, by its Lua type name.
+    Other(&'static str),
+}
+
+/// The walk's view of the stack (see `Reader::with`).
+pub struct Reader<'l> {
+    state: *mut ffi::lua_State,
+    /// Slots known to be free above the top.
+    room: c_int,
+    _lua: PhantomData<&'l mlua::Lua>,
+}
+
+/// Slots asked for at a time when the stack must grow.
+const GROW: c_int = 64;
+
+fn no_room() -> mlua::Error {
+    mlua::Error::MemoryError("not enough memory".into())
+}
+
+impl Reader<'_> {
+    /// Runs `f` with `roots` pushed on the running thread's stack; `f` gets the slot of the
+    /// first (the others follow). The stack is put back as it was afterwards.
+    pub fn with<R>(
+        lua: &mlua::Lua,
+        roots: &[mlua::Value],
+        f: impl FnOnce(&mut Reader<'_>, Slot) -> mlua::Result<R>,
+    ) -> mlua::Result<R> {
+        let n = c_int::try_from(roots.len()).map_err(|_| no_room())?;
+        lua.exec_raw_lua(|raw| {
+            let state = raw.state();
+            // SAFETY: `state` is the thread running this callback. The stack grows without
+            // raising; mlua's push of a value copies a reference (lua_xmove) or pushes a
+            // scalar, without allocating. The top is restored on every path.
+            unsafe {
+                let top = ffi::lua_gettop(state);
+                if lua_alt_checkstack(state, n.saturating_add(GROW)) == 0 {
+                    return Err(no_room());
+                }
+                for v in roots {
+                    if let Err(e) = raw.push(v) {
+                        ffi::lua_settop(state, top);
+                        return Err(e);
+                    }
+                }
+                let mut reader = Reader { state, room: GROW, _lua: PhantomData };
+                let out = f(&mut reader, Slot(top + 1));
+                ffi::lua_settop(state, top);
+                out
+            }
+        })
+    }
+
+    /// The value at `s`; a string's bytes stay valid while the reader is not changed.
+    pub fn value(&self, s: Slot) -> Raw<'_> {
+        // SAFETY: `s` was handed out by this reader and is below the top (slots are only
+        // handed out for pushed values, and the borrow rules keep them alive: a `Slot` is
+        // used while the walk that pushed it is still above it). lua_tolstring is called
+        // on strings only, so it converts nothing and allocates nothing.
+        unsafe {
+            match ffi::lua_type(self.state, s.0) {
+                ffi::LUA_TNIL => Raw::Nil,
+                ffi::LUA_TBOOLEAN => Raw::Bool(ffi::lua_toboolean(self.state, s.0) != 0),
+                ffi::LUA_TNUMBER => Raw::Num(ffi::lua_tonumber(self.state, s.0)),
+                ffi::LUA_TSTRING => {
+                    let mut len = 0usize;
+                    let p = ffi::lua_tolstring(self.state, s.0, &mut len);
+                    if p.is_null() {
+                        Raw::Str(&[])
+                    } else {
+                        Raw::Str(std::slice::from_raw_parts(p.cast::<u8>(), len))
+                    }
+                }
+                ffi::LUA_TTABLE => Raw::Table(s),
+                ffi::LUA_TLIGHTUSERDATA => Raw::LightUserData(ffi::lua_touserdata(self.state, s.0).is_null()),
+                ffi::LUA_TFUNCTION => Raw::Other("function"),
+                ffi::LUA_TTHREAD => Raw::Other("thread"),
+                _ => Raw::Other("userdata"),
+            }
+        }
+    }
+
+    /// The slot above `s` (the next root, or the value above a key).
+    pub fn after(&self, s: Slot) -> Slot {
+        Slot(s.0.saturating_add(1))
+    }
+
+    /// The slot below `s` (the key under a value).
+    pub fn before(&self, s: Slot) -> Slot {
+        Slot(s.0.saturating_sub(1))
+    }
+
+    /// The slot on top of the stack.
+    pub fn top(&self) -> Slot {
+        // SAFETY: reads the running thread's top.
+        Slot(unsafe { ffi::lua_gettop(self.state) })
+    }
+
+    /// `lua_objlen` (the border `#` finds, raw) of the table at `t`.
+    pub fn raw_len(&self, t: Slot) -> usize {
+        // SAFETY: objlen of any value reads it only (0 for what is not a string, table or
+        // userdata).
+        unsafe { ffi::lua_objlen(self.state, t.0) }
+    }
+
+    /// Is `t` a table (a slot of a popped value reads as nil)?
+    fn is_table(&self, t: Slot) -> mlua::Result<()> {
+        // SAFETY: lua_type reads any index, a stale one as none/nil.
+        if unsafe { ffi::lua_type(self.state, t.0) } == ffi::LUA_TTABLE {
+            Ok(())
+        } else {
+            Err(mlua::Error::RuntimeError("not a table".into()))
+        }
+    }
+
+    fn make_room(&mut self, n: c_int) -> mlua::Result<()> {
+        if self.room >= n {
+            return Ok(());
+        }
+        // SAFETY: never raises (see lua_alt_checkstack).
+        if unsafe { lua_alt_checkstack(self.state, n.max(GROW)) } == 0 {
+            return Err(no_room());
+        }
+        self.room = n.max(GROW);
+        Ok(())
+    }
+
+    /// Pushes `t[i]` (raw) of the table at `t`; returns its slot.
+    pub fn push_index(&mut self, t: Slot, i: i64) -> mlua::Result<Slot> {
+        self.is_table(t)?;
+        self.make_room(1)?;
+        // SAFETY: room checked; `t` holds a table (checked); a raw read runs no code and allocates
+        // nothing.
+        unsafe { ffi::lua_rawgeti(self.state, t.0, i as ffi::lua_Integer) };
+        self.room -= 1;
+        Ok(self.top())
+    }
+
+    /// Pushes nil: the key that starts a `next` traversal.
+    pub fn push_nil(&mut self) -> mlua::Result<()> {
+        self.make_room(1)?;
+        // SAFETY: room checked.
+        unsafe { ffi::lua_pushnil(self.state) };
+        self.room -= 1;
+        Ok(())
+    }
+
+    /// `lua_next` of the table at `t` with the key on top: false (the key popped) at the
+    /// end, else true with the next key and its value on top (value above key).
+    pub fn next(&mut self, t: Slot) -> mlua::Result<bool> {
+        self.is_table(t)?;
+        self.make_room(1)?;
+        // SAFETY: room for the extra value checked; `t` holds a table (checked) and the key on top came
+        // from this traversal of it (nothing changes tables during a walk), so lua_next never
+        // raises "invalid key".
+        let more = unsafe { ffi::lua_next(self.state, t.0) } != 0;
+        if more {
+            self.room -= 1;
+        } else {
+            self.room += 1;
+        }
+        Ok(more)
+    }
+
+    /// Pops `n` values.
+    pub fn pop(&mut self, n: c_int) {
+        // SAFETY: the caller pops only values it pushed (settop never goes below the roots
+        // in normal use; restoring to a lower top is harmless).
+        unsafe { ffi::lua_pop(self.state, n) };
+        self.room = self.room.saturating_add(n);
+    }
+}
