@@ -201,3 +201,201 @@ impl Reader<'_> {
         self.room = self.room.saturating_add(n);
     }
 }
+
+unsafe extern "C" {
+    /// One table-building operation run protected (build.rs patch of lapi.c): 0, or the error
+    /// status with the stack restored (plus the error value for LUA_ERRRUN).
+    fn lua_alt_protected(
+        state: *mut ffi::lua_State,
+        op: c_int,
+        idx: c_int,
+        n: ffi::lua_Integer,
+        s: *const std::ffi::c_char,
+        len: usize,
+    ) -> c_int;
+}
+
+const OP_CREATETABLE: c_int = 0;
+const OP_PUSHSTRING: c_int = 1;
+const OP_RAWSET: c_int = 2;
+const OP_RAWSETI: c_int = 3;
+
+/// Values built on the running thread's stack for the decoders (cjson.decode,
+/// cmsgpack.unpack): tables filled with raw sets, as the C libraries build them. Every
+/// operation that may allocate runs protected (`lua_alt_protected`), so a Lua error (memory,
+/// `table index is nil`) comes back as an `Err` instead of passing through the Rust frames;
+/// the values under construction sit on the stack, where the GC sees them.
+pub struct Builder<'l> {
+    state: *mut ffi::lua_State,
+    /// Slots known to be free above the top.
+    room: c_int,
+    /// Pops the top value as an mlua value.
+    pop: &'l dyn Fn() -> mlua::Value,
+}
+
+impl Builder<'_> {
+    /// Runs `f` on the running thread's stack, put back as it was afterwards.
+    pub fn with<R>(lua: &mlua::Lua, f: impl FnOnce(&mut Builder<'_>) -> mlua::Result<R>) -> mlua::Result<R> {
+        lua.exec_raw_lua(|raw| {
+            let state = raw.state();
+            // SAFETY: pops one value that `take` pushed (a copy of a slot of this builder).
+            let pop = || unsafe { raw.pop_value() };
+            // SAFETY: `state` is the thread running this callback; the top is restored on
+            // every path.
+            unsafe {
+                let top = ffi::lua_gettop(state);
+                if lua_alt_checkstack(state, GROW) == 0 {
+                    return Err(no_room());
+                }
+                let mut b = Builder { state, room: GROW, pop: &pop };
+                let out = f(&mut b);
+                ffi::lua_settop(state, top);
+                out
+            }
+        })
+    }
+
+    fn make_room(&mut self, n: c_int) -> mlua::Result<()> {
+        if self.room >= n {
+            return Ok(());
+        }
+        // SAFETY: never raises (see lua_alt_checkstack).
+        if unsafe { lua_alt_checkstack(self.state, n.max(GROW)) } == 0 {
+            return Err(no_room());
+        }
+        self.room = n.max(GROW);
+        Ok(())
+    }
+
+    /// Runs one protected operation; its error as an mlua error.
+    fn protected(&mut self, op: c_int, idx: c_int, n: i64, s: &[u8]) -> mlua::Result<()> {
+        // SAFETY: the operations are createtable/pushlstring (room checked by the callers),
+        // rawset/rawseti on a slot the callers checked holds a table, with the key and value
+        // (or the value) on top; `s` is valid for the call.
+        let status =
+            unsafe { lua_alt_protected(self.state, op, idx, n as ffi::lua_Integer, s.as_ptr().cast(), s.len()) };
+        if status == 0 {
+            return Ok(());
+        }
+        // The stack may have changed shape: ask for room again next time.
+        self.room = 0;
+        if status == ffi::LUA_ERRRUN {
+            // SAFETY: the error value is on top (lua_alt_protected); strings are copied.
+            let msg = unsafe {
+                let mut len = 0usize;
+                let p = ffi::lua_tolstring(self.state, -1, &mut len);
+                let msg = if p.is_null() {
+                    String::new()
+                } else {
+                    String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len)).into_owned()
+                };
+                ffi::lua_pop(self.state, 1);
+                msg
+            };
+            return Err(mlua::Error::RuntimeError(msg));
+        }
+        // (The allocator's failure was already reported, see set_memory_error_hook.)
+        Err(no_room())
+    }
+
+    fn is_table(&self, t: Slot) -> mlua::Result<()> {
+        // SAFETY: lua_type reads any index, a stale one as none/nil.
+        if unsafe { ffi::lua_type(self.state, t.0) } == ffi::LUA_TTABLE {
+            Ok(())
+        } else {
+            Err(mlua::Error::RuntimeError("not a table".into()))
+        }
+    }
+
+    /// The slot on top of the stack.
+    pub fn top(&self) -> Slot {
+        // SAFETY: reads the running thread's top.
+        Slot(unsafe { ffi::lua_gettop(self.state) })
+    }
+
+    /// Pushes a new empty table (`lua_newtable`).
+    pub fn new_table(&mut self) -> mlua::Result<Slot> {
+        self.make_room(1)?;
+        self.protected(OP_CREATETABLE, 0, 0, &[])?;
+        self.room -= 1;
+        Ok(self.top())
+    }
+
+    /// Pushes a string.
+    pub fn push_str(&mut self, s: &[u8]) -> mlua::Result<Slot> {
+        self.make_room(1)?;
+        self.protected(OP_PUSHSTRING, 0, 0, s)?;
+        self.room -= 1;
+        Ok(self.top())
+    }
+
+    fn push_with(&mut self, push: impl FnOnce(*mut ffi::lua_State)) -> mlua::Result<Slot> {
+        self.make_room(1)?;
+        push(self.state);
+        self.room -= 1;
+        Ok(self.top())
+    }
+
+    pub fn push_num(&mut self, n: f64) -> mlua::Result<Slot> {
+        // SAFETY (all scalar pushes): room checked; they allocate nothing.
+        self.push_with(|s| unsafe { ffi::lua_pushnumber(s, n) })
+    }
+
+    pub fn push_bool(&mut self, b: bool) -> mlua::Result<Slot> {
+        self.push_with(|s| unsafe { ffi::lua_pushboolean(s, c_int::from(b)) })
+    }
+
+    pub fn push_nil(&mut self) -> mlua::Result<Slot> {
+        self.push_with(|s| unsafe { ffi::lua_pushnil(s) })
+    }
+
+    /// Pushes the NULL light userdata (cjson.null).
+    pub fn push_null(&mut self) -> mlua::Result<Slot> {
+        self.push_with(|s| unsafe { ffi::lua_pushlightuserdata(s, std::ptr::null_mut()) })
+    }
+
+    /// Pushes a copy of the value at `s`.
+    pub fn push_copy(&mut self, s: Slot) -> mlua::Result<Slot> {
+        self.push_with(|st| unsafe { ffi::lua_pushvalue(st, s.0) })
+    }
+
+    /// `t[i] = v` (raw) with the value on top, popped.
+    pub fn set_index(&mut self, t: Slot, i: i64) -> mlua::Result<()> {
+        self.is_table(t)?;
+        if c_int::try_from(i).is_err() {
+            // Beyond lua_rawseti's int: the number key, then lua_rawset.
+            self.push_num(i as f64)?;
+            self.swap();
+            return self.set_field(t);
+        }
+        self.protected(OP_RAWSETI, t.0, i, &[])?;
+        self.room += 1;
+        Ok(())
+    }
+
+    /// The slot below `s`.
+    pub fn before(&self, s: Slot) -> Slot {
+        Slot(s.0.saturating_sub(1))
+    }
+
+    /// Swaps the two values on top.
+    pub fn swap(&mut self) {
+        // SAFETY: callers have two values of their own on top.
+        unsafe { ffi::lua_insert(self.state, -2) };
+    }
+
+    /// `t[k] = v` (raw) with the key and then the value on top, both popped.
+    pub fn set_field(&mut self, t: Slot) -> mlua::Result<()> {
+        self.is_table(t)?;
+        self.protected(OP_RAWSET, t.0, 0, &[])?;
+        self.room += 2;
+        Ok(())
+    }
+
+    /// The value at `s` as an mlua value (one reference).
+    pub fn take(&mut self, s: Slot) -> mlua::Result<mlua::Value> {
+        self.push_copy(s)?;
+        self.room += 1;
+        Ok((self.pop)())
+    }
+}

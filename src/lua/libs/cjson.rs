@@ -6,8 +6,9 @@
 //! - Nothing here recurses on user data: encode and decode walk nested tables with an explicit
 //!   stack, bounded by `encode_max_depth` / `decode_max_depth` and, like the C code, by the Lua C
 //!   stack limit (`LUAI_MAXCSTACK`, 8000 slots), so the same inputs fail with the same messages.
-//! - Few mlua references are alive at once: the containers being walked are kept as Rust
-//!   references for the first `HELD_MAX` levels only, deeper ones are parked in a Lua table.
+//! - Tables are read and built with the raw C API on the Lua stack (host::Reader,
+//!   host::Builder), as the C code does: the containers being walked or built sit on the stack,
+//!   not in mlua references.
 //! - Table order is Lua's `next` order (raw traversal), exactly as `lua_next` in C.
 //! - Errors are `RuntimeError`s carrying the native text, including the position prefix that
 //!   `luaL_error` adds (`luaL_where(L, 1)`: the calling Lua line, e.g. `user_script:1: `), and the
@@ -18,12 +19,10 @@ use std::sync::Arc;
 
 use mlua::{Error, Function, IntoLuaMulti, LightUserData, Lua, LuaString, MultiValue, Table, Value};
 
-use crate::host::{Raw, Reader, Slot};
+use crate::host::{Builder, Raw, Reader, Slot};
 
 /// `LUAI_MAXCSTACK` of Redis's Lua: the slots a C function may use (`lua_checkstack`).
 const LUAI_MAXCSTACK: i64 = 8000;
-/// Parent containers kept as Rust references; deeper ones are parked in a Lua table.
-const HELD_MAX: usize = 64;
 
 const NAME: &str = "cjson";
 const VERSION: &str = "2.1.0";
@@ -745,12 +744,6 @@ struct Parser<'d> {
     invalid_numbers: bool,
 }
 
-/// A pending object key: a slice of the input, or decoded text.
-enum Key {
-    Raw(usize, usize),
-    Owned(Vec<u8>),
-}
-
 fn hex_value(b: u8) -> Option<u32> {
     char::from(b).to_digit(16)
 }
@@ -1131,16 +1124,20 @@ fn compose_binary(mant: u64, exp2: i64, sticky: bool) -> f64 {
 }
 
 enum DecFrame {
-    /// Next element goes to index `i`.
-    Array { i: i64 },
-    /// The pending key.
-    Object { key: Key },
+    /// The array at `t`; the next element goes to index `i`.
+    Array { t: Slot, i: i64 },
+    /// The object at `t`; the pending key is on the stack above it.
+    Object { t: Slot },
 }
 
-/// A finished value: a Lua value, or the parser's last string token.
+/// A finished value: a scalar, the parser's last string token, or the table on top of the
+/// stack.
 enum Done {
-    Val(Value),
+    Num(f64),
+    Bool(bool),
+    Null,
     Str,
+    OnStack,
 }
 
 impl DecFrame {
@@ -1153,15 +1150,13 @@ impl DecFrame {
     }
 }
 
+/// Decodes into Lua tables built on the stack, as the C code does: each container's table
+/// (and an object's pending key) sits on the stack while its contents are parsed.
 struct Decoder<'a, 'd> {
     lua: &'a Lua,
     p: Parser<'d>,
     max_depth: i32,
     frames: Vec<DecFrame>,
-    cur: Option<Table>,
-    held: Vec<Table>,
-    spill: Option<Table>,
-    parents: usize,
     slots: i64,
 }
 
@@ -1183,134 +1178,70 @@ impl Decoder<'_, '_> {
         Err(lua_error(self.lua, &format!("Found too many nested data structures ({depth}) at character {at}")))
     }
 
-    fn push(&mut self, t: Table, frame: DecFrame) -> mlua::Result<()> {
-        if let Some(parent) = self.cur.take() {
-            let j = self.parents;
-            if j < HELD_MAX {
-                self.held.push(parent);
-            } else {
-                let spill = match &self.spill {
-                    Some(s) => s.clone(),
-                    None => {
-                        let s = self.lua.create_table()?;
-                        self.spill = Some(s.clone());
-                        s
-                    }
-                };
-                let idx = i64::try_from(j - HELD_MAX).map_err(|_| oom())?.saturating_add(1);
-                spill.raw_set(idx, parent)?;
-            }
-            self.parents += 1;
-        }
+    fn push(&mut self, frame: DecFrame) {
         self.slots += frame.slots();
         self.frames.push(frame);
-        self.cur = Some(t);
-        Ok(())
     }
 
-    /// Closes the innermost container, returning it.
-    fn pop(&mut self) -> mlua::Result<Value> {
+    fn pop(&mut self) {
         if let Some(f) = self.frames.pop() {
             self.slots -= f.slots();
         }
-        let done = self.cur.take().map_or(Value::Nil, Value::Table);
-        if !self.frames.is_empty() && self.parents > 0 {
-            self.parents -= 1;
-            let j = self.parents;
-            if j < HELD_MAX {
-                self.cur = self.held.pop();
-            } else if let Some(spill) = &self.spill {
-                let idx = i64::try_from(j - HELD_MAX).map_err(|_| oom())?.saturating_add(1);
-                let t: Table = spill.raw_get(idx)?;
-                spill.raw_set(idx, Value::Nil)?;
-                self.cur = Some(t);
-            }
-        }
-        Ok(done)
     }
 
-    /// After '{' or ',' in an object: `"key" :`, returning the key.
-    fn object_key(&mut self, t: Token) -> mlua::Result<Key> {
+    /// After '{' or ',' in an object: `"key" :`, the key pushed.
+    fn object_key(&mut self, b: &mut Builder<'_>, t: Token) -> mlua::Result<()> {
         if t.tok != Tok::Str {
             return Err(self.parse_error("object key string", t));
         }
-        let key = match self.p.raw {
-            Some((a, b)) => Key::Raw(a, b),
-            None => Key::Owned(self.p.tmp.clone()),
-        };
+        b.push_str(self.p.str_bytes())?;
         let colon = self.p.next_token();
         if colon.tok != Tok::Colon {
             return Err(self.parse_error("colon", colon));
         }
-        Ok(key)
+        Ok(())
     }
 
-    fn cur_table(&self) -> mlua::Result<&Table> {
-        self.cur.as_ref().ok_or_else(|| Error::RuntimeError("cjson: internal decoder state".into()))
-    }
-
-    /// `t[k] = val` (raw). Strings valid as UTF-8 are pushed directly, without a reference.
-    fn set_value<K: mlua::IntoLua>(&self, t: &Table, k: K, val: Done) -> mlua::Result<()> {
+    /// Pushes a finished value (a table is already on top).
+    fn push_value(&self, b: &mut Builder<'_>, val: Done) -> mlua::Result<()> {
         match val {
-            Done::Val(v) => t.raw_set(k, v),
-            Done::Str => {
-                let b = self.p.str_bytes();
-                match std::str::from_utf8(b) {
-                    Ok(s) => t.raw_set(k, s),
-                    Err(_) => t.raw_set(k, self.lua.create_string(b)?),
-                }
-            }
+            Done::Num(n) => b.push_num(n).map(drop),
+            Done::Bool(v) => b.push_bool(v).map(drop),
+            Done::Null => b.push_null().map(drop),
+            Done::Str => b.push_str(self.p.str_bytes()).map(drop),
+            Done::OnStack => Ok(()),
         }
     }
 
-    /// Stores a finished value in the innermost container (`lua_rawseti` / `lua_rawset`).
-    fn store(&self, val: Done) -> mlua::Result<()> {
-        let t = self.cur_table()?;
-        match self.frames.last() {
-            Some(DecFrame::Array { i }) => self.set_value(t, *i, val),
-            Some(DecFrame::Object { key }) => {
-                let kb: &[u8] = match key {
-                    Key::Raw(a, b) => self.p.data.get(*a..*b).unwrap_or_default(),
-                    Key::Owned(v) => v,
-                };
-                match std::str::from_utf8(kb) {
-                    Ok(ks) => self.set_value(t, ks, val),
-                    Err(_) => self.set_value(t, self.lua.create_string(kb)?, val),
-                }
-            }
-            None => Ok(()),
-        }
-    }
-
-    fn run(&mut self) -> mlua::Result<Value> {
+    fn run(&mut self, b: &mut Builder<'_>) -> mlua::Result<Value> {
         let mut t = self.p.next_token();
         'value: loop {
             let mut val = match t.tok {
                 Tok::Str => Done::Str,
-                Tok::Num(n) => Done::Val(Value::Number(n)),
-                Tok::Bool(b) => Done::Val(Value::Boolean(b)),
-                Tok::Null => Done::Val(null_value()),
+                Tok::Num(n) => Done::Num(n),
+                Tok::Bool(v) => Done::Bool(v),
+                Tok::Null => Done::Null,
                 Tok::ObjBegin => {
                     self.descend(3)?;
-                    let table = self.lua.create_table()?;
+                    let table = b.new_table()?;
                     t = self.p.next_token();
                     if t.tok == Tok::ObjEnd {
-                        Done::Val(Value::Table(table))
+                        Done::OnStack
                     } else {
-                        let key = self.object_key(t)?;
-                        self.push(table, DecFrame::Object { key })?;
+                        self.object_key(b, t)?;
+                        self.push(DecFrame::Object { t: table });
                         t = self.p.next_token();
                         continue 'value;
                     }
                 }
                 Tok::ArrBegin => {
                     self.descend(2)?;
-                    let table = self.lua.create_table()?;
+                    let table = b.new_table()?;
                     t = self.p.next_token();
                     if t.tok == Tok::ArrEnd {
-                        Done::Val(Value::Table(table))
+                        Done::OnStack
                     } else {
-                        self.push(table, DecFrame::Array { i: 1 })?;
+                        self.push(DecFrame::Array { t: table, i: 1 });
                         continue 'value;
                     }
                 }
@@ -1318,48 +1249,48 @@ impl Decoder<'_, '_> {
             };
             // Store the finished value in its container, closing containers that end here.
             loop {
-                let Some(frame) = self.frames.last() else {
+                let Some(frame) = self.frames.last_mut() else {
                     let end = self.p.next_token();
                     if end.tok != Tok::End {
                         return Err(self.parse_error("the end", end));
                     }
-                    return match val {
-                        Done::Val(v) => Ok(v),
-                        Done::Str => Ok(Value::String(self.lua.create_string(self.p.str_bytes())?)),
-                    };
+                    self.push_value(b, val)?;
+                    let top = b.top();
+                    return b.take(top);
                 };
-                let is_array = matches!(frame, DecFrame::Array { .. });
-                self.store(val)?;
-                match is_array {
-                    true => {
+                match *frame {
+                    DecFrame::Array { t: table, i } => {
+                        self.push_value(b, val)?;
+                        b.set_index(table, i)?;
                         t = self.p.next_token();
                         if t.tok == Tok::ArrEnd {
-                            val = Done::Val(self.pop()?);
+                            self.pop();
+                            val = Done::OnStack;
                             continue;
                         }
                         if t.tok != Tok::Comma {
                             return Err(self.parse_error("comma or array end", t));
                         }
-                        if let Some(DecFrame::Array { i }) = self.frames.last_mut() {
+                        if let Some(DecFrame::Array { i, .. }) = self.frames.last_mut() {
                             *i = i.saturating_add(1);
                         }
                         t = self.p.next_token();
                         continue 'value;
                     }
-                    false => {
+                    DecFrame::Object { t: table } => {
+                        self.push_value(b, val)?;
+                        b.set_field(table)?;
                         t = self.p.next_token();
                         if t.tok == Tok::ObjEnd {
-                            val = Done::Val(self.pop()?);
+                            self.pop();
+                            val = Done::OnStack;
                             continue;
                         }
                         if t.tok != Tok::Comma {
                             return Err(self.parse_error("comma or object end", t));
                         }
                         let next = self.p.next_token();
-                        let new_key = self.object_key(next)?;
-                        if let Some(DecFrame::Object { key }) = self.frames.last_mut() {
-                            *key = new_key;
-                        }
+                        self.object_key(b, next)?;
                         t = self.p.next_token();
                         continue 'value;
                     }
@@ -1393,13 +1324,9 @@ fn json_decode(lua: &Lua, cfg: &Config, args: MultiValue) -> mlua::Result<Value>
         p: Parser { data, pos: 0, raw: None, tmp: Vec::new(), invalid_numbers: get(&cfg.decode_invalid_numbers) != 0 },
         max_depth: get(&cfg.decode_max_depth),
         frames: Vec::new(),
-        cur: None,
-        held: Vec::new(),
-        spill: None,
-        parents: 0,
         slots: 1,
     };
-    dec.run()
+    Builder::with(lua, |b| dec.run(b))
 }
 
 #[cfg(test)]

@@ -25,14 +25,15 @@
 //! Safety: no size coming from the input is trusted before the input is known to hold
 //! the bytes (declared lengths of strings, arrays and maps never allocate ahead), all
 //! arithmetic on them is checked, and decoding is iterative with the containers being
-//! built kept in a Lua work table, so that deep or wide input holds only a handful of
-//! mlua references at once.
+//! built kept on the Lua stack (host::Builder, as the C code keeps them), so that deep or
+//! wide input holds only a handful of mlua references at once; packing reads tables with
+//! the raw C API (host::Reader).
 
 use std::rc::Rc;
 
 use mlua::{Error, IntoLua, Lua, LuaString, MultiValue, Result, Table, Value, Variadic};
 
-use crate::host::{Raw, Reader, Slot};
+use crate::host::{Builder, Raw, Reader, Slot};
 
 const NAME: &str = "cmsgpack";
 const VERSION: &str = "lua-cmsgpack 0.4.0";
@@ -357,8 +358,10 @@ enum Out {
     Num(f64),
     /// A range of the input string.
     Str(Rc<LuaString>, usize, usize),
-    /// A table, kept in a holder table at this index.
-    Held(Rc<Table>, i64),
+    /// A table, kept in the holder table (on the stack while decoding) at this index.
+    Held(i64),
+    /// A table, kept in the holder table at this index.
+    Table(Rc<Table>, i64),
 }
 
 impl IntoLua for Out {
@@ -371,7 +374,8 @@ impl IntoLua for Out {
                 let bytes = s.as_bytes();
                 Value::String(lua.create_string(bytes.get(a..b).unwrap_or_default())?)
             }
-            Out::Held(t, i) => t.raw_get(i)?,
+            Out::Held(_) => Value::Nil,
+            Out::Table(t, i) => t.raw_get(i)?,
         })
     }
 }
@@ -408,33 +412,52 @@ fn unpack_full(
     let limit = if decode_all { i64::from(i32::MAX) } else { limit };
 
     let shared = Rc::new(s.clone());
-    let mut dec = Decoder { lua, data: &data, pos: start, frames: Vec::new(), cur: None, work: None };
+    let mut dec = Decoder { lua, data: &data, pos: start, frames: Vec::new() };
     let mut outs: Vec<Out> = Vec::new();
     let mut holder: Option<Rc<Table>> = None;
-    let mut cnt: i64 = 0;
-    while dec.pos < len && cnt < limit {
-        let height = base_top.saturating_add(outs.len());
-        let out = match dec.decode_one(height)? {
-            Item::Nil => Out::Nil,
-            Item::Bool(b) => Out::Bool(b),
-            Item::Num(n) => Out::Num(n),
-            Item::Str(a, b) => Out::Str(shared.clone(), a, b),
-            Item::Table(t) => {
-                let h = match &holder {
-                    Some(h) => h.clone(),
-                    None => {
-                        let h = Rc::new(lua.create_table()?);
-                        holder = Some(h.clone());
-                        h
-                    }
-                };
-                let index = cnt.saturating_add(1);
-                h.raw_set(index, t)?;
-                Out::Held(h, index)
+    Builder::with(lua, |b| {
+        // Tables among the results are kept in a holder table on the stack.
+        let mut held: Option<Slot> = None;
+        let mut cnt: i64 = 0;
+        while dec.pos < len && cnt < limit {
+            let height = base_top.saturating_add(outs.len());
+            let out = match dec.decode_one(b, height)? {
+                Item::Nil => Out::Nil,
+                Item::Bool(v) => Out::Bool(v),
+                Item::Num(n) => Out::Num(n),
+                Item::Str(a, z) => Out::Str(shared.clone(), a, z),
+                Item::Table => {
+                    let h = match held {
+                        Some(h) => h,
+                        None => {
+                            let h = b.new_table()?;
+                            b.swap();
+                            let h = b.before(h);
+                            held = Some(h);
+                            h
+                        }
+                    };
+                    let index = cnt.saturating_add(1);
+                    b.set_index(h, index)?;
+                    Out::Held(index)
+                }
+            };
+            outs.push(out);
+            cnt = cnt.saturating_add(1);
+        }
+        if let Some(h) = held {
+            if let Value::Table(t) = b.take(h)? {
+                holder = Some(Rc::new(t));
             }
-        };
-        outs.push(out);
-        cnt = cnt.saturating_add(1);
+        }
+        Ok(())
+    })?;
+    if let Some(h) = &holder {
+        for out in &mut outs {
+            if let Out::Held(i) = *out {
+                *out = Out::Table(h.clone(), i);
+            }
+        }
     }
     if !decode_all {
         check_stack(lua, base_top.saturating_add(outs.len()), 1, "in function mp_unpack_full")?;
@@ -449,31 +472,30 @@ fn unpack_full(
     Ok(Variadic::from(outs))
 }
 
-/// A decoded value on its way into its container.
+/// A decoded value on its way into its container: a scalar, or the table on top of the
+/// stack.
 enum Item {
     Nil,
     Bool(bool),
     Num(f64),
     Str(usize, usize),
-    Table(Table),
-}
-
-/// The key of a map entry whose value is being decoded.
-enum PendingKey {
-    None,
-    Item(Item),
-    /// A table key, kept in the work table (see `Decoder::work`).
-    Stashed,
+    Table,
 }
 
 enum Kind {
-    Array { next: i64 },
-    Map { key: PendingKey },
+    Array {
+        next: i64,
+    },
+    /// `key`: the entry's key is on the stack above the table.
+    Map {
+        key: bool,
+    },
 }
 
-/// A container being filled.
+/// A container being filled; its table sits on the stack at `t`.
 struct Frame {
     kind: Kind,
+    t: Slot,
     remaining: u64,
     /// Stack height of the container's table in the C frame.
     height: usize,
@@ -484,11 +506,6 @@ struct Decoder<'a> {
     data: &'a [u8],
     pos: usize,
     frames: Vec<Frame>,
-    /// The table of the innermost frame.
-    cur: Option<Table>,
-    /// Tables of the outer frames (at 2*depth) and their pending table keys
-    /// (at 2*depth+1), depth counting from 1.
-    work: Option<Table>,
 }
 
 enum Step {
@@ -517,44 +534,28 @@ impl Decoder<'_> {
         Ok(Step::Done(Item::Str(start, start.saturating_add(n))))
     }
 
-    fn work(&mut self) -> Result<Table> {
-        match &self.work {
-            Some(w) => Ok(w.clone()),
-            None => {
-                let w = self.lua.create_table()?;
-                self.work = Some(w.clone());
-                Ok(w)
-            }
-        }
-    }
-
     /// Opens a container of `n` elements whose table sits at stack height `height`.
-    fn open(&mut self, kind: Kind, n: u64, height: usize) -> Result<Step> {
-        let t = self.lua.create_table()?;
+    fn open(&mut self, b: &mut Builder<'_>, kind: Kind, n: u64, height: usize) -> Result<Step> {
+        let t = b.new_table()?;
         if let Kind::Array { .. } = kind {
             check_stack(self.lua, height, 1, "in function mp_decode_to_lua_array")?;
         }
         if n == 0 {
-            return Ok(Step::Done(Item::Table(t)));
+            return Ok(Step::Done(Item::Table));
         }
-        if let Some(parent) = self.cur.take() {
-            let depth = self.frames.len() as i64;
-            self.work()?.raw_set(depth.saturating_mul(2), parent)?;
-        }
-        self.cur = Some(t);
-        self.frames.push(Frame { kind, remaining: n, height });
+        self.frames.push(Frame { kind, t, remaining: n, height });
         Ok(Step::Opened)
     }
 
     /// `mp_decode_to_lua_type` for the value at the cursor, `height` values being on the
     /// C stack below it.
-    fn start(&mut self, height: usize) -> Result<Step> {
-        let Some(&b) = self.data.get(self.pos) else {
+    fn start(&mut self, b: &mut Builder<'_>, height: usize) -> Result<Step> {
+        let Some(&byte) = self.data.get(self.pos) else {
             return Err(self.eof());
         };
         check_stack(self.lua, height, 1, TOO_MANY_VALUES)?;
         let num = |n: f64| Ok(Step::Done(Item::Num(n)));
-        match b {
+        match byte {
             0xcc => {
                 let x = self.take(2)?;
                 num(f64::from(x.get(1).copied().unwrap_or(0)))
@@ -591,7 +592,7 @@ impl Decoder<'_> {
             }
             0xc3 | 0xc2 => {
                 self.pos = self.pos.saturating_add(1);
-                Ok(Step::Done(Item::Bool(b == 0xc3)))
+                Ok(Step::Done(Item::Bool(byte == 0xc3)))
             }
             0xca => {
                 let x = self.take(5)?;
@@ -602,7 +603,7 @@ impl Decoder<'_> {
                 num(f64::from_bits(be_u64(x.get(1..).unwrap_or_default())))
             }
             0xd9..=0xdb => {
-                let hdr = match b {
+                let hdr = match byte {
                     0xd9 => 2,
                     0xda => 3,
                     _ => 5,
@@ -611,28 +612,28 @@ impl Decoder<'_> {
                 self.string(hdr, n)
             }
             0xdc..=0xdf => {
-                let hdr = if b == 0xdc || b == 0xde { 3 } else { 5 };
+                let hdr = if byte == 0xdc || byte == 0xde { 3 } else { 5 };
                 let n = self.header_len(hdr)?;
                 self.pos = self.pos.saturating_add(hdr);
-                let kind = if b <= 0xdd { Kind::Array { next: 1 } } else { Kind::Map { key: PendingKey::None } };
-                self.open(kind, n as u64, height.saturating_add(1))
+                let kind = if byte <= 0xdd { Kind::Array { next: 1 } } else { Kind::Map { key: false } };
+                self.open(b, kind, n as u64, height.saturating_add(1))
             }
-            _ if b & 0x80 == 0 => {
+            _ if byte & 0x80 == 0 => {
                 self.pos = self.pos.saturating_add(1);
-                num(f64::from(b))
+                num(f64::from(byte))
             }
-            _ if b & 0xe0 == 0xe0 => {
+            _ if byte & 0xe0 == 0xe0 => {
                 self.pos = self.pos.saturating_add(1);
-                num(f64::from(b as i8))
+                num(f64::from(byte as i8))
             }
-            _ if b & 0xe0 == 0xa0 => self.string(1, usize::from(b & 0x1f)),
-            _ if b & 0xf0 == 0x90 => {
+            _ if byte & 0xe0 == 0xa0 => self.string(1, usize::from(byte & 0x1f)),
+            _ if byte & 0xf0 == 0x90 => {
                 self.pos = self.pos.saturating_add(1);
-                self.open(Kind::Array { next: 1 }, u64::from(b & 0x0f), height.saturating_add(1))
+                self.open(b, Kind::Array { next: 1 }, u64::from(byte & 0x0f), height.saturating_add(1))
             }
-            _ if b & 0xf0 == 0x80 => {
+            _ if byte & 0xf0 == 0x80 => {
                 self.pos = self.pos.saturating_add(1);
-                self.open(Kind::Map { key: PendingKey::None }, u64::from(b & 0x0f), height.saturating_add(1))
+                self.open(b, Kind::Map { key: false }, u64::from(byte & 0x0f), height.saturating_add(1))
             }
             _ => Err(c_error(self.lua, "Bad data format in input.")),
         }
@@ -652,22 +653,29 @@ impl Decoder<'_> {
             None => 0,
             Some(f) => match &f.kind {
                 Kind::Array { .. } => f.height.saturating_add(1),
-                Kind::Map { key: PendingKey::None } => f.height,
-                Kind::Map { .. } => f.height.saturating_add(1),
+                Kind::Map { key: false } => f.height,
+                Kind::Map { key: true } => f.height.saturating_add(1),
             },
         }
     }
 
-    /// The table of the innermost frame.
-    fn current(&self) -> Result<&Table> {
-        self.cur.as_ref().ok_or_else(lost)
+    /// Pushes `item` (a table is already on top).
+    fn push_item(&self, b: &mut Builder<'_>, item: Item) -> Result<()> {
+        match item {
+            Item::Nil => b.push_nil().map(drop),
+            Item::Bool(v) => b.push_bool(v).map(drop),
+            Item::Num(n) => b.push_num(n).map(drop),
+            Item::Str(a, z) => b.push_str(self.data.get(a..z).unwrap_or_default()).map(drop),
+            Item::Table => Ok(()),
+        }
     }
 
-    /// Decodes one whole value (with everything nested in it) at stack height `height`.
-    fn decode_one(&mut self, height: usize) -> Result<Item> {
+    /// Decodes one whole value (with everything nested in it) at stack height `height`:
+    /// a scalar, or a table left on top of the stack.
+    fn decode_one(&mut self, b: &mut Builder<'_>, height: usize) -> Result<Item> {
         let mut h = height;
         loop {
-            let mut item = match self.start(h)? {
+            let mut item = match self.start(b, h)? {
                 Step::Opened => {
                     h = self.next_height();
                     continue;
@@ -677,113 +685,41 @@ impl Decoder<'_> {
             // Hand the value to its container; a container that is complete becomes
             // the value handed to the one around it.
             loop {
-                let depth = self.frames.len() as i64;
                 let Some(frame) = self.frames.last_mut() else {
                     return Ok(item);
                 };
-                let act = match &mut frame.kind {
+                let t = frame.t;
+                match &mut frame.kind {
                     Kind::Array { next } => {
                         let index = *next;
                         *next = next.saturating_add(1);
                         frame.remaining = frame.remaining.saturating_sub(1);
-                        Act::Element(index)
+                        self.push_item(b, item)?;
+                        b.set_index(t, index)?;
                     }
-                    Kind::Map { key } => match std::mem::replace(key, PendingKey::None) {
-                        PendingKey::None => Act::Key,
-                        pending => {
-                            frame.remaining = frame.remaining.saturating_sub(1);
-                            Act::Entry(pending)
-                        }
-                    },
-                };
-                match act {
-                    Act::Element(index) => {
-                        let v = to_value(self.lua, self.data, item)?;
-                        self.current()?.raw_set(index, v)?;
-                    }
-                    Act::Key => {
-                        let pending = match item {
-                            Item::Table(t) => {
-                                self.work()?.raw_set(key_slot(depth), t)?;
-                                PendingKey::Stashed
-                            }
-                            other => PendingKey::Item(other),
-                        };
-                        if let Some(Frame { kind: Kind::Map { key }, .. }) = self.frames.last_mut() {
-                            *key = pending;
-                        }
+                    Kind::Map { key } if !*key => {
+                        *key = true;
+                        self.push_item(b, item)?;
                         break;
                     }
-                    Act::Entry(pending) => {
-                        let k = match pending {
-                            PendingKey::Item(k) => to_value(self.lua, self.data, k)?,
-                            _ => {
-                                let w = self.work()?;
-                                let k: Value = w.raw_get(key_slot(depth))?;
-                                w.raw_set(key_slot(depth), Value::Nil)?;
-                                k
-                            }
-                        };
-                        // lua_settable on the new table: what luaH_set refuses.
-                        match k {
-                            Value::Nil => return Err(Error::RuntimeError("table index is nil".to_string())),
-                            Value::Number(n) if n.is_nan() => {
-                                return Err(Error::RuntimeError("table index is NaN".to_string()))
-                            }
-                            _ => {}
-                        }
-                        let v = to_value(self.lua, self.data, item)?;
-                        self.current()?.raw_set(k, v)?;
+                    Kind::Map { key } => {
+                        *key = false;
+                        frame.remaining = frame.remaining.saturating_sub(1);
+                        self.push_item(b, item)?;
+                        // lua_settable on the new table: luaH_set refuses a nil or NaN key.
+                        b.set_field(t)?;
                     }
                 }
                 if self.frames.last().is_none_or(|f| f.remaining != 0) {
                     break;
                 }
-                // The container is complete: back to its parent.
+                // The container is complete (its table on top): back to its parent.
                 self.frames.pop();
-                let finished = self.cur.take();
-                if !self.frames.is_empty() {
-                    let depth = self.frames.len() as i64;
-                    let w = self.work()?;
-                    let parent: Table = w.raw_get(depth.saturating_mul(2))?;
-                    w.raw_set(depth.saturating_mul(2), Value::Nil)?;
-                    self.cur = Some(parent);
-                }
-                item = match finished {
-                    Some(t) => Item::Table(t),
-                    None => return Err(lost()),
-                };
+                item = Item::Table;
             }
             h = self.next_height();
         }
     }
-}
-
-/// What to do with a decoded value in the innermost frame.
-enum Act {
-    Element(i64),
-    Key,
-    Entry(PendingKey),
-}
-
-/// Index in the work table of the pending table key of the frame at `depth`.
-fn key_slot(depth: i64) -> i64 {
-    depth.saturating_mul(2).saturating_add(1)
-}
-
-/// Not reachable: a frame always has its table.
-fn lost() -> Error {
-    Error::RuntimeError("cmsgpack: decoder lost its container".to_string())
-}
-
-fn to_value(lua: &Lua, data: &[u8], item: Item) -> Result<Value> {
-    Ok(match item {
-        Item::Nil => Value::Nil,
-        Item::Bool(b) => Value::Boolean(b),
-        Item::Num(n) => Value::Number(n),
-        Item::Str(a, b) => Value::String(lua.create_string(data.get(a..b).unwrap_or_default())?),
-        Item::Table(t) => Value::Table(t),
-    })
 }
 
 /// Big-endian unsigned value of up to 8 bytes.
