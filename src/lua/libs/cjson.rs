@@ -302,32 +302,32 @@ fn format_g_digits(out: &mut impl super::ByteSink, scratch: &mut String, x: f64,
         out.extend_from_slice(buf.get(i..).unwrap_or_default());
         return;
     }
-    // Scientific digits "d.ddde[-]X". First the shortest digits that read back as `a`
-    // (std's fast path): for a normal double they lie within half an ulp (< 2^-53 relative)
-    // of the exact value, far closer than half a step of a grid of at most 15 significant
-    // digits, so when there are at most `p` of them they are exactly what rounding the exact
-    // value to `p` digits gives. Otherwise the exact, correctly rounded (half-even) digits.
-    scratch.clear();
-    let _ = write!(scratch, "{a:e}");
-    let shortest_fits = shortest
-        && a >= f64::MIN_POSITIVE
-        && p <= 15
-        && scratch.split_once('e').is_some_and(|(m, _)| m.bytes().filter(u8::is_ascii_digit).count() <= p);
-    if !shortest_fits {
-        scratch.clear();
-        let _ = write!(scratch, "{:.*e}", p - 1, a);
-    }
-    let (mant, exp) = match scratch.split_once('e') {
-        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
-        None => (scratch.as_str(), 0),
-    };
+    // The significant digits and the decimal exponent of the first. First the shortest
+    // digits that read back as `a` (ryu): for a normal double they lie within half an ulp
+    // (< 2^-53 relative) of the exact value, far closer than half a step of a grid of at most
+    // 15 significant digits, so when there are at most `p` of them they are exactly what
+    // rounding the exact value to `p` digits gives. Otherwise the exact, correctly rounded
+    // (half-even) digits from std ("d.ddde[-]X").
     let mut digits = [0u8; 48];
     let mut nd = 0usize;
-    for b in mant.bytes().filter(u8::is_ascii_digit) {
+    let mut exp = 0i32;
+    let fits = shortest && a >= f64::MIN_POSITIVE && p <= 15 && {
+        let mut buf = ryu::Buffer::new();
+        let (n, e) = decimal_digits(buf.format_finite(a).as_bytes(), &mut digits);
+        (nd, exp) = (n, e);
+        n <= p
+    };
+    if !fits {
+        scratch.clear();
+        let _ = write!(scratch, "{:.*e}", p - 1, a);
+        (nd, exp) = decimal_digits(scratch.as_bytes(), &mut digits);
+    }
+    // `p` digits, as the precision prints them (%g trims the zeros below).
+    while nd < p {
         if let Some(slot) = digits.get_mut(nd) {
-            *slot = b;
-            nd += 1;
+            *slot = b'0';
         }
+        nd += 1;
     }
     let digits = digits.get(..nd).unwrap_or_default();
     if exp < -4 || exp >= p as i32 {
@@ -340,13 +340,13 @@ fn format_g_digits(out: &mut impl super::ByteSink, scratch: &mut String, x: f64,
         }
         out.push(b'e');
         out.push(if exp < 0 { b'-' } else { b'+' });
+        // At least two digits (|exp| <= 324).
         let e = exp.unsigned_abs();
-        if e < 10 {
-            out.push(b'0');
+        if e >= 100 {
+            out.push(b'0' + (e / 100 % 10) as u8);
         }
-        scratch.clear();
-        let _ = write!(scratch, "{e}");
-        out.extend_from_slice(scratch.as_bytes());
+        out.push(b'0' + (e / 10 % 10) as u8);
+        out.push(b'0' + (e % 10) as u8);
     } else if exp >= 0 {
         let split = usize::try_from(exp).unwrap_or(0).saturating_add(1).min(digits.len());
         let (int, frac) = digits.split_at(split);
@@ -363,6 +363,47 @@ fn format_g_digits(out: &mut impl super::ByteSink, scratch: &mut String, x: f64,
         }
         out.extend_from_slice(trim_zeros(digits));
     }
+}
+
+/// The significant digits of a positive decimal number printed as "ddd.ddd" or "d.ddde[-]X"
+/// (leading and trailing zeros dropped), into `digits`; returns their count and the
+/// decimal exponent of the first.
+fn decimal_digits(text: &[u8], digits: &mut [u8; 48]) -> (usize, i32) {
+    let (mant, e) = match text.iter().position(|&b| b == b'e' || b == b'E') {
+        Some(i) => {
+            let e = std::str::from_utf8(text.get(i + 1..).unwrap_or_default()).ok().and_then(|t| t.parse::<i32>().ok());
+            (text.get(..i).unwrap_or_default(), e.unwrap_or(0))
+        }
+        None => (text, 0),
+    };
+    let mut int_digits = 0i32;
+    let mut seen_point = false;
+    let mut leading = 0i32;
+    let mut nd = 0usize;
+    let mut last_nonzero = 0usize;
+    for &b in mant {
+        match b {
+            b'.' => seen_point = true,
+            b'0'..=b'9' => {
+                if !seen_point {
+                    int_digits += 1;
+                }
+                if nd == 0 && b == b'0' {
+                    leading += 1;
+                    continue;
+                }
+                if let Some(slot) = digits.get_mut(nd) {
+                    *slot = b;
+                    nd += 1;
+                    if b != b'0' {
+                        last_nonzero = nd;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    (last_nonzero, int_digits - 1 - leading + e)
 }
 
 fn trim_zeros(d: &[u8]) -> &[u8] {
@@ -2427,6 +2468,16 @@ mod tests {
                 _ => 10f64.powi((r % 600) as i32 - 300) * (1.0 + ((r >> 32) % 3) as f64 * f64::EPSILON),
             };
             for p in [1, 2, 6, 13, 14] {
+                if n < 8 {
+                    // Values whose rounded digits end in zeros, in fixed and exponent form.
+                    let x = [1000.000000000001, 99999999999999.9, 0.000123, 1.5e-5, 123456.7e10, 1e21, 1e-300, 5e-324]
+                        [n as usize];
+                    fast.clear();
+                    exact.clear();
+                    format_g_digits(&mut fast, &mut scratch, x, p, true);
+                    format_g_digits(&mut exact, &mut scratch, x, p, false);
+                    assert_eq!(fast, exact, "%.{p}g of {x:e}");
+                }
                 fast.clear();
                 exact.clear();
                 format_g_digits(&mut fast, &mut scratch, x, p, true);
