@@ -312,10 +312,15 @@ fn format_g_digits(out: &mut impl super::ByteSink, scratch: &mut String, x: f64,
     let mut nd = 0usize;
     let mut exp = 0i32;
     let fits = shortest && a >= f64::MIN_POSITIVE && p <= 15 && {
-        let mut buf = ryu::Buffer::new();
-        let (n, e) = decimal_digits(buf.format_finite(a).as_bytes(), &mut digits);
-        (nd, exp) = (n, e);
-        n <= p
+        if let Some((n, e)) = short_decimal(a, &mut digits) {
+            (nd, exp) = (n, e);
+            n <= p
+        } else {
+            let mut buf = ryu::Buffer::new();
+            let (n, e) = decimal_digits(buf.format_finite(a).as_bytes(), &mut digits);
+            (nd, exp) = (n, e);
+            n <= p
+        }
     };
     if !fits {
         scratch.clear();
@@ -363,6 +368,44 @@ fn format_g_digits(out: &mut impl super::ByteSink, scratch: &mut String, x: f64,
         }
         out.extend_from_slice(trim_zeros(digits));
     }
+}
+
+/// The digits of a decimal of at most 4 places and 15 significant digits (n / 10^d) whose
+/// nearest double is `a`, as `decimal_digits` returns them: like ryu's digits, they lie
+/// within half an ulp of `a`, which is all `format_g_digits` needs of them. A quick test that
+/// catches prices and halves before ryu.
+fn short_decimal(a: f64, digits: &mut [u8; 48]) -> Option<(usize, i32)> {
+    const POW: [f64; 5] = [1.0, 10.0, 100.0, 1000.0, 10000.0];
+    if !(1e-4..1e15).contains(&a) {
+        return None;
+    }
+    for (d, &scale) in POW.iter().enumerate().skip(1) {
+        let n = (a * scale).round();
+        if n >= 1e15 {
+            return None;
+        }
+        // n and 10^d are exact doubles: the quotient is the double nearest n / 10^d.
+        if n / scale == a {
+            let mut n = n as u64;
+            let mut buf = [0u8; 20];
+            let mut i = buf.len();
+            while n > 0 && i > 0 {
+                i -= 1;
+                if let Some(slot) = buf.get_mut(i) {
+                    *slot = b'0' + (n % 10) as u8;
+                }
+                n /= 10;
+            }
+            let text = buf.get(i..).unwrap_or_default();
+            let len = i32::try_from(text.len()).unwrap_or(0);
+            let end = text.iter().rposition(|&b| b != b'0').map_or(0, |k| k + 1);
+            for (slot, &b) in digits.iter_mut().zip(text.get(..end).unwrap_or_default()) {
+                *slot = b;
+            }
+            return Some((end, len - 1 - d as i32));
+        }
+    }
+    None
 }
 
 /// The significant digits of a positive decimal number printed as "ddd.ddd" or "d.ddde[-]X"
