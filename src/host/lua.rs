@@ -48,6 +48,61 @@ impl LuaBuf {
         Ok(LuaBuf { state, data: ptr::null_mut(), len: 0, cap: 0, failed: false })
     }
 
+    /// An empty buffer of the thread `state` (a raw library function's, see host::Call).
+    pub(super) fn for_state(state: *mut mlua::ffi::lua_State) -> LuaBuf {
+        LuaBuf { state, data: ptr::null_mut(), len: 0, cap: 0, failed: false }
+    }
+
+    /// The block shrunk to its length, handed over (`None` when empty): its owner must make
+    /// it a string with lua_alt_pushadopted.
+    pub(super) fn into_block(mut self) -> mlua::Result<Option<(*mut u8, usize)>> {
+        if self.failed {
+            return Err(mlua::Error::MemoryError("not enough memory".into()));
+        }
+        if self.len == 0 {
+            return Ok(None);
+        }
+        if self.len < self.cap {
+            // SAFETY: shrinking this VM's block; never raises.
+            let shrunk = unsafe { lua_c::lua_alt_strbuf(self.state, self.data, self.cap, self.len) };
+            if !shrunk.is_null() {
+                self.data = shrunk;
+                self.cap = self.len;
+            }
+        }
+        if self.len < self.cap {
+            // Cannot shrink in place: a block of the exact size, copied.
+            // SAFETY: a new block of this VM; never raises.
+            let exact = unsafe { lua_c::lua_alt_strbuf(self.state, ptr::null_mut(), 0, self.len) };
+            if exact.is_null() {
+                return Err(mlua::Error::MemoryError("not enough memory".into()));
+            }
+            // SAFETY: both blocks hold at least `len` bytes and are distinct.
+            unsafe { ptr::copy_nonoverlapping(self.data, exact, self.len) };
+            // SAFETY: the old block is this VM's, not handed over.
+            unsafe { lua_c::lua_alt_strbuf(self.state, self.data, self.cap, 0) };
+            self.data = exact;
+            self.cap = self.len;
+        }
+        let block = (self.data, self.len);
+        self.data = ptr::null_mut();
+        self.cap = 0;
+        Ok(Some(block))
+    }
+
+    /// The bytes the buffer's VM holds (lua_gc's count; what `Lua::used_memory` reports).
+    pub fn vm_bytes(&self) -> usize {
+        // SAFETY: the buffer's thread is alive while the buffer is (see `new`); reading the
+        // GC count never raises.
+        let (kb, bytes) = unsafe {
+            (
+                mlua::ffi::lua_gc(self.state, mlua::ffi::LUA_GCCOUNT, 0),
+                mlua::ffi::lua_gc(self.state, mlua::ffi::LUA_GCCOUNTB, 0),
+            )
+        };
+        usize::try_from(kb).unwrap_or(0).saturating_mul(1024).saturating_add(usize::try_from(bytes).unwrap_or(0))
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }

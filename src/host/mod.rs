@@ -1456,4 +1456,4 @@ mod lua;
 mod reader;
 pub use filter::*;
 pub use lua::*;
-pub use reader::{Builder, Raw, Reader, Slot};
+pub use reader::{raw_function, Builder, Call, Raw, Reader, Slot};

@@ -399,3 +399,272 @@ impl Builder<'_> {
         Ok((self.pop)())
     }
 }
+
+const OP_TOLSTRING: c_int = 4;
+const OP_PUSHADOPTED: c_int = 5;
+
+/// A library function called by Lua as a plain C function (no mlua callback in between):
+/// reads its arguments from the stack and pushes its results, returning their count; an
+/// `Err` is raised by the C wrapper once the Rust frames are gone (see `raw_function`).
+pub type RawFn = fn(&mut Call<'_>) -> mlua::Result<c_int>;
+
+/// The Lua function calling `f` (see `RawFn`).
+pub fn raw_function(lua: &mlua::Lua, f: RawFn) -> mlua::Result<mlua::Function> {
+    // SAFETY: the closure pushes the function pointer as a light userdata and makes it the
+    // upvalue of a C closure, left on the stack as the result; raw_trampoline reads it back
+    // as the same type.
+    unsafe {
+        lua.exec_raw::<mlua::Function>((), |state| {
+            ffi::lua_pushlightuserdata(state, f as *mut std::ffi::c_void);
+            ffi::lua_pushcclosure(state, raw_trampoline, 1);
+        })
+    }
+}
+
+/// The body of every `raw_function`: runs the Rust function (which holds its values in its
+/// own frames and never lets a Lua error pass through them: every allocating step is
+/// protected), then raises its error, if any, with nothing Rust left to drop: the message is
+/// pushed (protected) and the `String` dropped before luaL_where and lua_error run.
+unsafe extern "C-unwind" fn raw_trampoline(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY: a C function called by Lua with a valid state; upvalue 1 is the RawFn pushed
+    // by raw_function.
+    unsafe {
+        let f = ffi::lua_touserdata(state, ffi::lua_upvalueindex(1));
+        if f.is_null() {
+            return 0;
+        }
+        let f: RawFn = std::mem::transmute::<*mut std::ffi::c_void, RawFn>(f);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let nargs = ffi::lua_gettop(state);
+            let mut call = Call { state, nargs, room: 0, _frame: PhantomData };
+            match f(&mut call) {
+                Ok(n) => Ok(n),
+                Err(e) => Err(crate::lua::raw_error_message(&e)),
+            }
+        }));
+        let (here, msg) = match outcome {
+            Ok(Ok(n)) => return n,
+            Ok(Err(m)) => m,
+            Err(_) => (false, b"internal error in a library function".to_vec()),
+        };
+        ffi::lua_settop(state, 0);
+        let pushed = lua_alt_protected(state, OP_PUSHSTRING, 0, 0, msg.as_ptr().cast(), msg.len());
+        drop(msg);
+        if pushed != 0 {
+            // The error value (a memory error's message) is on top.
+            ffi::lua_error(state);
+        }
+        if here {
+            ffi::luaL_where(state, 1);
+            ffi::lua_insert(state, -2);
+            ffi::lua_concat(state, 2);
+        }
+        ffi::lua_error(state)
+    }
+}
+
+/// A raw library function's view of its stack: the arguments (1..=nargs, never removed while
+/// the call runs, so the bytes of a string argument stay valid for the whole call: `'f`) and
+/// the values it pushes above them.
+pub struct Call<'f> {
+    state: *mut ffi::lua_State,
+    nargs: c_int,
+    room: c_int,
+    _frame: PhantomData<&'f ()>,
+}
+
+impl<'f> Call<'f> {
+    /// How many arguments the function got.
+    pub fn nargs(&self) -> usize {
+        usize::try_from(self.nargs).unwrap_or(0)
+    }
+
+    fn index(&self, idx: usize) -> Option<c_int> {
+        // SAFETY: reads the top only.
+        let top = unsafe { ffi::lua_gettop(self.state) };
+        c_int::try_from(idx).ok().filter(|&i| i >= 1 && i <= top)
+    }
+
+    /// luaL_typename of stack position `idx` ("no value" above the top).
+    pub fn type_name(&self, idx: usize) -> &'static str {
+        let Some(i) = self.index(idx) else { return "no value" };
+        // SAFETY: a valid index.
+        match unsafe { ffi::lua_type(self.state, i) } {
+            ffi::LUA_TNIL => "nil",
+            ffi::LUA_TBOOLEAN => "boolean",
+            ffi::LUA_TLIGHTUSERDATA | ffi::LUA_TUSERDATA => "userdata",
+            ffi::LUA_TNUMBER => "number",
+            ffi::LUA_TSTRING => "string",
+            ffi::LUA_TTABLE => "table",
+            ffi::LUA_TFUNCTION => "function",
+            ffi::LUA_TTHREAD => "thread",
+            _ => "no value",
+        }
+    }
+
+    /// True for nil or no value (luaL_opt's test).
+    pub fn is_none_or_nil(&self, idx: usize) -> bool {
+        let Some(i) = self.index(idx) else { return true };
+        // SAFETY: a valid index.
+        unsafe { ffi::lua_type(self.state, i) == ffi::LUA_TNIL }
+    }
+
+    /// lua_isnumber + lua_tonumber: numbers, and strings Lua reads as numbers (no
+    /// conversion is stored, nothing allocated).
+    pub fn number(&self, idx: usize) -> Option<f64> {
+        let i = self.index(idx)?;
+        // SAFETY: a valid index; both only read the value.
+        unsafe { (ffi::lua_isnumber(self.state, i) != 0).then(|| ffi::lua_tonumber(self.state, i)) }
+    }
+
+    /// lua_tolstring of an argument: strings, and numbers converted in place (as
+    /// luaL_checklstring does); `None` for other types.
+    pub fn lstring(&mut self, idx: usize) -> mlua::Result<Option<&'f [u8]>> {
+        let Some(i) = self.index(idx).filter(|&i| i <= self.nargs) else { return Ok(None) };
+        // SAFETY: a valid argument index. A number is converted in place by a protected
+        // step (it allocates the string); the bytes of a string argument live as long as the
+        // argument stays in its slot, which is the whole call (`'f`).
+        unsafe {
+            match ffi::lua_type(self.state, i) {
+                ffi::LUA_TSTRING => {}
+                ffi::LUA_TNUMBER => self.protected(OP_TOLSTRING, i, &[])?,
+                _ => return Ok(None),
+            }
+            let mut len = 0usize;
+            let p = ffi::lua_tolstring(self.state, i, &mut len);
+            Ok(Some(if p.is_null() { &[] } else { std::slice::from_raw_parts(p.cast::<u8>(), len) }))
+        }
+    }
+
+    fn protected(&mut self, op: c_int, idx: c_int, s: &[u8]) -> mlua::Result<()> {
+        // SAFETY: see lua_alt_protected; callers pass a valid index, or bytes valid for the
+        // call.
+        let status = unsafe { lua_alt_protected(self.state, op, idx, 0, s.as_ptr().cast(), s.len()) };
+        if status == 0 {
+            return Ok(());
+        }
+        self.room = 0;
+        if status == ffi::LUA_ERRRUN {
+            // SAFETY: the error value is on top; copied, then popped.
+            let msg = unsafe {
+                let mut len = 0usize;
+                let p = ffi::lua_tolstring(self.state, -1, &mut len);
+                let msg = if p.is_null() {
+                    String::new()
+                } else {
+                    String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len)).into_owned()
+                };
+                ffi::lua_pop(self.state, 1);
+                msg
+            };
+            return Err(mlua::Error::RuntimeError(msg));
+        }
+        Err(no_room())
+    }
+
+    fn make_room(&mut self, n: c_int) -> mlua::Result<()> {
+        if self.room >= n {
+            return Ok(());
+        }
+        // SAFETY: never raises (see lua_alt_checkstack).
+        if unsafe { lua_alt_checkstack(self.state, n.max(GROW)) } == 0 {
+            return Err(no_room());
+        }
+        self.room = n.max(GROW);
+        Ok(())
+    }
+
+    /// Values on the stack (arguments and pushed values).
+    pub fn top(&self) -> usize {
+        // SAFETY: reads the top.
+        usize::try_from(unsafe { ffi::lua_gettop(self.state) }).unwrap_or(0)
+    }
+
+    /// Pops the value on top, if the function pushed it (arguments stay).
+    pub fn pop_result(&mut self) {
+        // SAFETY: reads the top; pops only above the arguments.
+        unsafe {
+            if ffi::lua_gettop(self.state) > self.nargs {
+                ffi::lua_pop(self.state, 1);
+                self.room += 1;
+            }
+        }
+    }
+
+    pub fn push_nil(&mut self) -> mlua::Result<()> {
+        self.make_room(1)?;
+        // SAFETY: room checked; allocates nothing.
+        unsafe { ffi::lua_pushnil(self.state) };
+        self.room -= 1;
+        Ok(())
+    }
+
+    pub fn push_num(&mut self, n: f64) -> mlua::Result<()> {
+        self.make_room(1)?;
+        // SAFETY: room checked; allocates nothing.
+        unsafe { ffi::lua_pushnumber(self.state, n) };
+        self.room -= 1;
+        Ok(())
+    }
+
+    pub fn push_str(&mut self, s: &[u8]) -> mlua::Result<()> {
+        self.make_room(1)?;
+        self.protected(OP_PUSHSTRING, 0, s)?;
+        self.room -= 1;
+        Ok(())
+    }
+
+    /// An output buffer of this call's thread (see LuaBuf).
+    pub fn buffer(&self) -> super::LuaBuf {
+        super::LuaBuf::for_state(self.state)
+    }
+
+    /// Pushes the buffer's bytes as a string (the block itself, see LuaBuf::into_string).
+    pub fn push_buffer(&mut self, buf: super::LuaBuf) -> mlua::Result<()> {
+        self.make_room(1)?;
+        match buf.into_block()? {
+            None => self.push_str(&[])?,
+            Some((data, len)) => {
+                // SAFETY: the block is exactly `len` bytes of this VM; the operation hands it
+                // to the string before anything in it can fail (see luaS_alt_adopt), so it is
+                // owned by Lua whatever the status.
+                let slice = unsafe { std::slice::from_raw_parts(data.cast_const(), len) };
+                self.protected(OP_PUSHADOPTED, 0, slice)?;
+                self.room -= 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// luaL_argerror's text for argument `narg` (the function's name from its call info,
+    /// `calling 'f' on bad self` for a method's self), raised with the caller's position.
+    pub fn arg_error(&self, narg: i64, extramsg: &str) -> mlua::Error {
+        // SAFETY: lua_getstack/lua_getinfo("n") of level 0 (this C function) only read the
+        // call info; the name is copied.
+        let info = unsafe {
+            let mut ar: ffi::lua_Debug = std::mem::zeroed();
+            if ffi::lua_getstack(self.state, 0, &mut ar) == 0 {
+                None
+            } else {
+                ffi::lua_getinfo(self.state, c"n".as_ptr(), &mut ar);
+                let name =
+                    (!ar.name.is_null()).then(|| std::ffi::CStr::from_ptr(ar.name).to_string_lossy().into_owned());
+                let method = !ar.namewhat.is_null() && std::ffi::CStr::from_ptr(ar.namewhat).to_bytes() == b"method";
+                Some((name, method))
+            }
+        };
+        let msg = match info {
+            None => format!("bad argument #{narg} ({extramsg})"),
+            Some((name, is_method)) => {
+                let name = name.unwrap_or_else(|| "?".to_string());
+                let narg = if is_method { narg - 1 } else { narg };
+                if is_method && narg == 0 {
+                    format!("calling '{name}' on bad self ({extramsg})")
+                } else {
+                    format!("bad argument #{narg} to '{name}' ({extramsg})")
+                }
+            }
+        };
+        crate::lua::raise_here(&msg)
+    }
+}

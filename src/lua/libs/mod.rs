@@ -38,6 +38,26 @@ pub fn reserve(lua: &Lua, out: &mut LuaBuf, need: usize) -> mlua::Result<()> {
     Err(out_of_memory())
 }
 
+/// `reserve` for a raw library function (host::Call), which has no `Lua` handle: the same
+/// growth and limit, the VM's memory read from the buffer's own state.
+pub fn reserve_raw(out: &mut LuaBuf, need: usize) -> mlua::Result<()> {
+    let want = out.len().saturating_add(need);
+    if want <= out.capacity() {
+        return Ok(());
+    }
+    let mut cap = want.max(out.capacity().saturating_mul(2)).max(64);
+    let limit = crate::config::script_memory_limit();
+    if limit > 0 {
+        let ceiling = limit.saturating_sub(out.vm_bytes()).saturating_add(out.capacity());
+        cap = cap.min(ceiling).max(want);
+    }
+    if out.try_grow(cap) {
+        return Ok(());
+    }
+    crate::lua::note_memory_error();
+    Err(out_of_memory())
+}
+
 /// Where the number formatter writes: an encoder's output or a scratch vector.
 pub trait ByteSink {
     fn push(&mut self, byte: u8);
