@@ -39,7 +39,7 @@ pub struct Reader<'l> {
     state: *mut ffi::lua_State,
     /// Slots known to be free above the top.
     room: c_int,
-    _lua: PhantomData<&'l mlua::Lua>,
+    _lua: PhantomData<&'l ()>,
 }
 
 /// Slots asked for at a time when the stack must grow.
@@ -109,11 +109,6 @@ impl Reader<'_> {
                 _ => Raw::Other("userdata"),
             }
         }
-    }
-
-    /// The slot above `s` (the next root, or the value above a key).
-    pub fn after(&self, s: Slot) -> Slot {
-        Slot(s.0.saturating_add(1))
     }
 
     /// The slot below `s` (the key under a value).
@@ -229,8 +224,8 @@ pub struct Builder<'l> {
     state: *mut ffi::lua_State,
     /// Slots known to be free above the top.
     room: c_int,
-    /// Pops the top value as an mlua value.
-    pop: &'l dyn Fn() -> mlua::Value,
+    /// Pops the top value as an mlua value (none for a raw function's builder).
+    pop: Option<&'l dyn Fn() -> mlua::Value>,
 }
 
 impl Builder<'_> {
@@ -247,7 +242,7 @@ impl Builder<'_> {
                 if lua_alt_checkstack(state, GROW) == 0 {
                     return Err(no_room());
                 }
-                let mut b = Builder { state, room: GROW, pop: &pop };
+                let mut b = Builder { state, room: GROW, pop: Some(&pop) };
                 let out = f(&mut b);
                 ffi::lua_settop(state, top);
                 out
@@ -373,9 +368,9 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// The slot below `s`.
-    pub fn before(&self, s: Slot) -> Slot {
-        Slot(s.0.saturating_sub(1))
+    /// The slot above `s`.
+    pub fn after(&self, s: Slot) -> Slot {
+        Slot(s.0.saturating_add(1))
     }
 
     /// Swaps the two values on top.
@@ -394,9 +389,23 @@ impl Builder<'_> {
 
     /// The value at `s` as an mlua value (one reference).
     pub fn take(&mut self, s: Slot) -> mlua::Result<mlua::Value> {
+        let Some(pop) = self.pop else {
+            return Err(mlua::Error::RuntimeError("no mlua values in a raw function".into()));
+        };
         self.push_copy(s)?;
         self.room += 1;
-        Ok((self.pop)())
+        Ok(pop())
+    }
+
+    /// Moves the value on top down to `s`, shifting the values from `s` up.
+    pub fn insert(&mut self, s: Slot) {
+        // SAFETY: lua_insert of a slot at or below the top moves values only; callers pass
+        // slots of values they pushed.
+        unsafe {
+            if s.0 >= 1 && s.0 <= ffi::lua_gettop(self.state) {
+                ffi::lua_insert(self.state, s.0);
+            }
+        }
     }
 }
 
@@ -612,6 +621,21 @@ impl<'f> Call<'f> {
         self.protected(OP_PUSHSTRING, 0, s)?;
         self.room -= 1;
         Ok(())
+    }
+
+    /// The slot of argument `idx` (1-based).
+    pub fn arg_slot(&self, idx: usize) -> Slot {
+        Slot(c_int::try_from(idx).unwrap_or(0))
+    }
+
+    /// A reader of this call's values (arguments, and what it pushes).
+    pub fn reader(&mut self) -> Reader<'f> {
+        Reader { state: self.state, room: 0, _lua: PhantomData }
+    }
+
+    /// A builder of values on this call's stack; what it leaves there are results.
+    pub fn builder(&mut self) -> Builder<'f> {
+        Builder { state: self.state, room: 0, pop: None }
     }
 
     /// An output buffer of this call's thread (see LuaBuf).
