@@ -23,14 +23,14 @@ mod lua_c {
         pub static mut lua_alt_memory_room: Option<unsafe extern "C" fn(usize, usize) -> c_int>;
         /// Strings written in place (build.rs patches of lstring.c and lapi.c).
         pub fn lua_alt_strbuf(state: *mut lua_State, data: *mut u8, ocap: usize, ncap: usize) -> *mut u8;
-        pub fn lua_alt_pushadopted(state: *mut lua_State, data: *mut u8, len: usize);
     }
 }
 
 /// An encoder's output, written in place into the block (from the VM's allocator, counted in
 /// its memory and held to its limit) that becomes the Lua string at the end: no second copy
 /// of a large result. Grows only through `try_grow`; writes beyond the capacity grow it too,
-/// and if that fails the buffer is marked failed and `into_string` reports a memory error.
+/// and if that fails the buffer is marked failed and `Call::push_buffer` (which makes the
+/// block the string, see `into_block`) reports a memory error.
 pub struct LuaBuf {
     state: *mut mlua::ffi::lua_State,
     data: *mut u8,
@@ -40,14 +40,6 @@ pub struct LuaBuf {
 }
 
 impl LuaBuf {
-    /// An empty buffer of the VM running `lua`'s current callback.
-    pub fn new(lua: &mlua::Lua) -> mlua::Result<LuaBuf> {
-        // The thread it names is running the Rust callback that owns this buffer, so it
-        // outlives it (read without a protected call: nothing runs on it).
-        let state = lua.exec_raw_lua(|raw| raw.state());
-        Ok(LuaBuf { state, data: ptr::null_mut(), len: 0, cap: 0, failed: false })
-    }
-
     /// An empty buffer of the thread `state` (a raw library function's, see host::Call).
     pub(super) fn for_state(state: *mut mlua::ffi::lua_State) -> LuaBuf {
         LuaBuf { state, data: ptr::null_mut(), len: 0, cap: 0, failed: false }
@@ -161,49 +153,6 @@ impl LuaBuf {
             unsafe { ptr::write_bytes(self.data.add(self.len), byte, n) };
             self.len += n;
         }
-    }
-
-    pub fn as_slice(&self) -> &[u8] {
-        if self.data.is_null() {
-            return &[];
-        }
-        // SAFETY: the first `len` bytes of the block were written.
-        unsafe { std::slice::from_raw_parts(self.data, self.len) }
-    }
-
-    /// The Lua string: the block itself, shrunk to its length and interned.
-    pub fn into_string(mut self, lua: &mlua::Lua) -> mlua::Result<mlua::LuaString> {
-        if self.failed {
-            return Err(mlua::Error::MemoryError("not enough memory".into()));
-        }
-        if self.len == 0 {
-            return lua.create_string("");
-        }
-        if self.len < self.cap {
-            // SAFETY: shrinking this VM's block; never raises.
-            let shrunk = unsafe { lua_c::lua_alt_strbuf(self.state, self.data, self.cap, self.len) };
-            if shrunk.is_null() {
-                // Cannot shrink in place: a copy instead (the block is freed on drop).
-                return lua.create_string(self.as_slice());
-            }
-            self.data = shrunk;
-            self.cap = self.len;
-        }
-        let (data, len) = (self.data, self.len);
-        let mut handed = false;
-        // SAFETY: the block is exactly `len` bytes; once the closure runs, the string owns it
-        // (even if a later step raises: it is interned first), so it is not freed on drop.
-        let result = unsafe {
-            lua.exec_raw::<mlua::LuaString>((), |state| {
-                handed = true;
-                lua_c::lua_alt_pushadopted(state, data, len);
-            })
-        };
-        if handed {
-            self.data = ptr::null_mut();
-            self.cap = 0;
-        }
-        result
     }
 }
 

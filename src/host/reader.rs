@@ -50,38 +50,6 @@ fn no_room() -> mlua::Error {
 }
 
 impl Reader<'_> {
-    /// Runs `f` with `roots` pushed on the running thread's stack; `f` gets the slot of the
-    /// first (the others follow). The stack is put back as it was afterwards.
-    pub fn with<R>(
-        lua: &mlua::Lua,
-        roots: &[mlua::Value],
-        f: impl FnOnce(&mut Reader<'_>, Slot) -> mlua::Result<R>,
-    ) -> mlua::Result<R> {
-        let n = c_int::try_from(roots.len()).map_err(|_| no_room())?;
-        lua.exec_raw_lua(|raw| {
-            let state = raw.state();
-            // SAFETY: `state` is the thread running this callback. The stack grows without
-            // raising; mlua's push of a value copies a reference (lua_xmove) or pushes a
-            // scalar, without allocating. The top is restored on every path.
-            unsafe {
-                let top = ffi::lua_gettop(state);
-                if lua_alt_checkstack(state, n.saturating_add(GROW)) == 0 {
-                    return Err(no_room());
-                }
-                for v in roots {
-                    if let Err(e) = raw.push(v) {
-                        ffi::lua_settop(state, top);
-                        return Err(e);
-                    }
-                }
-                let mut reader = Reader { state, room: GROW, _lua: PhantomData };
-                let out = f(&mut reader, Slot(top + 1));
-                ffi::lua_settop(state, top);
-                out
-            }
-        })
-    }
-
     /// The value at `s`; a string's bytes stay valid while the reader is not changed.
     pub fn value(&self, s: Slot) -> Raw<'_> {
         // SAFETY: `s` was handed out by this reader and is below the top (slots are only
@@ -224,32 +192,10 @@ pub struct Builder<'l> {
     state: *mut ffi::lua_State,
     /// Slots known to be free above the top.
     room: c_int,
-    /// Pops the top value as an mlua value (none for a raw function's builder).
-    pop: Option<&'l dyn Fn() -> mlua::Value>,
+    _lua: PhantomData<&'l ()>,
 }
 
 impl Builder<'_> {
-    /// Runs `f` on the running thread's stack, put back as it was afterwards.
-    pub fn with<R>(lua: &mlua::Lua, f: impl FnOnce(&mut Builder<'_>) -> mlua::Result<R>) -> mlua::Result<R> {
-        lua.exec_raw_lua(|raw| {
-            let state = raw.state();
-            // SAFETY: pops one value that `take` pushed (a copy of a slot of this builder).
-            let pop = || unsafe { raw.pop_value() };
-            // SAFETY: `state` is the thread running this callback; the top is restored on
-            // every path.
-            unsafe {
-                let top = ffi::lua_gettop(state);
-                if lua_alt_checkstack(state, GROW) == 0 {
-                    return Err(no_room());
-                }
-                let mut b = Builder { state, room: GROW, pop: Some(&pop) };
-                let out = f(&mut b);
-                ffi::lua_settop(state, top);
-                out
-            }
-        })
-    }
-
     fn make_room(&mut self, n: c_int) -> mlua::Result<()> {
         if self.room >= n {
             return Ok(());
@@ -349,11 +295,6 @@ impl Builder<'_> {
         self.push_with(|s| unsafe { ffi::lua_pushlightuserdata(s, std::ptr::null_mut()) })
     }
 
-    /// Pushes a copy of the value at `s`.
-    pub fn push_copy(&mut self, s: Slot) -> mlua::Result<Slot> {
-        self.push_with(|st| unsafe { ffi::lua_pushvalue(st, s.0) })
-    }
-
     /// `t[i] = v` (raw) with the value on top, popped.
     pub fn set_index(&mut self, t: Slot, i: i64) -> mlua::Result<()> {
         self.is_table(t)?;
@@ -385,16 +326,6 @@ impl Builder<'_> {
         self.protected(OP_RAWSET, t.0, 0, &[])?;
         self.room += 2;
         Ok(())
-    }
-
-    /// The value at `s` as an mlua value (one reference).
-    pub fn take(&mut self, s: Slot) -> mlua::Result<mlua::Value> {
-        let Some(pop) = self.pop else {
-            return Err(mlua::Error::RuntimeError("no mlua values in a raw function".into()));
-        };
-        self.push_copy(s)?;
-        self.room += 1;
-        Ok(pop())
     }
 
     /// Moves the value on top down to `s`, shifting the values from `s` up.
@@ -430,10 +361,47 @@ pub fn raw_function(lua: &mlua::Lua, f: RawFn) -> mlua::Result<mlua::Function> {
     }
 }
 
-/// The body of every `raw_function`: runs the Rust function (which holds its values in its
-/// own frames and never lets a Lua error pass through them: every allocating step is
-/// protected), then raises its error, if any, with nothing Rust left to drop: the message is
-/// pushed (protected) and the `String` dropped before luaL_where and lua_error run.
+/// The Lua function calling `f` with `data` (see `RawFn`): a C closure whose upvalues are
+/// `f`, a pointer to `data`, and a userdata owning `data`, so `data` lives as long as the
+/// function.
+pub fn raw_function_with<T: Send + Sync + 'static>(
+    lua: &mlua::Lua,
+    f: fn(&mut Call<'_>, &T) -> mlua::Result<c_int>,
+    data: std::sync::Arc<T>,
+) -> mlua::Result<mlua::Function> {
+    let ptr = std::sync::Arc::as_ptr(&data).cast_mut().cast::<std::ffi::c_void>();
+    let owner = lua.create_any_userdata(data)?;
+    // SAFETY: exec_raw pushes the owner; the closure pushes the function pointer and the
+    // data pointer, a copy of the owner, makes the three the upvalues of a C closure and
+    // removes the original owner, leaving the closure as the only result.
+    // raw_trampoline_with::<T> reads them back as the same types.
+    unsafe {
+        lua.exec_raw::<mlua::Function>(owner, |state| {
+            ffi::lua_pushlightuserdata(state, f as *mut std::ffi::c_void);
+            ffi::lua_pushlightuserdata(state, ptr);
+            ffi::lua_pushvalue(state, -3);
+            ffi::lua_pushcclosure(state, raw_trampoline_with::<T>, 3);
+            ffi::lua_remove(state, -2);
+        })
+    }
+}
+
+unsafe extern "C-unwind" fn raw_trampoline_with<T>(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY: upvalues set by raw_function_with::<T>: the function pointer, and a pointer to
+    // the `T` that upvalue 3 owns (alive while this closure runs).
+    unsafe {
+        let f = ffi::lua_touserdata(state, ffi::lua_upvalueindex(1));
+        let data = ffi::lua_touserdata(state, ffi::lua_upvalueindex(2)).cast_const().cast::<T>();
+        let Some(data) = data.as_ref() else { return 0 };
+        if f.is_null() {
+            return 0;
+        }
+        let f = std::mem::transmute::<*mut std::ffi::c_void, fn(&mut Call<'_>, &T) -> mlua::Result<c_int>>(f);
+        run_raw(state, |call| f(call, data))
+    }
+}
+
+/// The body of every `raw_function`.
 unsafe extern "C-unwind" fn raw_trampoline(state: *mut ffi::lua_State) -> c_int {
     // SAFETY: a C function called by Lua with a valid state; upvalue 1 is the RawFn pushed
     // by raw_function.
@@ -443,6 +411,21 @@ unsafe extern "C-unwind" fn raw_trampoline(state: *mut ffi::lua_State) -> c_int 
             return 0;
         }
         let f: RawFn = std::mem::transmute::<*mut std::ffi::c_void, RawFn>(f);
+        run_raw(state, f)
+    }
+}
+
+/// Runs a raw function's Rust code (which holds its values in its own frames and never lets
+/// a Lua error pass through them: every allocating step is protected), then raises its
+/// error, if any, with nothing Rust left to drop: the message is pushed (protected) and the
+/// `String` dropped before luaL_where and lua_error run.
+///
+/// # Safety
+/// `state` is the running thread of a C function called by Lua.
+unsafe fn run_raw(state: *mut ffi::lua_State, f: impl FnOnce(&mut Call<'_>) -> mlua::Result<c_int>) -> c_int {
+    // SAFETY: see above; after the closure every Rust value is gone but `msg`, dropped
+    // before anything may raise.
+    unsafe {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let nargs = ffi::lua_gettop(state);
             let mut call = Call { state, nargs, room: 0, _frame: PhantomData };
@@ -460,7 +443,11 @@ unsafe extern "C-unwind" fn raw_trampoline(state: *mut ffi::lua_State) -> c_int 
         let pushed = lua_alt_protected(state, OP_PUSHSTRING, 0, 0, msg.as_ptr().cast(), msg.len());
         drop(msg);
         if pushed != 0 {
-            // The error value (a memory error's message) is on top.
+            if pushed != ffi::LUA_ERRRUN {
+                // Lua's memory error message exists already (never allocated again).
+                ffi::lua_settop(state, 0);
+                ffi::lua_pushstring(state, c"not enough memory".as_ptr());
+            }
             ffi::lua_error(state);
         }
         if here {
@@ -635,7 +622,7 @@ impl<'f> Call<'f> {
 
     /// A builder of values on this call's stack; what it leaves there are results.
     pub fn builder(&mut self) -> Builder<'f> {
-        Builder { state: self.state, room: 0, pop: None }
+        Builder { state: self.state, room: 0, _lua: PhantomData }
     }
 
     /// An output buffer of this call's thread (see LuaBuf).

@@ -14,12 +14,13 @@
 //!   `luaL_error` adds (`luaL_where(L, 1)`: the calling Lua line, e.g. `user_script:1: `), and the
 //!   `luaL_argerror` texts with the function name as Lua sees it at the call site.
 
+use std::ffi::c_int;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
-use mlua::{Error, Function, IntoLuaMulti, LightUserData, Lua, LuaString, MultiValue, Table, Value};
+use mlua::{Error, Function, IntoLuaMulti, LightUserData, Lua, MultiValue, Table, Value};
 
-use crate::host::{Builder, Raw, Reader, Slot};
+use crate::host::{raw_function_with, Builder, Call, Raw, Reader, Slot};
 
 /// `LUAI_MAXCSTACK` of Redis's Lua: the slots a C function may use (`lua_checkstack`).
 const LUAI_MAXCSTACK: i64 = 8000;
@@ -70,14 +71,8 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     let cfg = Arc::new(Config::new());
     let t = lua.create_table()?;
     // Same insertion order as the C module, so `pairs(cjson)` walks it the same way.
-    {
-        let cfg = cfg.clone();
-        t.raw_set("encode", crate::lua::function(lua, move |lua, args: MultiValue| json_encode(lua, &cfg, args))?)?;
-    }
-    {
-        let cfg = cfg.clone();
-        t.raw_set("decode", crate::lua::function(lua, move |lua, args: MultiValue| json_decode(lua, &cfg, args))?)?;
-    }
+    t.raw_set("encode", raw_function_with(lua, json_encode, cfg.clone())?)?;
+    t.raw_set("decode", raw_function_with(lua, json_decode, cfg.clone())?)?;
     t.raw_set(
         "encode_sparse_array",
         option_fn(lua, &cfg, 3, |lua, a, c| {
@@ -141,9 +136,7 @@ fn null_value() -> Value {
 
 // ===== Errors as the Lua C API raises them =====
 
-/// `luaL_error` and `luaL_argerror`, shared by the bundled libraries.
-use super::lua_error;
-
+/// `luaL_argerror` of the setting functions (mlua callbacks), shared by the bundled libraries.
 fn arg_error(lua: &Lua, narg: i32, extramsg: &str) -> Error {
     super::arg_error(lua, i64::from(narg), extramsg)
 }
@@ -508,8 +501,7 @@ fn raw_type_name(v: &Raw<'_>) -> &'static str {
     }
 }
 
-struct Encoder<'a> {
-    lua: &'a Lua,
+struct Encoder {
     precision: i32,
     invalid_numbers: i32,
     max_depth: i32,
@@ -531,26 +523,25 @@ fn stop() -> Error {
     Error::RuntimeError(String::new())
 }
 
-impl<'a> Encoder<'a> {
-    fn new(lua: &'a Lua, cfg: &Config) -> mlua::Result<Encoder<'a>> {
-        Ok(Encoder {
-            lua,
+impl Encoder {
+    fn new(cfg: &Config, out: super::LuaBuf) -> Encoder {
+        Encoder {
             precision: get(&cfg.encode_number_precision),
             invalid_numbers: get(&cfg.encode_invalid_numbers),
             max_depth: get(&cfg.encode_max_depth),
             sparse_convert: get(&cfg.sparse_convert) != 0,
             sparse_ratio: get(&cfg.sparse_ratio),
             sparse_safe: get(&cfg.sparse_safe),
-            out: super::LuaBuf::new(lua)?,
+            out,
             frames: Vec::new(),
             slots: 1,
             failure: None,
             scratch: String::new(),
-        })
+        }
     }
 
     fn put(&mut self, b: &[u8]) -> mlua::Result<()> {
-        super::reserve(self.lua, &mut self.out, b.len())?;
+        super::reserve(&mut self.out, b.len())?;
         self.out.extend_from_slice(b);
         Ok(())
     }
@@ -565,7 +556,7 @@ impl<'a> Encoder<'a> {
     fn string(&mut self, s: &[u8]) -> mlua::Result<()> {
         let escaped: usize = s.iter().map(|&b| escape_of(b).map_or(0, |e| e.len() - 1)).sum();
         let need = s.len().checked_add(escaped).and_then(|n| n.checked_add(2)).ok_or_else(oom)?;
-        super::reserve(self.lua, &mut self.out, need)?;
+        super::reserve(&mut self.out, need)?;
         self.out.push(b'"');
         if escaped == 0 {
             self.out.extend_from_slice(s);
@@ -604,7 +595,7 @@ impl<'a> Encoder<'a> {
             }
         }
         // At most 24 bytes ("-1.2345678901234e-308").
-        super::reserve(self.lua, &mut self.out, 32)?;
+        super::reserve(&mut self.out, 32)?;
         format_g_into(&mut self.out, &mut self.scratch, x, self.precision);
         Ok(())
     }
@@ -760,19 +751,20 @@ impl<'a> Encoder<'a> {
     }
 }
 
-fn json_encode(lua: &Lua, cfg: &Config, args: MultiValue) -> mlua::Result<LuaString> {
-    if args.len() != 1 {
-        return Err(arg_error(lua, 1, "expected 1 argument"));
+fn json_encode(c: &mut Call<'_>, cfg: &Config) -> mlua::Result<c_int> {
+    if c.nargs() != 1 {
+        return Err(c.arg_error(1, "expected 1 argument"));
     }
-    let mut enc = Encoder::new(lua, cfg)?;
-    let roots: Vec<Value> = args.into_iter().collect();
-    if let Err(e) = Reader::with(lua, &roots, |r, root| enc.run(r, root)) {
+    let mut enc = Encoder::new(cfg, c.buffer());
+    let mut r = c.reader();
+    if let Err(e) = enc.run(&mut r, c.arg_slot(1)) {
         return Err(match enc.failure.take() {
-            Some(m) => lua_error(lua, &m),
+            Some(m) => located(&m),
             None => e,
         });
     }
-    enc.out.into_string(lua)
+    c.push_buffer(enc.out)?;
+    Ok(1)
 }
 
 // ===== Decoding =====
@@ -1236,20 +1228,19 @@ impl DecFrame {
 
 /// Decodes into Lua tables built on the stack, as the C code does: each container's table
 /// (and an object's pending key) sits on the stack while its contents are parsed.
-struct Decoder<'a, 'd> {
-    lua: &'a Lua,
+struct Decoder<'d> {
     p: Parser<'d>,
     max_depth: i32,
     frames: Vec<DecFrame>,
     slots: i64,
 }
 
-impl Decoder<'_, '_> {
+impl Decoder<'_> {
     /// `json_throw_parse_error`.
     fn parse_error(&self, expected: &str, t: Token) -> Error {
         // "%d" of a size_t: the low 32 bits.
         let at = (t.index as u64).wrapping_add(1) as i32;
-        lua_error(self.lua, &format!("Expected {expected} but found {} at character {at}", t.tok.name()))
+        located(&format!("Expected {expected} but found {} at character {at}", t.tok.name()))
     }
 
     /// `json_decode_descend` for a new container needing `need` stack slots.
@@ -1259,7 +1250,7 @@ impl Decoder<'_, '_> {
             return Ok(());
         }
         let at = self.p.pos as u64 as i32;
-        Err(lua_error(self.lua, &format!("Found too many nested data structures ({depth}) at character {at}")))
+        Err(located(&format!("Found too many nested data structures ({depth}) at character {at}")))
     }
 
     fn push(&mut self, frame: DecFrame) {
@@ -1297,7 +1288,8 @@ impl Decoder<'_, '_> {
         }
     }
 
-    fn run(&mut self, b: &mut Builder<'_>) -> mlua::Result<Value> {
+    /// Leaves the decoded value on top of the stack.
+    fn run(&mut self, b: &mut Builder<'_>) -> mlua::Result<()> {
         let mut t = self.p.next_token();
         'value: loop {
             let mut val = match t.tok {
@@ -1338,9 +1330,7 @@ impl Decoder<'_, '_> {
                     if end.tok != Tok::End {
                         return Err(self.parse_error("the end", end));
                     }
-                    self.push_value(b, val)?;
-                    let top = b.top();
-                    return b.take(top);
+                    return self.push_value(b, val);
                 };
                 match *frame {
                     DecFrame::Array { t: table, i } => {
@@ -1384,33 +1374,31 @@ impl Decoder<'_, '_> {
     }
 }
 
-fn json_decode(lua: &Lua, cfg: &Config, args: MultiValue) -> mlua::Result<Value> {
-    if args.len() != 1 {
-        return Err(arg_error(lua, 1, "expected 1 argument"));
+fn json_decode(c: &mut Call<'_>, cfg: &Config) -> mlua::Result<c_int> {
+    if c.nargs() != 1 {
+        return Err(c.arg_error(1, "expected 1 argument"));
     }
-    let v = args.into_iter().next().unwrap_or(Value::Nil);
     // luaL_checklstring: strings, and numbers converted to strings.
-    let s = match &v {
-        Value::String(s) => s.clone(),
-        Value::Integer(_) | Value::Number(_) => match lua.coerce_string(v.clone())? {
-            Some(s) => s,
-            None => return Err(arg_error(lua, 1, "string expected, got number")),
-        },
-        other => return Err(arg_error(lua, 1, &format!("string expected, got {}", type_name(other)))),
+    let Some(data) = c.lstring(1)? else {
+        return Err(c.arg_error(1, &format!("string expected, got {}", c.type_name(1))));
     };
-    let bytes = s.as_bytes();
-    let data: &[u8] = &bytes;
     if data.len() >= 2 && (data.first() == Some(&0) || data.get(1) == Some(&0)) {
-        return Err(lua_error(lua, "JSON parser does not support UTF-16 or UTF-32"));
+        return Err(located("JSON parser does not support UTF-16 or UTF-32"));
     }
     let mut dec = Decoder {
-        lua,
         p: Parser { data, pos: 0, raw: None, tmp: Vec::new(), invalid_numbers: get(&cfg.decode_invalid_numbers) != 0 },
         max_depth: get(&cfg.decode_max_depth),
         frames: Vec::new(),
         slots: 1,
     };
-    Builder::with(lua, |b| dec.run(b))
+    let mut b = c.builder();
+    dec.run(&mut b)?;
+    Ok(1)
+}
+
+/// `luaL_error`: the message with the caller's position.
+fn located(msg: &str) -> Error {
+    crate::lua::raise_here(msg)
 }
 
 #[cfg(test)]

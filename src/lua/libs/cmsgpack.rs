@@ -146,7 +146,7 @@ struct Encoder {
 
 impl Encoder {
     fn put(&mut self, bytes: &[u8]) -> Result<()> {
-        super::reserve_raw(&mut self.out, bytes.len())?;
+        super::reserve(&mut self.out, bytes.len())?;
         self.out.extend_from_slice(bytes);
         Ok(())
     }

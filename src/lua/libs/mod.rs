@@ -17,9 +17,10 @@ pub use crate::host::LuaBuf;
 
 /// Room for `need` more bytes of an encoder's output. The output is written in place into
 /// the block that becomes the Lua string (host::LuaBuf), counted in the VM's memory: it grows
-/// by doubling but never past what `alt.script-memory-limit` leaves, and when even the bytes
-/// needed do not fit (or the allocator refuses) a memory error ends the run.
-pub fn reserve(lua: &Lua, out: &mut LuaBuf, need: usize) -> mlua::Result<()> {
+/// by doubling but never past what `alt.script-memory-limit` leaves (the VM's memory read
+/// through the buffer's own thread), and when even the bytes needed do not fit (or the
+/// allocator refuses) a memory error ends the run.
+pub fn reserve(out: &mut LuaBuf, need: usize) -> mlua::Result<()> {
     let want = out.len().saturating_add(need);
     if want <= out.capacity() {
         return Ok(());
@@ -28,26 +29,6 @@ pub fn reserve(lua: &Lua, out: &mut LuaBuf, need: usize) -> mlua::Result<()> {
     let limit = crate::config::script_memory_limit();
     if limit > 0 {
         // The current capacity is already counted in the VM's memory.
-        let ceiling = limit.saturating_sub(lua.used_memory()).saturating_add(out.capacity());
-        cap = cap.min(ceiling).max(want);
-    }
-    if out.try_grow(cap) {
-        return Ok(());
-    }
-    crate::lua::note_memory_error();
-    Err(out_of_memory())
-}
-
-/// `reserve` for a raw library function (host::Call), which has no `Lua` handle: the same
-/// growth and limit, the VM's memory read from the buffer's own state.
-pub fn reserve_raw(out: &mut LuaBuf, need: usize) -> mlua::Result<()> {
-    let want = out.len().saturating_add(need);
-    if want <= out.capacity() {
-        return Ok(());
-    }
-    let mut cap = want.max(out.capacity().saturating_mul(2)).max(64);
-    let limit = crate::config::script_memory_limit();
-    if limit > 0 {
         let ceiling = limit.saturating_sub(out.vm_bytes()).saturating_add(out.capacity());
         cap = cap.min(ceiling).max(want);
     }

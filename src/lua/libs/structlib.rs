@@ -227,7 +227,7 @@ fn pack(c: &mut Call<'_>) -> Result<c_int> {
     let mut arg = 2;
     let mut out = c.buffer();
     let mut total: u64 = 0;
-    let grow = |out: &mut crate::host::LuaBuf, n: usize| super::reserve_raw(out, n);
+    let grow = |out: &mut crate::host::LuaBuf, n: usize| super::reserve(out, n);
     while let Some(opt) = fmt.next_opt() {
         let mut size = fmt.optsize(opt)?;
         let toalign = gettoalign(total, &h, opt, size);
