@@ -33,26 +33,40 @@ mod lua_c {
 /// block the string, see `into_block`) reports a memory error.
 pub struct LuaBuf {
     state: *mut mlua::ffi::lua_State,
+    /// The block, or null while the output fits in `inline`.
     data: *mut u8,
     len: usize,
     cap: usize,
     failed: bool,
+    /// Small outputs stay here (as C's luaL_Buffer keeps them on the C stack) and become
+    /// the string by a plain copy: no block to allocate, shrink and adopt.
+    inline: [u8; INLINE],
+}
+
+const INLINE: usize = 128;
+
+/// A buffer's finished bytes (see `LuaBuf::finish`).
+pub(super) enum Finished<'a> {
+    /// Small: copied into the string.
+    Bytes(&'a [u8]),
+    /// A block of exactly `len` bytes, to be adopted by lua_alt_pushadopted.
+    Block(*mut u8, usize),
 }
 
 impl LuaBuf {
     /// An empty buffer of the thread `state` (a raw library function's, see host::Call).
     pub(super) fn for_state(state: *mut mlua::ffi::lua_State) -> LuaBuf {
-        LuaBuf { state, data: ptr::null_mut(), len: 0, cap: 0, failed: false }
+        LuaBuf { state, data: ptr::null_mut(), len: 0, cap: INLINE, failed: false, inline: [0; INLINE] }
     }
 
-    /// The block shrunk to its length, handed over (`None` when empty): its owner must make
-    /// it a string with lua_alt_pushadopted.
-    pub(super) fn into_block(mut self) -> mlua::Result<Option<(*mut u8, usize)>> {
+    /// The output: inline bytes, or the block shrunk to its length and handed over (its
+    /// receiver must make it a string with lua_alt_pushadopted).
+    pub(super) fn finish(&mut self) -> mlua::Result<Finished<'_>> {
         if self.failed {
             return Err(mlua::Error::MemoryError("not enough memory".into()));
         }
-        if self.len == 0 {
-            return Ok(None);
+        if self.data.is_null() {
+            return Ok(Finished::Bytes(self.inline.get(..self.len).unwrap_or_default()));
         }
         if self.len < self.cap {
             // SAFETY: shrinking this VM's block; never raises.
@@ -76,10 +90,11 @@ impl LuaBuf {
             self.data = exact;
             self.cap = self.len;
         }
-        let block = (self.data, self.len);
+        let block = Finished::Block(self.data, self.len);
         self.data = ptr::null_mut();
         self.cap = 0;
-        Ok(Some(block))
+        self.len = 0;
+        Ok(block)
     }
 
     /// The bytes the buffer's VM holds (lua_gc's count; what `Lua::used_memory` reports).
@@ -95,10 +110,12 @@ impl LuaBuf {
         usize::try_from(kb).unwrap_or(0).saturating_mul(1024).saturating_add(usize::try_from(bytes).unwrap_or(0))
     }
 
+    #[inline]
     pub fn len(&self) -> usize {
         self.len
     }
 
+    #[inline]
     pub fn capacity(&self) -> usize {
         self.cap
     }
@@ -108,7 +125,20 @@ impl LuaBuf {
         if cap <= self.cap {
             return true;
         }
-        // SAFETY: `data` is null or this VM's block of `self.cap` bytes; the call never raises.
+        if self.data.is_null() {
+            // From the inline bytes to a block.
+            // SAFETY: a new block of this VM; the call never raises.
+            let block = unsafe { lua_c::lua_alt_strbuf(self.state, ptr::null_mut(), 0, cap) };
+            if block.is_null() {
+                return false;
+            }
+            // SAFETY: the block holds `cap` > len bytes; the inline bytes are distinct.
+            unsafe { ptr::copy_nonoverlapping(self.inline.as_ptr(), block, self.len.min(INLINE)) };
+            self.data = block;
+            self.cap = cap;
+            return true;
+        }
+        // SAFETY: `data` is this VM's block of `self.cap` bytes; the call never raises.
         let grown = unsafe { lua_c::lua_alt_strbuf(self.state, self.data, self.cap, cap) };
         if grown.is_null() {
             return false;
@@ -118,11 +148,20 @@ impl LuaBuf {
         true
     }
 
+    #[inline]
     fn room_for(&mut self, n: usize) -> bool {
+        let want = self.len.saturating_add(n);
+        if want <= self.cap && !self.failed {
+            return true;
+        }
+        self.grow_for(want)
+    }
+
+    #[cold]
+    fn grow_for(&mut self, want: usize) -> bool {
         if self.failed {
             return false;
         }
-        let want = self.len.saturating_add(n);
         if want <= self.cap || self.try_grow(want.max(self.cap.saturating_mul(2)).max(64)) || self.try_grow(want) {
             return true;
         }
@@ -130,18 +169,28 @@ impl LuaBuf {
         false
     }
 
+    /// Where the next byte goes (room_for checked).
+    #[inline]
+    fn end(&mut self) -> *mut u8 {
+        let base = if self.data.is_null() { self.inline.as_mut_ptr() } else { self.data };
+        // SAFETY: len <= cap, the size of the storage in use.
+        unsafe { base.add(self.len) }
+    }
+
+    #[inline]
     pub fn push(&mut self, byte: u8) {
         if self.room_for(1) {
             // SAFETY: room_for made len < cap.
-            unsafe { *self.data.add(self.len) = byte };
+            unsafe { *self.end() = byte };
             self.len += 1;
         }
     }
 
+    #[inline]
     pub fn extend_from_slice(&mut self, bytes: &[u8]) {
         if !bytes.is_empty() && self.room_for(bytes.len()) {
             // SAFETY: room_for made len + bytes.len() <= cap; the source is another allocation.
-            unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), self.data.add(self.len), bytes.len()) };
+            unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), self.end(), bytes.len()) };
             self.len += bytes.len();
         }
     }
@@ -150,7 +199,7 @@ impl LuaBuf {
     pub fn fill(&mut self, byte: u8, n: usize) {
         if n > 0 && self.room_for(n) {
             // SAFETY: as in extend_from_slice.
-            unsafe { ptr::write_bytes(self.data.add(self.len), byte, n) };
+            unsafe { ptr::write_bytes(self.end(), byte, n) };
             self.len += n;
         }
     }

@@ -630,20 +630,21 @@ impl<'f> Call<'f> {
         super::LuaBuf::for_state(self.state)
     }
 
-    /// Pushes the buffer's bytes as a string (the block itself, see LuaBuf::into_string).
-    pub fn push_buffer(&mut self, buf: super::LuaBuf) -> mlua::Result<()> {
+    /// Pushes the buffer's bytes as a string (a small output copied, else the block itself,
+    /// see LuaBuf::finish).
+    pub fn push_buffer(&mut self, mut buf: super::LuaBuf) -> mlua::Result<()> {
         self.make_room(1)?;
-        match buf.into_block()? {
-            None => self.push_str(&[])?,
-            Some((data, len)) => {
+        match buf.finish()? {
+            super::lua::Finished::Bytes(b) => self.protected(OP_PUSHSTRING, 0, b)?,
+            super::lua::Finished::Block(data, len) => {
                 // SAFETY: the block is exactly `len` bytes of this VM; the operation hands it
                 // to the string before anything in it can fail (see luaS_alt_adopt), so it is
                 // owned by Lua whatever the status.
                 let slice = unsafe { std::slice::from_raw_parts(data.cast_const(), len) };
                 self.protected(OP_PUSHADOPTED, 0, slice)?;
-                self.room -= 1;
             }
         }
+        self.room -= 1;
         Ok(())
     }
 
