@@ -166,18 +166,21 @@ impl Encoder {
     /// as the C code writes them.
     fn bytes(&mut self, s: &[u8]) -> Result<()> {
         let len = s.len();
-        if len < 32 {
-            self.put(&[0xa0 | (len as u8)])?;
+        let l = (len & 0xffff_ffff) as u32;
+        let b = l.to_be_bytes();
+        let (hdr, n): ([u8; 5], usize) = if len < 32 {
+            ([0xa0 | (len as u8), 0, 0, 0, 0], 1)
         } else if len <= 0xff {
-            self.put(&[0xd9, len as u8])?;
+            ([0xd9, len as u8, 0, 0, 0], 2)
         } else if len <= 0xffff {
-            self.put(&[0xda, (len >> 8) as u8, len as u8])?;
+            ([0xda, (len >> 8) as u8, len as u8, 0, 0], 3)
         } else {
-            let l = (len & 0xffff_ffff) as u32;
-            let b = l.to_be_bytes();
-            self.put(&[0xdb, b[0], b[1], b[2], b[3]])?;
-        }
-        self.put(s)
+            ([0xdb, b[0], b[1], b[2], b[3]], 5)
+        };
+        super::reserve(&mut self.out, s.len().saturating_add(n))?;
+        self.out.extend_from_slice(hdr.get(..n).unwrap_or_default());
+        self.out.extend_from_slice(s);
+        Ok(())
     }
 
     /// `mp_encode_lua_number`: integers (as `int64_t` sees them) in their smallest form,
@@ -207,19 +210,33 @@ impl Encoder {
     /// `mp_encode_int`.
     fn int(&mut self, n: i64) -> Result<()> {
         let be = n.to_be_bytes();
-        let tail = |k: usize| be.get(8usize.saturating_sub(k)..).unwrap_or(&[]);
-        match n {
-            0..=127 => self.put(&[n as u8]),
-            128..=0xff => self.put(&[0xcc, n as u8]),
-            0x100..=0xffff => self.put(&[0xcd]).and_then(|()| self.put(tail(2))),
-            0x1_0000..=0xffff_ffff => self.put(&[0xce]).and_then(|()| self.put(tail(4))),
-            0x1_0000_0000..=i64::MAX => self.put(&[0xcf]).and_then(|()| self.put(&be)),
-            -32..=-1 => self.put(&[n as u8]),
-            -128..=-33 => self.put(&[0xd0, n as u8]),
-            -32768..=-129 => self.put(&[0xd1]).and_then(|()| self.put(tail(2))),
-            -2_147_483_648..=-32769 => self.put(&[0xd2]).and_then(|()| self.put(tail(4))),
-            i64::MIN..=-2_147_483_649 => self.put(&[0xd3]).and_then(|()| self.put(&be)),
-        }
+        let mut buf = [0u8; 9];
+        let (tag, width): (Option<u8>, usize) = match n {
+            -32..=127 => (None, 1),
+            128..=0xff => (Some(0xcc), 1),
+            0x100..=0xffff => (Some(0xcd), 2),
+            0x1_0000..=0xffff_ffff => (Some(0xce), 4),
+            0x1_0000_0000..=i64::MAX => (Some(0xcf), 8),
+            -128..=-33 => (Some(0xd0), 1),
+            -32768..=-129 => (Some(0xd1), 2),
+            -2_147_483_648..=-32769 => (Some(0xd2), 4),
+            i64::MIN..=-2_147_483_649 => (Some(0xd3), 8),
+        };
+        let tail = be.get(8usize.saturating_sub(width)..).unwrap_or_default();
+        let n = match tag {
+            Some(t) => {
+                buf[0] = t;
+                for (slot, b) in buf.iter_mut().skip(1).zip(tail) {
+                    *slot = *b;
+                }
+                1 + width
+            }
+            None => {
+                buf[0] = n as u8;
+                1
+            }
+        };
+        self.put(buf.get(..n).unwrap_or_default())
     }
 
     fn container_header(&mut self, n: usize, fix: u8, h16: u8, h32: u8) -> Result<()> {

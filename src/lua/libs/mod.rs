@@ -20,11 +20,17 @@ pub use crate::host::LuaBuf;
 /// by doubling but never past what `alt.script-memory-limit` leaves (the VM's memory read
 /// through the buffer's own thread), and when even the bytes needed do not fit (or the
 /// allocator refuses) a memory error ends the run.
+#[inline]
 pub fn reserve(out: &mut LuaBuf, need: usize) -> mlua::Result<()> {
-    let want = out.len().saturating_add(need);
-    if want <= out.capacity() {
+    if out.len().saturating_add(need) <= out.capacity() {
         return Ok(());
     }
+    grow(out, need)
+}
+
+#[cold]
+fn grow(out: &mut LuaBuf, need: usize) -> mlua::Result<()> {
+    let want = out.len().saturating_add(need);
     let mut cap = want.max(out.capacity().saturating_mul(2)).max(64);
     let limit = crate::config::script_memory_limit();
     if limit > 0 {
