@@ -182,6 +182,8 @@ const OP_CREATETABLE: c_int = 0;
 const OP_PUSHSTRING: c_int = 1;
 const OP_RAWSET: c_int = 2;
 const OP_RAWSETI: c_int = 3;
+const OP_SETINDEX_STR: c_int = 6;
+const OP_SETFIELD_STR: c_int = 7;
 
 /// Values built on the running thread's stack for the decoders (cjson.decode,
 /// cmsgpack.unpack): tables filled with raw sets, as the C libraries build them. Every
@@ -312,6 +314,26 @@ impl Builder<'_> {
     /// The slot above `s`.
     pub fn after(&self, s: Slot) -> Slot {
         Slot(s.0.saturating_add(1))
+    }
+
+    /// `t[i] = s` (raw) for a string `s`, in one protected step.
+    pub fn set_index_str(&mut self, t: Slot, i: i64, s: &[u8]) -> mlua::Result<()> {
+        self.is_table(t)?;
+        if c_int::try_from(i).is_err() {
+            self.push_str(s)?;
+            return self.set_index(t, i);
+        }
+        self.make_room(1)?;
+        self.protected(OP_SETINDEX_STR, t.0, i, s)
+    }
+
+    /// `t[k] = s` (raw) for a string `s`, the key on top (popped), in one protected step.
+    pub fn set_field_str(&mut self, t: Slot, s: &[u8]) -> mlua::Result<()> {
+        self.is_table(t)?;
+        self.make_room(1)?;
+        self.protected(OP_SETFIELD_STR, t.0, 0, s)?;
+        self.room += 1;
+        Ok(())
     }
 
     /// Swaps the two values on top.

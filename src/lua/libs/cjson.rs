@@ -1334,8 +1334,12 @@ impl Decoder<'_> {
                 };
                 match *frame {
                     DecFrame::Array { t: table, i } => {
-                        self.push_value(b, val)?;
-                        b.set_index(table, i)?;
+                        if let Done::Str = val {
+                            b.set_index_str(table, i, self.p.str_bytes())?;
+                        } else {
+                            self.push_value(b, val)?;
+                            b.set_index(table, i)?;
+                        }
                         t = self.p.next_token();
                         if t.tok == Tok::ArrEnd {
                             self.pop();
@@ -1352,8 +1356,12 @@ impl Decoder<'_> {
                         continue 'value;
                     }
                     DecFrame::Object { t: table } => {
-                        self.push_value(b, val)?;
-                        b.set_field(table)?;
+                        if let Done::Str = val {
+                            b.set_field_str(table, self.p.str_bytes())?;
+                        } else {
+                            self.push_value(b, val)?;
+                            b.set_field(table)?;
+                        }
                         t = self.p.next_token();
                         if t.tok == Tok::ObjEnd {
                             self.pop();

@@ -597,8 +597,12 @@ impl Decoder<'_> {
                         let index = *next;
                         *next = next.saturating_add(1);
                         frame.remaining = frame.remaining.saturating_sub(1);
-                        self.push_item(b, item)?;
-                        b.set_index(t, index)?;
+                        if let Item::Str(a, z) = item {
+                            b.set_index_str(t, index, self.data.get(a..z).unwrap_or_default())?;
+                        } else {
+                            self.push_item(b, item)?;
+                            b.set_index(t, index)?;
+                        }
                     }
                     Kind::Map { key } if !*key => {
                         *key = true;
@@ -608,9 +612,13 @@ impl Decoder<'_> {
                     Kind::Map { key } => {
                         *key = false;
                         frame.remaining = frame.remaining.saturating_sub(1);
-                        self.push_item(b, item)?;
                         // lua_settable on the new table: luaH_set refuses a nil or NaN key.
-                        b.set_field(t)?;
+                        if let Item::Str(a, z) = item {
+                            b.set_field_str(t, self.data.get(a..z).unwrap_or_default())?;
+                        } else {
+                            self.push_item(b, item)?;
+                            b.set_field(t)?;
+                        }
                     }
                 }
                 if self.frames.last().is_none_or(|f| f.remaining != 0) {
