@@ -178,6 +178,12 @@ unsafe extern "C" {
     ) -> c_int;
 }
 
+unsafe extern "C" {
+    /// lua_rawseti when the table already has the slot (build.rs patch of lapi.c): 1 done,
+    /// 0 nothing done.
+    fn lua_alt_rawseti_inplace(state: *mut ffi::lua_State, idx: c_int, n: c_int) -> c_int;
+}
+
 const OP_CREATETABLE: c_int = 0;
 const OP_PUSHSTRING: c_int = 1;
 const OP_RAWSET: c_int = 2;
@@ -305,6 +311,14 @@ impl Builder<'_> {
             self.push_num(i as f64)?;
             self.swap();
             return self.set_field(t);
+        }
+        // SAFETY: `t` holds a table (checked) and the value is on top; the call sets only
+        // when nothing needs allocating (no error possible), else does nothing.
+        if let Ok(n) = c_int::try_from(i) {
+            if unsafe { lua_alt_rawseti_inplace(self.state, t.0, n) } != 0 {
+                self.room += 1;
+                return Ok(());
+            }
         }
         self.protected(OP_RAWSETI, t.0, i, &[])?;
         self.room += 1;
