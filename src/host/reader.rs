@@ -190,6 +190,7 @@ const OP_RAWSET: c_int = 2;
 const OP_RAWSETI: c_int = 3;
 const OP_SETINDEX_STR: c_int = 6;
 const OP_SETFIELD_STR: c_int = 7;
+const OP_SETFIELD_KEY_NUM: c_int = 8;
 
 /// Values built on the running thread's stack for the decoders (cjson.decode,
 /// cmsgpack.unpack): tables filled with raw sets, as the C libraries build them. Every
@@ -348,6 +349,14 @@ impl Builder<'_> {
         self.protected(OP_SETFIELD_STR, t.0, 0, s)?;
         self.room += 1;
         Ok(())
+    }
+
+    /// `t[k] = n` (raw) for a string key `k` and a number `n`, in one protected step.
+    pub fn set_str_num(&mut self, t: Slot, k: &[u8], n: f64) -> mlua::Result<()> {
+        self.is_table(t)?;
+        self.make_room(2)?;
+        const { assert!(std::mem::size_of::<ffi::lua_Integer>() == std::mem::size_of::<f64>()) };
+        self.protected(OP_SETFIELD_KEY_NUM, t.0, n.to_bits() as i64, k)
     }
 
     /// Swaps the two values on top.

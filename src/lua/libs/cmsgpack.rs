@@ -387,13 +387,18 @@ enum Item {
 }
 
 enum Kind {
-    Array {
-        next: i64,
-    },
-    /// `key`: the entry's key is on the stack above the table.
-    Map {
-        key: bool,
-    },
+    Array { next: i64 },
+    Map { key: MapKey },
+}
+
+/// The pending key of a map entry.
+#[derive(Clone, Copy)]
+enum MapKey {
+    None,
+    /// On the stack above the table.
+    OnStack,
+    /// A string of the input, pushed with its value.
+    Str(usize, usize),
 }
 
 /// A container being filled; its table sits on the stack at `t`.
@@ -518,7 +523,7 @@ impl Decoder<'_> {
                 let hdr = if byte == 0xdc || byte == 0xde { 3 } else { 5 };
                 let n = self.header_len(hdr)?;
                 self.pos = self.pos.saturating_add(hdr);
-                let kind = if byte <= 0xdd { Kind::Array { next: 1 } } else { Kind::Map { key: false } };
+                let kind = if byte <= 0xdd { Kind::Array { next: 1 } } else { Kind::Map { key: MapKey::None } };
                 self.open(b, kind, n as u64, height.saturating_add(1))
             }
             _ if byte & 0x80 == 0 => {
@@ -536,7 +541,7 @@ impl Decoder<'_> {
             }
             _ if byte & 0xf0 == 0x80 => {
                 self.pos = self.pos.saturating_add(1);
-                self.open(b, Kind::Map { key: false }, u64::from(byte & 0x0f), height.saturating_add(1))
+                self.open(b, Kind::Map { key: MapKey::None }, u64::from(byte & 0x0f), height.saturating_add(1))
             }
             _ => Err(c_error("Bad data format in input.")),
         }
@@ -556,8 +561,8 @@ impl Decoder<'_> {
             None => 0,
             Some(f) => match &f.kind {
                 Kind::Array { .. } => f.height.saturating_add(1),
-                Kind::Map { key: false } => f.height,
-                Kind::Map { key: true } => f.height.saturating_add(1),
+                Kind::Map { key: MapKey::None } => f.height,
+                Kind::Map { .. } => f.height.saturating_add(1),
             },
         }
     }
@@ -604,16 +609,39 @@ impl Decoder<'_> {
                             b.set_index(t, index)?;
                         }
                     }
-                    Kind::Map { key } if !*key => {
-                        *key = true;
-                        self.push_item(b, item)?;
+                    Kind::Map { key } if matches!(key, MapKey::None) => {
+                        if let Item::Str(a, z) = item {
+                            *key = MapKey::Str(a, z);
+                        } else {
+                            *key = MapKey::OnStack;
+                            self.push_item(b, item)?;
+                        }
                         break;
                     }
                     Kind::Map { key } => {
-                        *key = false;
+                        let pending = std::mem::replace(key, MapKey::None);
                         frame.remaining = frame.remaining.saturating_sub(1);
-                        // lua_settable on the new table: luaH_set refuses a nil or NaN key.
-                        if let Item::Str(a, z) = item {
+                        if let MapKey::Str(ka, kz) = pending {
+                            let k = self.data.get(ka..kz).unwrap_or_default();
+                            match item {
+                                Item::Num(n) => b.set_str_num(t, k, n)?,
+                                Item::Str(a, z) => {
+                                    b.push_str(k)?;
+                                    b.set_field_str(t, self.data.get(a..z).unwrap_or_default())?;
+                                }
+                                Item::Table => {
+                                    b.push_str(k)?;
+                                    b.swap();
+                                    b.set_field(t)?;
+                                }
+                                other => {
+                                    b.push_str(k)?;
+                                    self.push_item(b, other)?;
+                                    b.set_field(t)?;
+                                }
+                            }
+                        } else if let Item::Str(a, z) = item {
+                            // lua_settable on the new table: luaH_set refuses a nil or NaN key.
                             b.set_field_str(t, self.data.get(a..z).unwrap_or_default())?;
                         } else {
                             self.push_item(b, item)?;
