@@ -1202,8 +1202,15 @@ fn compose_binary(mant: u64, exp2: i64, sticky: bool) -> f64 {
 enum DecFrame {
     /// The array at `t`; the next element goes to index `i`.
     Array { t: Slot, i: i64 },
-    /// The object at `t`; the pending key is on the stack above it.
-    Object { t: Slot },
+    /// The object at `t` and the pending key (set with its value once that is complete; the
+    /// C code keeps it on the stack, which the slot count still reckons).
+    Object { t: Slot, key: Key },
+}
+
+/// An object's pending key: a range of the input, or decoded text (it had escapes).
+enum Key {
+    Raw(usize, usize),
+    Owned(Vec<u8>),
 }
 
 /// A finished value: a scalar, the parser's last string token, or the table on top of the
@@ -1264,17 +1271,45 @@ impl Decoder<'_> {
         }
     }
 
-    /// After '{' or ',' in an object: `"key" :`, the key pushed.
-    fn object_key(&mut self, b: &mut Builder<'_>, t: Token) -> mlua::Result<()> {
+    /// After '{' or ',' in an object: `"key" :`, returning the key.
+    fn object_key(&mut self, t: Token) -> mlua::Result<Key> {
         if t.tok != Tok::Str {
             return Err(self.parse_error("object key string", t));
         }
-        b.push_str(self.p.str_bytes())?;
+        let key = match self.p.raw {
+            Some((a, z)) => Key::Raw(a, z),
+            None => Key::Owned(self.p.tmp.clone()),
+        };
         let colon = self.p.next_token();
         if colon.tok != Tok::Colon {
             return Err(self.parse_error("colon", colon));
         }
-        Ok(())
+        Ok(key)
+    }
+
+    /// `t[key] = val` (raw) for a finished value (a table is on top).
+    fn set_field(&self, b: &mut Builder<'_>, table: Slot, key: &Key, val: Done) -> mlua::Result<()> {
+        let k: &[u8] = match key {
+            Key::Raw(a, z) => self.p.data.get(*a..*z).unwrap_or_default(),
+            Key::Owned(v) => v,
+        };
+        match val {
+            Done::Num(n) => b.set_str_num(table, k, n),
+            Done::Str => {
+                b.push_str(k)?;
+                b.set_field_str(table, self.p.str_bytes())
+            }
+            Done::OnStack => {
+                b.push_str(k)?;
+                b.swap();
+                b.set_field(table)
+            }
+            other => {
+                b.push_str(k)?;
+                self.push_value(b, other)?;
+                b.set_field(table)
+            }
+        }
     }
 
     /// Pushes a finished value (a table is already on top).
@@ -1304,8 +1339,8 @@ impl Decoder<'_> {
                     if t.tok == Tok::ObjEnd {
                         Done::OnStack
                     } else {
-                        self.object_key(b, t)?;
-                        self.push(DecFrame::Object { t: table });
+                        let key = self.object_key(t)?;
+                        self.push(DecFrame::Object { t: table, key });
                         t = self.p.next_token();
                         continue 'value;
                     }
@@ -1325,15 +1360,15 @@ impl Decoder<'_> {
             };
             // Store the finished value in its container, closing containers that end here.
             loop {
-                let Some(frame) = self.frames.last_mut() else {
+                let Some(frame) = self.frames.last() else {
                     let end = self.p.next_token();
                     if end.tok != Tok::End {
                         return Err(self.parse_error("the end", end));
                     }
                     return self.push_value(b, val);
                 };
-                match *frame {
-                    DecFrame::Array { t: table, i } => {
+                match frame {
+                    &DecFrame::Array { t: table, i } => {
                         if let Done::Str = val {
                             b.set_index_str(table, i, self.p.str_bytes())?;
                         } else {
@@ -1355,13 +1390,8 @@ impl Decoder<'_> {
                         t = self.p.next_token();
                         continue 'value;
                     }
-                    DecFrame::Object { t: table } => {
-                        if let Done::Str = val {
-                            b.set_field_str(table, self.p.str_bytes())?;
-                        } else {
-                            self.push_value(b, val)?;
-                            b.set_field(table)?;
-                        }
+                    DecFrame::Object { t: table, key } => {
+                        self.set_field(b, *table, key, val)?;
                         t = self.p.next_token();
                         if t.tok == Tok::ObjEnd {
                             self.pop();
@@ -1372,7 +1402,10 @@ impl Decoder<'_> {
                             return Err(self.parse_error("comma or object end", t));
                         }
                         let next = self.p.next_token();
-                        self.object_key(b, next)?;
+                        let new_key = self.object_key(next)?;
+                        if let Some(DecFrame::Object { key, .. }) = self.frames.last_mut() {
+                            *key = new_key;
+                        }
                         t = self.p.next_token();
                         continue 'value;
                     }
