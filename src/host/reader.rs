@@ -1,10 +1,16 @@
-//! Read-only walks of Lua values for the encoders (cjson.encode, cmsgpack.pack): the values
-//! sit on the running thread's stack and are read with the raw C API (lua_next, lua_rawgeti,
-//! lua_tolstring of strings), not through mlua references, which cost a registry slot and a
-//! lock per value. Nothing here allocates Lua memory or runs Lua code, so no Lua error can
-//! pass through the Rust frames using it, and the GC never runs during a walk: the stack
-//! grows through `lua_alt_checkstack` (build.rs), which reports a failed allocation instead
-//! of raising.
+//! The raw C-API side of the bundled libraries (cjson, cmsgpack, struct):
+//! - `raw_function`/`raw_function_with`: a library function as a plain C function to Lua
+//!   (no mlua callback), its Rust body given a `Call` (arguments read from the stack, results
+//!   pushed), its error raised by the C wrapper once the Rust frames are gone;
+//! - `Reader`: read-only walks of tables on the stack for the encoders (lua_next,
+//!   lua_rawgeti, strings read in place). Nothing it does allocates Lua memory or runs Lua
+//!   code, so no Lua error can pass through the Rust frames using it and the GC never runs
+//!   during a walk;
+//! - `Builder`: tables built on the stack for the decoders, each step that may allocate run
+//!   protected (`lua_alt_protected`), its Lua error coming back as an `Err`.
+//!
+//! The stack grows through `lua_alt_checkstack` (build.rs), which reports a failed
+//! allocation instead of raising.
 #![allow(unsafe_code)]
 
 use std::ffi::c_int;
