@@ -23,36 +23,99 @@ mod lua_c {
         pub static mut lua_alt_memory_room: Option<unsafe extern "C" fn(usize, usize) -> c_int>;
         /// Strings written in place (build.rs patches of lstring.c and lapi.c).
         pub fn lua_alt_strbuf(state: *mut lua_State, data: *mut u8, ocap: usize, ncap: usize) -> *mut u8;
-        pub fn lua_alt_pushadopted(state: *mut lua_State, data: *mut u8, len: usize);
     }
 }
 
 /// An encoder's output, written in place into the block (from the VM's allocator, counted in
 /// its memory and held to its limit) that becomes the Lua string at the end: no second copy
 /// of a large result. Grows only through `try_grow`; writes beyond the capacity grow it too,
-/// and if that fails the buffer is marked failed and `into_string` reports a memory error.
+/// and if that fails the buffer is marked failed and `Call::push_buffer` (which makes the
+/// block the string, see `into_block`) reports a memory error.
 pub struct LuaBuf {
     state: *mut mlua::ffi::lua_State,
+    /// The block, or null while the output fits in `inline`.
     data: *mut u8,
     len: usize,
     cap: usize,
     failed: bool,
+    /// Small outputs stay here (as C's luaL_Buffer keeps them on the C stack) and become
+    /// the string by a plain copy: no block to allocate, shrink and adopt.
+    inline: [u8; INLINE],
+}
+
+const INLINE: usize = 128;
+
+/// A buffer's finished bytes (see `LuaBuf::finish`).
+pub(super) enum Finished<'a> {
+    /// Small: copied into the string.
+    Bytes(&'a [u8]),
+    /// A block of exactly `len` bytes, to be adopted by lua_alt_pushadopted.
+    Block(*mut u8, usize),
 }
 
 impl LuaBuf {
-    /// An empty buffer of the VM running `lua`'s current callback.
-    pub fn new(lua: &mlua::Lua) -> mlua::Result<LuaBuf> {
-        let mut state = ptr::null_mut();
-        // SAFETY: the closure only records the state pointer; the thread it names is running
-        // the Rust callback that owns this buffer, so it outlives it.
-        unsafe { lua.exec_raw::<()>((), |s| state = s)? };
-        Ok(LuaBuf { state, data: ptr::null_mut(), len: 0, cap: 0, failed: false })
+    /// An empty buffer of the thread `state` (a raw library function's, see host::Call).
+    pub(super) fn for_state(state: *mut mlua::ffi::lua_State) -> LuaBuf {
+        LuaBuf { state, data: ptr::null_mut(), len: 0, cap: INLINE, failed: false, inline: [0; INLINE] }
     }
 
+    /// The output: inline bytes, or the block shrunk to its length and handed over (its
+    /// receiver must make it a string with lua_alt_pushadopted).
+    pub(super) fn finish(&mut self) -> mlua::Result<Finished<'_>> {
+        if self.failed {
+            return Err(mlua::Error::MemoryError("not enough memory".into()));
+        }
+        if self.data.is_null() {
+            return Ok(Finished::Bytes(self.inline.get(..self.len).unwrap_or_default()));
+        }
+        if self.len < self.cap {
+            // SAFETY: shrinking this VM's block; never raises.
+            let shrunk = unsafe { lua_c::lua_alt_strbuf(self.state, self.data, self.cap, self.len) };
+            if !shrunk.is_null() {
+                self.data = shrunk;
+                self.cap = self.len;
+            }
+        }
+        if self.len < self.cap {
+            // Cannot shrink in place: a block of the exact size, copied.
+            // SAFETY: a new block of this VM; never raises.
+            let exact = unsafe { lua_c::lua_alt_strbuf(self.state, ptr::null_mut(), 0, self.len) };
+            if exact.is_null() {
+                return Err(mlua::Error::MemoryError("not enough memory".into()));
+            }
+            // SAFETY: both blocks hold at least `len` bytes and are distinct.
+            unsafe { ptr::copy_nonoverlapping(self.data, exact, self.len) };
+            // SAFETY: the old block is this VM's, not handed over.
+            unsafe { lua_c::lua_alt_strbuf(self.state, self.data, self.cap, 0) };
+            self.data = exact;
+            self.cap = self.len;
+        }
+        let block = Finished::Block(self.data, self.len);
+        self.data = ptr::null_mut();
+        self.cap = 0;
+        self.len = 0;
+        Ok(block)
+    }
+
+    /// The bytes the buffer's VM holds (lua_gc's count; what `Lua::used_memory` reports).
+    pub fn vm_bytes(&self) -> usize {
+        // SAFETY: the buffer's thread is alive while the buffer is (see `new`); reading the
+        // GC count never raises.
+        let (kb, bytes) = unsafe {
+            (
+                mlua::ffi::lua_gc(self.state, mlua::ffi::LUA_GCCOUNT, 0),
+                mlua::ffi::lua_gc(self.state, mlua::ffi::LUA_GCCOUNTB, 0),
+            )
+        };
+        usize::try_from(kb).unwrap_or(0).saturating_mul(1024).saturating_add(usize::try_from(bytes).unwrap_or(0))
+    }
+
+    #[inline]
     pub fn len(&self) -> usize {
         self.len
     }
 
+    #[inline]
     pub fn capacity(&self) -> usize {
         self.cap
     }
@@ -62,7 +125,20 @@ impl LuaBuf {
         if cap <= self.cap {
             return true;
         }
-        // SAFETY: `data` is null or this VM's block of `self.cap` bytes; the call never raises.
+        if self.data.is_null() {
+            // From the inline bytes to a block.
+            // SAFETY: a new block of this VM; the call never raises.
+            let block = unsafe { lua_c::lua_alt_strbuf(self.state, ptr::null_mut(), 0, cap) };
+            if block.is_null() {
+                return false;
+            }
+            // SAFETY: the block holds `cap` > len bytes; the inline bytes are distinct.
+            unsafe { ptr::copy_nonoverlapping(self.inline.as_ptr(), block, self.len.min(INLINE)) };
+            self.data = block;
+            self.cap = cap;
+            return true;
+        }
+        // SAFETY: `data` is this VM's block of `self.cap` bytes; the call never raises.
         let grown = unsafe { lua_c::lua_alt_strbuf(self.state, self.data, self.cap, cap) };
         if grown.is_null() {
             return false;
@@ -72,11 +148,20 @@ impl LuaBuf {
         true
     }
 
+    #[inline]
     fn room_for(&mut self, n: usize) -> bool {
+        let want = self.len.saturating_add(n);
+        if want <= self.cap && !self.failed {
+            return true;
+        }
+        self.grow_for(want)
+    }
+
+    #[cold]
+    fn grow_for(&mut self, want: usize) -> bool {
         if self.failed {
             return false;
         }
-        let want = self.len.saturating_add(n);
         if want <= self.cap || self.try_grow(want.max(self.cap.saturating_mul(2)).max(64)) || self.try_grow(want) {
             return true;
         }
@@ -84,18 +169,28 @@ impl LuaBuf {
         false
     }
 
+    /// Where the next byte goes (room_for checked).
+    #[inline]
+    fn end(&mut self) -> *mut u8 {
+        let base = if self.data.is_null() { self.inline.as_mut_ptr() } else { self.data };
+        // SAFETY: len <= cap, the size of the storage in use.
+        unsafe { base.add(self.len) }
+    }
+
+    #[inline]
     pub fn push(&mut self, byte: u8) {
         if self.room_for(1) {
             // SAFETY: room_for made len < cap.
-            unsafe { *self.data.add(self.len) = byte };
+            unsafe { *self.end() = byte };
             self.len += 1;
         }
     }
 
+    #[inline]
     pub fn extend_from_slice(&mut self, bytes: &[u8]) {
         if !bytes.is_empty() && self.room_for(bytes.len()) {
             // SAFETY: room_for made len + bytes.len() <= cap; the source is another allocation.
-            unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), self.data.add(self.len), bytes.len()) };
+            unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), self.end(), bytes.len()) };
             self.len += bytes.len();
         }
     }
@@ -104,52 +199,9 @@ impl LuaBuf {
     pub fn fill(&mut self, byte: u8, n: usize) {
         if n > 0 && self.room_for(n) {
             // SAFETY: as in extend_from_slice.
-            unsafe { ptr::write_bytes(self.data.add(self.len), byte, n) };
+            unsafe { ptr::write_bytes(self.end(), byte, n) };
             self.len += n;
         }
-    }
-
-    pub fn as_slice(&self) -> &[u8] {
-        if self.data.is_null() {
-            return &[];
-        }
-        // SAFETY: the first `len` bytes of the block were written.
-        unsafe { std::slice::from_raw_parts(self.data, self.len) }
-    }
-
-    /// The Lua string: the block itself, shrunk to its length and interned.
-    pub fn into_string(mut self, lua: &mlua::Lua) -> mlua::Result<mlua::LuaString> {
-        if self.failed {
-            return Err(mlua::Error::MemoryError("not enough memory".into()));
-        }
-        if self.len == 0 {
-            return lua.create_string("");
-        }
-        if self.len < self.cap {
-            // SAFETY: shrinking this VM's block; never raises.
-            let shrunk = unsafe { lua_c::lua_alt_strbuf(self.state, self.data, self.cap, self.len) };
-            if shrunk.is_null() {
-                // Cannot shrink in place: a copy instead (the block is freed on drop).
-                return lua.create_string(self.as_slice());
-            }
-            self.data = shrunk;
-            self.cap = self.len;
-        }
-        let (data, len) = (self.data, self.len);
-        let mut handed = false;
-        // SAFETY: the block is exactly `len` bytes; once the closure runs, the string owns it
-        // (even if a later step raises: it is interned first), so it is not freed on drop.
-        let result = unsafe {
-            lua.exec_raw::<mlua::LuaString>((), |state| {
-                handed = true;
-                lua_c::lua_alt_pushadopted(state, data, len);
-            })
-        };
-        if handed {
-            self.data = ptr::null_mut();
-            self.cap = 0;
-        }
-        result
     }
 }
 

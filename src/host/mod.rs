@@ -1533,5 +1533,7 @@ extern "C" fn aux_load(rdb: *mut raw::RedisModuleIO, _encver: c_int, _when: c_in
 
 mod filter;
 mod lua;
+mod reader;
 pub use filter::*;
 pub use lua::*;
+pub use reader::{raw_function, raw_function_with, Builder, Call, Raw, Reader, Slot};

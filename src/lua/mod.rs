@@ -117,6 +117,25 @@ fn raised(lua: &Lua, e: &mlua::Error) -> mlua::Result<mlua::LightUserData> {
     crate::host::stash_raised(lua, value, with_position)
 }
 
+/// How a raw library function (host::raw_function) raises `e`: its message, and whether the
+/// caller's position goes in front (luaL_error), as `raised` decides for the other functions.
+pub fn raw_error_message(e: &mlua::Error) -> (bool, Vec<u8>) {
+    let mut root = e;
+    while let mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } = root {
+        root = cause;
+    }
+    if let Some(Raised(text)) = root.downcast_ref::<Raised>() {
+        (false, text.clone())
+    } else if let Some(Located(msg)) = root.downcast_ref::<Located>() {
+        (true, msg.clone().into_bytes())
+    } else {
+        match root {
+            mlua::Error::RuntimeError(m) | mlua::Error::MemoryError(m) => (false, m.clone().into_bytes()),
+            other => (true, other.to_string().into_bytes()),
+        }
+    }
+}
+
 /// What an mlua error stands for in Redis's terms: an error table raised by the redis.*
 /// API (its `err` text), or a plain message as a C library would raise it.
 enum ErrorValue {

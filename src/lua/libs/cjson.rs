@@ -6,22 +6,24 @@
 //! - Nothing here recurses on user data: encode and decode walk nested tables with an explicit
 //!   stack, bounded by `encode_max_depth` / `decode_max_depth` and, like the C code, by the Lua C
 //!   stack limit (`LUAI_MAXCSTACK`, 8000 slots), so the same inputs fail with the same messages.
-//! - Few mlua references are alive at once: the containers being walked are kept as Rust
-//!   references for the first `HELD_MAX` levels only, deeper ones are parked in a Lua table.
+//! - Tables are read and built with the raw C API on the Lua stack (host::Reader,
+//!   host::Builder), as the C code does: the containers being walked or built sit on the stack,
+//!   not in mlua references.
 //! - Table order is Lua's `next` order (raw traversal), exactly as `lua_next` in C.
 //! - Errors are `RuntimeError`s carrying the native text, including the position prefix that
 //!   `luaL_error` adds (`luaL_where(L, 1)`: the calling Lua line, e.g. `user_script:1: `), and the
 //!   `luaL_argerror` texts with the function name as Lua sees it at the call site.
 
+use std::ffi::c_int;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
-use mlua::{Error, Function, IntoLuaMulti, LightUserData, Lua, LuaString, MultiValue, Table, Value};
+use mlua::{Error, Function, IntoLuaMulti, LightUserData, Lua, MultiValue, Table, Value};
+
+use crate::host::{raw_function_with, Builder, Call, Raw, Reader, Slot};
 
 /// `LUAI_MAXCSTACK` of Redis's Lua: the slots a C function may use (`lua_checkstack`).
 const LUAI_MAXCSTACK: i64 = 8000;
-/// Parent containers kept as Rust references; deeper ones are parked in a Lua table.
-const HELD_MAX: usize = 64;
 
 const NAME: &str = "cjson";
 const VERSION: &str = "2.1.0";
@@ -66,21 +68,11 @@ fn set(a: &AtomicI32, v: i32) {
 
 /// Builds a `cjson` table with its own configuration (`lua_cjson_new`).
 pub fn open(lua: &Lua) -> mlua::Result<Table> {
-    let next: Function = lua.globals().raw_get("next")?;
     let cfg = Arc::new(Config::new());
     let t = lua.create_table()?;
     // Same insertion order as the C module, so `pairs(cjson)` walks it the same way.
-    {
-        let (cfg, next) = (cfg.clone(), next.clone());
-        t.raw_set(
-            "encode",
-            crate::lua::function(lua, move |lua, args: MultiValue| json_encode(lua, &cfg, &next, args))?,
-        )?;
-    }
-    {
-        let cfg = cfg.clone();
-        t.raw_set("decode", crate::lua::function(lua, move |lua, args: MultiValue| json_decode(lua, &cfg, args))?)?;
-    }
+    t.raw_set("encode", raw_function_with(lua, json_encode, cfg.clone())?)?;
+    t.raw_set("decode", raw_function_with(lua, json_decode, cfg.clone())?)?;
     t.raw_set(
         "encode_sparse_array",
         option_fn(lua, &cfg, 3, |lua, a, c| {
@@ -144,9 +136,7 @@ fn null_value() -> Value {
 
 // ===== Errors as the Lua C API raises them =====
 
-/// `luaL_error` and `luaL_argerror`, shared by the bundled libraries.
-use super::lua_error;
-
+/// `luaL_argerror` of the setting functions (mlua callbacks), shared by the bundled libraries.
 fn arg_error(lua: &Lua, narg: i32, extramsg: &str) -> Error {
     super::arg_error(lua, i64::from(narg), extramsg)
 }
@@ -267,6 +257,11 @@ fn format_g(x: f64, precision: i32) -> String {
 
 /// Appends `%.<precision>g` of `x` to `out`; `scratch` is reusable working space.
 fn format_g_into(out: &mut impl super::ByteSink, scratch: &mut String, x: f64, precision: i32) {
+    format_g_digits(out, scratch, x, precision, true);
+}
+
+/// `format_g_into`; `shortest` allows the shortest-digits fast path (off only to test it).
+fn format_g_digits(out: &mut impl super::ByteSink, scratch: &mut String, x: f64, precision: i32, shortest: bool) {
     use std::fmt::Write as _;
     let p = usize::try_from(precision).unwrap_or(1).clamp(1, 40);
     if x.is_nan() {
@@ -300,20 +295,37 @@ fn format_g_into(out: &mut impl super::ByteSink, scratch: &mut String, x: f64, p
         out.extend_from_slice(buf.get(i..).unwrap_or_default());
         return;
     }
-    // Exact, correctly rounded (half-even) scientific digits from std: "d.ddde[-]X".
-    scratch.clear();
-    let _ = write!(scratch, "{:.*e}", p - 1, a);
-    let (mant, exp) = match scratch.split_once('e') {
-        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
-        None => (scratch.as_str(), 0),
-    };
+    // The significant digits and the decimal exponent of the first. First the shortest
+    // digits that read back as `a` (ryu): for a normal double they lie within half an ulp
+    // (< 2^-53 relative) of the exact value, far closer than half a step of a grid of at most
+    // 15 significant digits, so when there are at most `p` of them they are exactly what
+    // rounding the exact value to `p` digits gives. Otherwise the exact, correctly rounded
+    // (half-even) digits from std ("d.ddde[-]X").
     let mut digits = [0u8; 48];
     let mut nd = 0usize;
-    for b in mant.bytes().filter(u8::is_ascii_digit) {
-        if let Some(slot) = digits.get_mut(nd) {
-            *slot = b;
-            nd += 1;
+    let mut exp = 0i32;
+    let fits = shortest && a >= f64::MIN_POSITIVE && p <= 15 && {
+        if let Some((n, e)) = short_decimal(a, &mut digits) {
+            (nd, exp) = (n, e);
+            n <= p
+        } else {
+            let mut buf = ryu::Buffer::new();
+            let (n, e) = decimal_digits(buf.format_finite(a).as_bytes(), &mut digits);
+            (nd, exp) = (n, e);
+            n <= p
         }
+    };
+    if !fits {
+        scratch.clear();
+        let _ = write!(scratch, "{:.*e}", p - 1, a);
+        (nd, exp) = decimal_digits(scratch.as_bytes(), &mut digits);
+    }
+    // `p` digits, as the precision prints them (%g trims the zeros below).
+    while nd < p {
+        if let Some(slot) = digits.get_mut(nd) {
+            *slot = b'0';
+        }
+        nd += 1;
     }
     let digits = digits.get(..nd).unwrap_or_default();
     if exp < -4 || exp >= p as i32 {
@@ -326,13 +338,13 @@ fn format_g_into(out: &mut impl super::ByteSink, scratch: &mut String, x: f64, p
         }
         out.push(b'e');
         out.push(if exp < 0 { b'-' } else { b'+' });
+        // At least two digits (|exp| <= 324).
         let e = exp.unsigned_abs();
-        if e < 10 {
-            out.push(b'0');
+        if e >= 100 {
+            out.push(b'0' + (e / 100 % 10) as u8);
         }
-        scratch.clear();
-        let _ = write!(scratch, "{e}");
-        out.extend_from_slice(scratch.as_bytes());
+        out.push(b'0' + (e / 10 % 10) as u8);
+        out.push(b'0' + (e % 10) as u8);
     } else if exp >= 0 {
         let split = usize::try_from(exp).unwrap_or(0).saturating_add(1).min(digits.len());
         let (int, frac) = digits.split_at(split);
@@ -349,6 +361,85 @@ fn format_g_into(out: &mut impl super::ByteSink, scratch: &mut String, x: f64, p
         }
         out.extend_from_slice(trim_zeros(digits));
     }
+}
+
+/// The digits of a decimal of at most 4 places and 15 significant digits (n / 10^d) whose
+/// nearest double is `a`, as `decimal_digits` returns them: like ryu's digits, they lie
+/// within half an ulp of `a`, which is all `format_g_digits` needs of them. A quick test that
+/// catches prices and halves before ryu.
+fn short_decimal(a: f64, digits: &mut [u8; 48]) -> Option<(usize, i32)> {
+    const POW: [f64; 5] = [1.0, 10.0, 100.0, 1000.0, 10000.0];
+    if !(1e-4..1e15).contains(&a) {
+        return None;
+    }
+    for (d, &scale) in POW.iter().enumerate().skip(1) {
+        let n = (a * scale).round();
+        if n >= 1e15 {
+            return None;
+        }
+        // n and 10^d are exact doubles: the quotient is the double nearest n / 10^d.
+        if n / scale == a {
+            let mut n = n as u64;
+            let mut buf = [0u8; 20];
+            let mut i = buf.len();
+            while n > 0 && i > 0 {
+                i -= 1;
+                if let Some(slot) = buf.get_mut(i) {
+                    *slot = b'0' + (n % 10) as u8;
+                }
+                n /= 10;
+            }
+            let text = buf.get(i..).unwrap_or_default();
+            let len = i32::try_from(text.len()).unwrap_or(0);
+            let end = text.iter().rposition(|&b| b != b'0').map_or(0, |k| k + 1);
+            for (slot, &b) in digits.iter_mut().zip(text.get(..end).unwrap_or_default()) {
+                *slot = b;
+            }
+            return Some((end, len - 1 - d as i32));
+        }
+    }
+    None
+}
+
+/// The significant digits of a positive decimal number printed as "ddd.ddd" or "d.ddde[-]X"
+/// (leading and trailing zeros dropped), into `digits`; returns their count and the
+/// decimal exponent of the first.
+fn decimal_digits(text: &[u8], digits: &mut [u8; 48]) -> (usize, i32) {
+    let (mant, e) = match text.iter().position(|&b| b == b'e' || b == b'E') {
+        Some(i) => {
+            let e = std::str::from_utf8(text.get(i + 1..).unwrap_or_default()).ok().and_then(|t| t.parse::<i32>().ok());
+            (text.get(..i).unwrap_or_default(), e.unwrap_or(0))
+        }
+        None => (text, 0),
+    };
+    let mut int_digits = 0i32;
+    let mut seen_point = false;
+    let mut leading = 0i32;
+    let mut nd = 0usize;
+    let mut last_nonzero = 0usize;
+    for &b in mant {
+        match b {
+            b'.' => seen_point = true,
+            b'0'..=b'9' => {
+                if !seen_point {
+                    int_digits += 1;
+                }
+                if nd == 0 && b == b'0' {
+                    leading += 1;
+                    continue;
+                }
+                if let Some(slot) = digits.get_mut(nd) {
+                    *slot = b;
+                    nd += 1;
+                    if b != b'0' {
+                        last_nonzero = nd;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    (last_nonzero, int_digits - 1 - leading + e)
 }
 
 fn trim_zeros(d: &[u8]) -> &[u8] {
@@ -378,10 +469,13 @@ fn escape_of(b: u8) -> Option<&'static [u8]> {
 
 #[derive(Clone, Copy)]
 enum EncFrame {
-    /// An array of `len` elements, `i` of them written.
-    Array { len: i32, i: i32 },
-    /// An object, `count` pairs written; the current key is `Encoder::cur_key`.
-    Object { count: u64 },
+    /// The array at `t`, of `len` elements, `i` of them written (the last one's value is
+    /// on the stack above `t` while `i > 0`).
+    Array { t: Slot, len: i32, i: i32 },
+    /// The object at `t`, `count` pairs written. The traversal's key is on the stack above
+    /// `t`, and its value above it when `holding`; `ready` says the pair on the stack has not
+    /// been written yet (the array scan found it).
+    Object { t: Slot, count: u64, holding: bool, ready: bool },
 }
 
 impl EncFrame {
@@ -394,9 +488,20 @@ impl EncFrame {
     }
 }
 
-struct Encoder<'a> {
-    lua: &'a Lua,
-    next: &'a Function,
+/// The Lua type name of a value the reader sees.
+fn raw_type_name(v: &Raw<'_>) -> &'static str {
+    match v {
+        Raw::Nil => "nil",
+        Raw::Bool(_) => "boolean",
+        Raw::Num(_) => "number",
+        Raw::Str(_) => "string",
+        Raw::Table(_) => "table",
+        Raw::LightUserData(_) => "userdata",
+        Raw::Other(name) => name,
+    }
+}
+
+struct Encoder {
     precision: i32,
     invalid_numbers: i32,
     max_depth: i32,
@@ -405,13 +510,6 @@ struct Encoder<'a> {
     sparse_safe: i32,
     out: super::LuaBuf,
     frames: Vec<EncFrame>,
-    /// The table of the innermost frame and its current key (objects).
-    cur: Option<Table>,
-    cur_key: Value,
-    /// Tables (and keys) of the outer frames: the first HELD_MAX here, the rest in `spill`.
-    held: Vec<(Table, Value)>,
-    spill: Option<Table>,
-    parents: usize,
     /// Lua stack slots the C code would be using (the argument plus the frames).
     slots: i64,
     /// The message of an encoding error (see `exception`).
@@ -420,72 +518,69 @@ struct Encoder<'a> {
     scratch: String,
 }
 
-/// Marks the early stop of a `for_each` traversal.
+/// Marks the end of an encoding that failed with `Encoder::failure`.
 fn stop() -> Error {
     Error::RuntimeError(String::new())
 }
 
-impl<'a> Encoder<'a> {
-    fn new(lua: &'a Lua, cfg: &Config, next: &'a Function) -> mlua::Result<Encoder<'a>> {
-        Ok(Encoder {
-            lua,
-            next,
+impl Encoder {
+    fn new(cfg: &Config, out: super::LuaBuf) -> Encoder {
+        Encoder {
             precision: get(&cfg.encode_number_precision),
             invalid_numbers: get(&cfg.encode_invalid_numbers),
             max_depth: get(&cfg.encode_max_depth),
             sparse_convert: get(&cfg.sparse_convert) != 0,
             sparse_ratio: get(&cfg.sparse_ratio),
             sparse_safe: get(&cfg.sparse_safe),
-            out: super::LuaBuf::new(lua)?,
+            out,
             frames: Vec::new(),
-            cur: None,
-            cur_key: Value::Nil,
-            held: Vec::new(),
-            spill: None,
-            parents: 0,
             slots: 1,
             failure: None,
             scratch: String::new(),
-        })
+        }
     }
 
     fn put(&mut self, b: &[u8]) -> mlua::Result<()> {
-        super::reserve(self.lua, &mut self.out, b.len())?;
+        super::reserve(&mut self.out, b.len())?;
         self.out.extend_from_slice(b);
         Ok(())
     }
 
-    /// `json_encode_exception`. The text is kept here and raised by `json_encode` (with the
-    /// caller's position, which cannot be read from inside a `for_each` traversal).
-    fn exception(&mut self, v: &Value, reason: &str) -> Error {
-        self.failure = Some(format!("Cannot serialise {}: {}", type_name(v), reason));
+    /// `json_encode_exception` for a value of type `type_name`. The text is kept here and
+    /// raised by `json_encode` (with the caller's position).
+    fn exception(&mut self, type_name: &str, reason: &str) -> Error {
+        self.failure = Some(format!("Cannot serialise {type_name}: {reason}"));
         stop()
     }
 
     fn string(&mut self, s: &[u8]) -> mlua::Result<()> {
         let escaped: usize = s.iter().map(|&b| escape_of(b).map_or(0, |e| e.len() - 1)).sum();
         let need = s.len().checked_add(escaped).and_then(|n| n.checked_add(2)).ok_or_else(oom)?;
-        super::reserve(self.lua, &mut self.out, need)?;
+        super::reserve(&mut self.out, need)?;
         self.out.push(b'"');
-        let mut start = 0;
-        for (i, &b) in s.iter().enumerate() {
-            if let Some(e) = escape_of(b) {
-                self.out.extend_from_slice(s.get(start..i).unwrap_or_default());
-                self.out.extend_from_slice(e);
-                start = i + 1;
+        if escaped == 0 {
+            self.out.extend_from_slice(s);
+        } else {
+            let mut start = 0;
+            for (i, &b) in s.iter().enumerate() {
+                if let Some(e) = escape_of(b) {
+                    self.out.extend_from_slice(s.get(start..i).unwrap_or_default());
+                    self.out.extend_from_slice(e);
+                    start = i + 1;
+                }
             }
+            self.out.extend_from_slice(s.get(start..).unwrap_or_default());
         }
-        self.out.extend_from_slice(s.get(start..).unwrap_or_default());
         self.out.push(b'"');
         Ok(())
     }
 
-    /// `json_append_number`; `v` is the Lua value for the error text.
-    fn number(&mut self, x: f64, v: &Value) -> mlua::Result<()> {
+    /// `json_append_number` (the value is a number, for the error text).
+    fn number(&mut self, x: f64) -> mlua::Result<()> {
         match self.invalid_numbers {
             0 => {
                 if !x.is_finite() {
-                    return Err(self.exception(v, "must not be NaN or Inf"));
+                    return Err(self.exception("number", "must not be NaN or Inf"));
                 }
             }
             1 => {
@@ -500,144 +595,49 @@ impl<'a> Encoder<'a> {
             }
         }
         // At most 24 bytes ("-1.2345678901234e-308").
-        super::reserve(self.lua, &mut self.out, 32)?;
+        super::reserve(&mut self.out, 32)?;
         format_g_into(&mut self.out, &mut self.scratch, x, self.precision);
         Ok(())
     }
 
     /// A value that is not a table.
-    fn scalar(&mut self, v: &Value) -> mlua::Result<()> {
+    fn scalar(&mut self, v: &Raw<'_>) -> mlua::Result<()> {
         match v {
-            Value::String(s) => self.string(&s.as_bytes()),
-            Value::Integer(i) => self.number(*i as f64, v),
-            Value::Number(n) => self.number(*n, v),
-            Value::Boolean(true) => self.put(b"true"),
-            Value::Boolean(false) => self.put(b"false"),
-            Value::Nil => self.put(b"null"),
-            Value::LightUserData(p) if p.0.is_null() => self.put(b"null"),
-            _ => Err(self.exception(v, "type not supported")),
+            Raw::Str(s) => self.string(s),
+            Raw::Num(n) => self.number(*n),
+            Raw::Bool(true) => self.put(b"true"),
+            Raw::Bool(false) => self.put(b"false"),
+            Raw::Nil => self.put(b"null"),
+            Raw::LightUserData(true) => self.put(b"null"),
+            other => Err(self.exception(raw_type_name(other), "type not supported")),
         }
     }
 
     /// An object key followed by ':'.
-    fn key(&mut self, k: &Value) -> mlua::Result<()> {
+    fn key(&mut self, k: &Raw<'_>) -> mlua::Result<()> {
         match k {
-            Value::Integer(i) => {
+            Raw::Num(n) => {
                 self.put(b"\"")?;
-                self.number(*i as f64, k)?;
+                self.number(*n)?;
                 self.put(b"\":")
             }
-            Value::Number(n) => {
-                self.put(b"\"")?;
-                self.number(*n, k)?;
-                self.put(b"\":")
-            }
-            Value::String(s) => {
-                self.string(&s.as_bytes())?;
+            Raw::Str(s) => {
+                self.string(s)?;
                 self.put(b":")
             }
-            _ => Err(self.exception(k, "table key must be a number or string")),
+            other => Err(self.exception(raw_type_name(other), "table key must be a number or string")),
         }
     }
 
-    /// One pair of an object: ',' if needed, the key, and the value unless it is a table, which
-    /// is handed back in `child` (the traversal stops there).
-    fn object_pair(
-        &mut self,
-        count: &mut u64,
-        k: Value,
-        v: Value,
-        child: &mut Option<(Value, Table)>,
-    ) -> mlua::Result<()> {
-        if *count > 0 {
-            self.put(b",")?;
-        }
-        *count += 1;
-        self.key(&k)?;
-        match v {
-            Value::Table(ct) => {
-                *child = Some((k, ct));
-                Err(stop())
-            }
-            other => self.scalar(&other),
-        }
-    }
-
-    /// Writes an object from its first pair on: '{' and the pairs up to the first table value,
-    /// returned with its key and the pairs written so far; or the whole object and '}'.
-    fn object_pass(&mut self, t: &Table) -> mlua::Result<Option<(Value, Table, u64)>> {
-        self.put(b"{")?;
-        let mut count: u64 = 0;
-        let mut child = None;
-        let res = t.for_each::<Value, Value>(|k, v| self.object_pair(&mut count, k, v, &mut child));
-        if let Some((k, ct)) = child {
-            return Ok(Some((k, ct, count)));
-        }
-        res?;
-        self.put(b"}")?;
-        Ok(None)
-    }
-
-    fn push_frame(&mut self, t: Table, frame: EncFrame) -> mlua::Result<()> {
-        if let Some(parent) = self.cur.take() {
-            let key = std::mem::replace(&mut self.cur_key, Value::Nil);
-            let j = self.parents;
-            if j < HELD_MAX {
-                self.held.push((parent, key));
-            } else {
-                let spill = match &self.spill {
-                    Some(s) => s.clone(),
-                    None => {
-                        let s = self.lua.create_table()?;
-                        self.spill = Some(s.clone());
-                        s
-                    }
-                };
-                let idx = i64::try_from(j - HELD_MAX).map_err(|_| oom())?.saturating_mul(2);
-                spill.raw_set(idx + 1, parent)?;
-                spill.raw_set(idx + 2, key)?;
-            }
-            self.parents += 1;
-        }
+    fn push_frame(&mut self, frame: EncFrame) {
         self.slots += frame.slots();
         self.frames.push(frame);
-        self.cur = Some(t);
-        Ok(())
     }
 
-    fn pop_frame(&mut self) -> mlua::Result<()> {
-        if let Some(f) = self.frames.pop() {
-            self.slots -= f.slots();
-        }
-        self.cur = None;
-        self.cur_key = Value::Nil;
-        if self.frames.is_empty() || self.parents == 0 {
-            return Ok(());
-        }
-        self.parents -= 1;
-        let j = self.parents;
-        if j < HELD_MAX {
-            if let Some((t, k)) = self.held.pop() {
-                self.cur = Some(t);
-                self.cur_key = k;
-            }
-        } else if let Some(spill) = &self.spill {
-            let idx = i64::try_from(j - HELD_MAX).map_err(|_| oom())?.saturating_mul(2);
-            let t: Table = spill.raw_get(idx + 1)?;
-            let k: Value = spill.raw_get(idx + 2)?;
-            spill.raw_set(idx + 1, Value::Nil)?;
-            spill.raw_set(idx + 2, Value::Nil)?;
-            self.cur = Some(t);
-            self.cur_key = k;
-        }
-        Ok(())
-    }
-
-    /// Starts a table (`json_append_data` for tables): depth check, then array or object as
-    /// `lua_array_length` decides. One traversal serves both the array test and, when the first
-    /// key already shows an object, writing the object's pairs (up to the first table value,
-    /// which is returned to be encoded next).
-    fn open_table(&mut self, t: Table) -> mlua::Result<Option<Table>> {
+    /// Starts the table at `t` (`json_append_data` for tables): depth check, then array or
+    /// object as `lua_array_length` decides. The scan's traversal also starts the object
+    /// when its first key already shows one (its pair is left on the stack, `ready`).
+    fn open_table(&mut self, r: &mut Reader<'_>, t: Slot) -> mlua::Result<()> {
         let depth = i64::try_from(self.frames.len()).unwrap_or(i64::MAX).saturating_add(1);
         if depth > i64::from(self.max_depth) || self.slots + 3 > LUAI_MAXCSTACK {
             self.failure = Some(format!("Cannot serialise, excessive nesting ({depth})"));
@@ -646,121 +646,104 @@ impl<'a> Encoder<'a> {
         let mut max: i32 = 0;
         let mut items: i32 = 0;
         let mut seen: u64 = 0;
-        let mut scanning = true;
-        let mut mixed = false;
-        let mut count: u64 = 0;
-        let mut child = None;
-        let res = t.for_each::<Value, Value>(|k, v| {
-            if scanning {
-                let n = match &k {
-                    Value::Integer(i) => Some(*i as f64),
-                    Value::Number(n) => Some(*n),
-                    _ => None,
-                };
-                // A positive integer key (lua_tonumber(k) != 0, floor(k) == k, k >= 1).
-                if let Some(kn) = n.filter(|k| *k != 0.0 && k.floor() == *k && *k >= 1.0) {
+        r.push_nil()?;
+        while r.next(t)? {
+            let k = r.before(r.top());
+            // A positive integer key (lua_tonumber(k) != 0, floor(k) == k, k >= 1).
+            if let Raw::Num(kn) = r.value(k) {
+                if kn != 0.0 && kn.floor() == kn && kn >= 1.0 {
                     if kn > f64::from(max) {
                         // (int)k on x86-64: out of range gives INT_MIN.
                         max = if kn < 2_147_483_648.0 { kn as i32 } else { i32::MIN };
                     }
                     items = items.wrapping_add(1);
                     seen += 1;
-                    return Ok(());
+                    r.pop(1);
+                    continue;
                 }
-                if seen > 0 {
-                    // Not an array after all: the object is written by a second traversal.
-                    mixed = true;
-                    return Err(stop());
-                }
-                scanning = false;
+            }
+            if seen == 0 {
+                // An object from its first pair on.
                 self.put(b"{")?;
+                self.push_frame(EncFrame::Object { t, count: 0, holding: false, ready: true });
+                return Ok(());
             }
-            self.object_pair(&mut count, k, v, &mut child)
-        });
-        let pending = if let Some((k, ct)) = child {
-            Some((k, ct, count))
-        } else if !scanning {
-            res?;
-            self.put(b"}")?;
-            None
-        } else if mixed {
-            self.object_pass(&t)?
-        } else {
-            res?;
-            let sparse = self.sparse_ratio > 0 && max > items.wrapping_mul(self.sparse_ratio) && max > self.sparse_safe;
-            if sparse && !self.sparse_convert {
-                return Err(self.exception(&Value::Table(t), "excessively sparse array"));
-            }
-            if max > 0 && !sparse {
-                self.put(b"[")?;
-                self.push_frame(t, EncFrame::Array { len: max, i: 0 })?;
-                return Ok(None);
-            }
-            self.object_pass(&t)?
-        };
-        match pending {
-            Some((k, ct, count)) => {
-                self.push_frame(t, EncFrame::Object { count })?;
-                self.cur_key = k;
-                Ok(Some(ct))
-            }
-            None => Ok(None),
+            // Not an array after all: the object is written by a second traversal.
+            r.pop(2);
+            return self.open_object(r, t);
+        }
+        let sparse = self.sparse_ratio > 0 && max > items.wrapping_mul(self.sparse_ratio) && max > self.sparse_safe;
+        if sparse && !self.sparse_convert {
+            return Err(self.exception("table", "excessively sparse array"));
+        }
+        if max > 0 && !sparse {
+            self.put(b"[")?;
+            self.push_frame(EncFrame::Array { t, len: max, i: 0 });
+            return Ok(());
+        }
+        self.open_object(r, t)
+    }
+
+    fn open_object(&mut self, r: &mut Reader<'_>, t: Slot) -> mlua::Result<()> {
+        self.put(b"{")?;
+        r.push_nil()?;
+        self.push_frame(EncFrame::Object { t, count: 0, holding: false, ready: false });
+        Ok(())
+    }
+
+    fn pop_frame(&mut self) {
+        if let Some(f) = self.frames.pop() {
+            self.slots -= f.slots();
         }
     }
 
-    fn run(&mut self, v: Value) -> mlua::Result<()> {
-        let mut pending = Some(v);
+    fn run(&mut self, r: &mut Reader<'_>, root: Slot) -> mlua::Result<()> {
+        let mut pending = Some(root);
         loop {
-            if let Some(v) = pending.take() {
-                match v {
-                    Value::Table(t) => {
-                        if let Some(child) = self.open_table(t)? {
-                            pending = Some(Value::Table(child));
-                            continue;
-                        }
-                    }
+            if let Some(s) = pending.take() {
+                match r.value(s) {
+                    Raw::Table(t) => self.open_table(r, t)?,
                     other => self.scalar(&other)?,
                 }
             }
-            let Some(top) = self.frames.last().copied() else {
+            let Some(top) = self.frames.last_mut() else {
                 return Ok(());
             };
-            let Some(t) = self.cur.as_ref() else {
-                return Err(Error::RuntimeError("cjson: internal encoder state".into()));
-            };
-            match top {
-                EncFrame::Array { len, i } => {
+            match *top {
+                EncFrame::Array { t, len, i } => {
+                    if i > 0 {
+                        r.pop(1);
+                    }
                     if i >= len {
+                        self.pop_frame();
                         self.put(b"]")?;
-                        self.pop_frame()?;
                         continue;
                     }
                     let i = i + 1;
-                    let v = t.raw_get::<Value>(i)?;
+                    *top = EncFrame::Array { t, len, i };
+                    let v = r.push_index(t, i64::from(i))?;
                     if i > 1 {
                         self.put(b",")?;
                     }
-                    if let Some(f) = self.frames.last_mut() {
-                        *f = EncFrame::Array { len, i };
-                    }
                     pending = Some(v);
                 }
-                EncFrame::Object { count } => {
-                    let key = std::mem::replace(&mut self.cur_key, Value::Nil);
-                    let (k, v) = self.next.call::<(Value, Value)>((t, key))?;
-                    if k.is_nil() {
+                EncFrame::Object { t, count, holding, ready } => {
+                    if holding {
+                        r.pop(1);
+                    }
+                    if !ready && !r.next(t)? {
+                        self.pop_frame();
                         self.put(b"}")?;
-                        self.pop_frame()?;
                         continue;
                     }
+                    *top = EncFrame::Object { t, count: count.saturating_add(1), holding: true, ready: false };
                     if count > 0 {
                         self.put(b",")?;
                     }
-                    if let Some(f) = self.frames.last_mut() {
-                        *f = EncFrame::Object { count: count.saturating_add(1) };
-                    }
-                    self.key(&k)?;
-                    self.cur_key = k;
+                    let v = r.top();
+                    let k = r.before(v);
+                    let key = r.value(k);
+                    self.key(&key)?;
                     pending = Some(v);
                 }
             }
@@ -768,19 +751,20 @@ impl<'a> Encoder<'a> {
     }
 }
 
-fn json_encode(lua: &Lua, cfg: &Config, next: &Function, args: MultiValue) -> mlua::Result<LuaString> {
-    if args.len() != 1 {
-        return Err(arg_error(lua, 1, "expected 1 argument"));
+fn json_encode(c: &mut Call<'_>, cfg: &Config) -> mlua::Result<c_int> {
+    if c.nargs() != 1 {
+        return Err(c.arg_error(1, "expected 1 argument"));
     }
-    let v = args.into_iter().next().unwrap_or(Value::Nil);
-    let mut enc = Encoder::new(lua, cfg, next)?;
-    if let Err(e) = enc.run(v) {
+    let mut enc = Encoder::new(cfg, c.buffer());
+    let mut r = c.reader();
+    if let Err(e) = enc.run(&mut r, c.arg_slot(1)) {
         return Err(match enc.failure.take() {
-            Some(m) => lua_error(lua, &m),
+            Some(m) => located(&m),
             None => e,
         });
     }
-    enc.out.into_string(lua)
+    c.push_buffer(enc.out)?;
+    Ok(1)
 }
 
 // ===== Decoding =====
@@ -834,12 +818,6 @@ struct Parser<'d> {
     raw: Option<(usize, usize)>,
     tmp: Vec<u8>,
     invalid_numbers: bool,
-}
-
-/// A pending object key: a slice of the input, or decoded text.
-enum Key {
-    Raw(usize, usize),
-    Owned(Vec<u8>),
 }
 
 fn hex_value(b: u8) -> Option<u32> {
@@ -1222,16 +1200,27 @@ fn compose_binary(mant: u64, exp2: i64, sticky: bool) -> f64 {
 }
 
 enum DecFrame {
-    /// Next element goes to index `i`.
-    Array { i: i64 },
-    /// The pending key.
-    Object { key: Key },
+    /// The array at `t`; the next element goes to index `i`.
+    Array { t: Slot, i: i64 },
+    /// The object at `t` and the pending key (set with its value once that is complete; the
+    /// C code keeps it on the stack, which the slot count still reckons).
+    Object { t: Slot, key: Key },
 }
 
-/// A finished value: a Lua value, or the parser's last string token.
+/// An object's pending key: a range of the input, or decoded text (it had escapes).
+enum Key {
+    Raw(usize, usize),
+    Owned(Vec<u8>),
+}
+
+/// A finished value: a scalar, the parser's last string token, or the table on top of the
+/// stack.
 enum Done {
-    Val(Value),
+    Num(f64),
+    Bool(bool),
+    Null,
     Str,
+    OnStack,
 }
 
 impl DecFrame {
@@ -1244,24 +1233,21 @@ impl DecFrame {
     }
 }
 
-struct Decoder<'a, 'd> {
-    lua: &'a Lua,
+/// Decodes into Lua tables built on the stack, as the C code does: each container's table
+/// (and an object's pending key) sits on the stack while its contents are parsed.
+struct Decoder<'d> {
     p: Parser<'d>,
     max_depth: i32,
     frames: Vec<DecFrame>,
-    cur: Option<Table>,
-    held: Vec<Table>,
-    spill: Option<Table>,
-    parents: usize,
     slots: i64,
 }
 
-impl Decoder<'_, '_> {
+impl Decoder<'_> {
     /// `json_throw_parse_error`.
     fn parse_error(&self, expected: &str, t: Token) -> Error {
         // "%d" of a size_t: the low 32 bits.
         let at = (t.index as u64).wrapping_add(1) as i32;
-        lua_error(self.lua, &format!("Expected {expected} but found {} at character {at}", t.tok.name()))
+        located(&format!("Expected {expected} but found {} at character {at}", t.tok.name()))
     }
 
     /// `json_decode_descend` for a new container needing `need` stack slots.
@@ -1271,53 +1257,18 @@ impl Decoder<'_, '_> {
             return Ok(());
         }
         let at = self.p.pos as u64 as i32;
-        Err(lua_error(self.lua, &format!("Found too many nested data structures ({depth}) at character {at}")))
+        Err(located(&format!("Found too many nested data structures ({depth}) at character {at}")))
     }
 
-    fn push(&mut self, t: Table, frame: DecFrame) -> mlua::Result<()> {
-        if let Some(parent) = self.cur.take() {
-            let j = self.parents;
-            if j < HELD_MAX {
-                self.held.push(parent);
-            } else {
-                let spill = match &self.spill {
-                    Some(s) => s.clone(),
-                    None => {
-                        let s = self.lua.create_table()?;
-                        self.spill = Some(s.clone());
-                        s
-                    }
-                };
-                let idx = i64::try_from(j - HELD_MAX).map_err(|_| oom())?.saturating_add(1);
-                spill.raw_set(idx, parent)?;
-            }
-            self.parents += 1;
-        }
+    fn push(&mut self, frame: DecFrame) {
         self.slots += frame.slots();
         self.frames.push(frame);
-        self.cur = Some(t);
-        Ok(())
     }
 
-    /// Closes the innermost container, returning it.
-    fn pop(&mut self) -> mlua::Result<Value> {
+    fn pop(&mut self) {
         if let Some(f) = self.frames.pop() {
             self.slots -= f.slots();
         }
-        let done = self.cur.take().map_or(Value::Nil, Value::Table);
-        if !self.frames.is_empty() && self.parents > 0 {
-            self.parents -= 1;
-            let j = self.parents;
-            if j < HELD_MAX {
-                self.cur = self.held.pop();
-            } else if let Some(spill) = &self.spill {
-                let idx = i64::try_from(j - HELD_MAX).map_err(|_| oom())?.saturating_add(1);
-                let t: Table = spill.raw_get(idx)?;
-                spill.raw_set(idx, Value::Nil)?;
-                self.cur = Some(t);
-            }
-        }
-        Ok(done)
     }
 
     /// After '{' or ',' in an object: `"key" :`, returning the key.
@@ -1326,7 +1277,7 @@ impl Decoder<'_, '_> {
             return Err(self.parse_error("object key string", t));
         }
         let key = match self.p.raw {
-            Some((a, b)) => Key::Raw(a, b),
+            Some((a, z)) => Key::Raw(a, z),
             None => Key::Owned(self.p.tmp.clone()),
         };
         let colon = self.p.next_token();
@@ -1336,72 +1287,72 @@ impl Decoder<'_, '_> {
         Ok(key)
     }
 
-    fn cur_table(&self) -> mlua::Result<&Table> {
-        self.cur.as_ref().ok_or_else(|| Error::RuntimeError("cjson: internal decoder state".into()))
-    }
-
-    /// `t[k] = val` (raw). Strings valid as UTF-8 are pushed directly, without a reference.
-    fn set_value<K: mlua::IntoLua>(&self, t: &Table, k: K, val: Done) -> mlua::Result<()> {
+    /// `t[key] = val` (raw) for a finished value (a table is on top).
+    fn set_field(&self, b: &mut Builder<'_>, table: Slot, key: &Key, val: Done) -> mlua::Result<()> {
+        let k: &[u8] = match key {
+            Key::Raw(a, z) => self.p.data.get(*a..*z).unwrap_or_default(),
+            Key::Owned(v) => v,
+        };
         match val {
-            Done::Val(v) => t.raw_set(k, v),
+            Done::Num(n) => b.set_str_num(table, k, n),
             Done::Str => {
-                let b = self.p.str_bytes();
-                match std::str::from_utf8(b) {
-                    Ok(s) => t.raw_set(k, s),
-                    Err(_) => t.raw_set(k, self.lua.create_string(b)?),
-                }
+                b.push_str(k)?;
+                b.set_field_str(table, self.p.str_bytes())
+            }
+            Done::OnStack => {
+                b.push_str(k)?;
+                b.swap();
+                b.set_field(table)
+            }
+            other => {
+                b.push_str(k)?;
+                self.push_value(b, other)?;
+                b.set_field(table)
             }
         }
     }
 
-    /// Stores a finished value in the innermost container (`lua_rawseti` / `lua_rawset`).
-    fn store(&self, val: Done) -> mlua::Result<()> {
-        let t = self.cur_table()?;
-        match self.frames.last() {
-            Some(DecFrame::Array { i }) => self.set_value(t, *i, val),
-            Some(DecFrame::Object { key }) => {
-                let kb: &[u8] = match key {
-                    Key::Raw(a, b) => self.p.data.get(*a..*b).unwrap_or_default(),
-                    Key::Owned(v) => v,
-                };
-                match std::str::from_utf8(kb) {
-                    Ok(ks) => self.set_value(t, ks, val),
-                    Err(_) => self.set_value(t, self.lua.create_string(kb)?, val),
-                }
-            }
-            None => Ok(()),
+    /// Pushes a finished value (a table is already on top).
+    fn push_value(&self, b: &mut Builder<'_>, val: Done) -> mlua::Result<()> {
+        match val {
+            Done::Num(n) => b.push_num(n).map(drop),
+            Done::Bool(v) => b.push_bool(v).map(drop),
+            Done::Null => b.push_null().map(drop),
+            Done::Str => b.push_str(self.p.str_bytes()).map(drop),
+            Done::OnStack => Ok(()),
         }
     }
 
-    fn run(&mut self) -> mlua::Result<Value> {
+    /// Leaves the decoded value on top of the stack.
+    fn run(&mut self, b: &mut Builder<'_>) -> mlua::Result<()> {
         let mut t = self.p.next_token();
         'value: loop {
             let mut val = match t.tok {
                 Tok::Str => Done::Str,
-                Tok::Num(n) => Done::Val(Value::Number(n)),
-                Tok::Bool(b) => Done::Val(Value::Boolean(b)),
-                Tok::Null => Done::Val(null_value()),
+                Tok::Num(n) => Done::Num(n),
+                Tok::Bool(v) => Done::Bool(v),
+                Tok::Null => Done::Null,
                 Tok::ObjBegin => {
                     self.descend(3)?;
-                    let table = self.lua.create_table()?;
+                    let table = b.new_table()?;
                     t = self.p.next_token();
                     if t.tok == Tok::ObjEnd {
-                        Done::Val(Value::Table(table))
+                        Done::OnStack
                     } else {
                         let key = self.object_key(t)?;
-                        self.push(table, DecFrame::Object { key })?;
+                        self.push(DecFrame::Object { t: table, key });
                         t = self.p.next_token();
                         continue 'value;
                     }
                 }
                 Tok::ArrBegin => {
                     self.descend(2)?;
-                    let table = self.lua.create_table()?;
+                    let table = b.new_table()?;
                     t = self.p.next_token();
                     if t.tok == Tok::ArrEnd {
-                        Done::Val(Value::Table(table))
+                        Done::OnStack
                     } else {
-                        self.push(table, DecFrame::Array { i: 1 })?;
+                        self.push(DecFrame::Array { t: table, i: 1 });
                         continue 'value;
                     }
                 }
@@ -1414,33 +1365,37 @@ impl Decoder<'_, '_> {
                     if end.tok != Tok::End {
                         return Err(self.parse_error("the end", end));
                     }
-                    return match val {
-                        Done::Val(v) => Ok(v),
-                        Done::Str => Ok(Value::String(self.lua.create_string(self.p.str_bytes())?)),
-                    };
+                    return self.push_value(b, val);
                 };
-                let is_array = matches!(frame, DecFrame::Array { .. });
-                self.store(val)?;
-                match is_array {
-                    true => {
+                match frame {
+                    &DecFrame::Array { t: table, i } => {
+                        if let Done::Str = val {
+                            b.set_index_str(table, i, self.p.str_bytes())?;
+                        } else {
+                            self.push_value(b, val)?;
+                            b.set_index(table, i)?;
+                        }
                         t = self.p.next_token();
                         if t.tok == Tok::ArrEnd {
-                            val = Done::Val(self.pop()?);
+                            self.pop();
+                            val = Done::OnStack;
                             continue;
                         }
                         if t.tok != Tok::Comma {
                             return Err(self.parse_error("comma or array end", t));
                         }
-                        if let Some(DecFrame::Array { i }) = self.frames.last_mut() {
+                        if let Some(DecFrame::Array { i, .. }) = self.frames.last_mut() {
                             *i = i.saturating_add(1);
                         }
                         t = self.p.next_token();
                         continue 'value;
                     }
-                    false => {
+                    DecFrame::Object { t: table, key } => {
+                        self.set_field(b, *table, key, val)?;
                         t = self.p.next_token();
                         if t.tok == Tok::ObjEnd {
-                            val = Done::Val(self.pop()?);
+                            self.pop();
+                            val = Done::OnStack;
                             continue;
                         }
                         if t.tok != Tok::Comma {
@@ -1448,7 +1403,7 @@ impl Decoder<'_, '_> {
                         }
                         let next = self.p.next_token();
                         let new_key = self.object_key(next)?;
-                        if let Some(DecFrame::Object { key }) = self.frames.last_mut() {
+                        if let Some(DecFrame::Object { key, .. }) = self.frames.last_mut() {
                             *key = new_key;
                         }
                         t = self.p.next_token();
@@ -1460,37 +1415,31 @@ impl Decoder<'_, '_> {
     }
 }
 
-fn json_decode(lua: &Lua, cfg: &Config, args: MultiValue) -> mlua::Result<Value> {
-    if args.len() != 1 {
-        return Err(arg_error(lua, 1, "expected 1 argument"));
+fn json_decode(c: &mut Call<'_>, cfg: &Config) -> mlua::Result<c_int> {
+    if c.nargs() != 1 {
+        return Err(c.arg_error(1, "expected 1 argument"));
     }
-    let v = args.into_iter().next().unwrap_or(Value::Nil);
     // luaL_checklstring: strings, and numbers converted to strings.
-    let s = match &v {
-        Value::String(s) => s.clone(),
-        Value::Integer(_) | Value::Number(_) => match lua.coerce_string(v.clone())? {
-            Some(s) => s,
-            None => return Err(arg_error(lua, 1, "string expected, got number")),
-        },
-        other => return Err(arg_error(lua, 1, &format!("string expected, got {}", type_name(other)))),
+    let Some(data) = c.lstring(1)? else {
+        return Err(c.arg_error(1, &format!("string expected, got {}", c.type_name(1))));
     };
-    let bytes = s.as_bytes();
-    let data: &[u8] = &bytes;
     if data.len() >= 2 && (data.first() == Some(&0) || data.get(1) == Some(&0)) {
-        return Err(lua_error(lua, "JSON parser does not support UTF-16 or UTF-32"));
+        return Err(located("JSON parser does not support UTF-16 or UTF-32"));
     }
     let mut dec = Decoder {
-        lua,
         p: Parser { data, pos: 0, raw: None, tmp: Vec::new(), invalid_numbers: get(&cfg.decode_invalid_numbers) != 0 },
         max_depth: get(&cfg.decode_max_depth),
         frames: Vec::new(),
-        cur: None,
-        held: Vec::new(),
-        spill: None,
-        parents: 0,
         slots: 1,
     };
-    dec.run()
+    let mut b = c.builder();
+    dec.run(&mut b)?;
+    Ok(1)
+}
+
+/// `luaL_error`: the message with the caller's position.
+fn located(msg: &str) -> Error {
+    crate::lua::raise_here(msg)
 }
 
 #[cfg(test)]
@@ -2567,6 +2516,46 @@ mod tests {
         ];
         for &(p, bits, want) in cases {
             assert_eq!(format_g(f64::from_bits(bits), p), want, "%.{p}g of {bits:#018x}");
+        }
+    }
+
+    /// The shortest-digits fast path of `format_g_into` prints what the exact digits print.
+    #[test]
+    fn format_g_fast_path_is_exact() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut fast, mut exact, mut scratch) = (Vec::new(), Vec::new(), String::new());
+        for n in 0..400_000u32 {
+            let r = next();
+            let x = match n % 4 {
+                0 => f64::from_bits(r),
+                // Short decimals, integers and halves, near powers of ten.
+                1 => (r % 2_000_001) as f64 / 1000.0 - 1000.0,
+                2 => (r % 1_000_000_007) as f64 * 0.5 * 10f64.powi((r >> 40) as i32 % 40 - 20),
+                _ => 10f64.powi((r % 600) as i32 - 300) * (1.0 + ((r >> 32) % 3) as f64 * f64::EPSILON),
+            };
+            for p in [1, 2, 6, 13, 14] {
+                if n < 8 {
+                    // Values whose rounded digits end in zeros, in fixed and exponent form.
+                    let x = [1000.000000000001, 99999999999999.9, 0.000123, 1.5e-5, 123456.7e10, 1e21, 1e-300, 5e-324]
+                        [n as usize];
+                    fast.clear();
+                    exact.clear();
+                    format_g_digits(&mut fast, &mut scratch, x, p, true);
+                    format_g_digits(&mut exact, &mut scratch, x, p, false);
+                    assert_eq!(fast, exact, "%.{p}g of {x:e}");
+                }
+                fast.clear();
+                exact.clear();
+                format_g_digits(&mut fast, &mut scratch, x, p, true);
+                format_g_digits(&mut exact, &mut scratch, x, p, false);
+                assert_eq!(fast, exact, "%.{p}g of {:#018x}", x.to_bits());
+            }
         }
     }
 

@@ -17,18 +17,25 @@ pub use crate::host::LuaBuf;
 
 /// Room for `need` more bytes of an encoder's output. The output is written in place into
 /// the block that becomes the Lua string (host::LuaBuf), counted in the VM's memory: it grows
-/// by doubling but never past what `alt.script-memory-limit` leaves, and when even the bytes
-/// needed do not fit (or the allocator refuses) a memory error ends the run.
-pub fn reserve(lua: &Lua, out: &mut LuaBuf, need: usize) -> mlua::Result<()> {
-    let want = out.len().saturating_add(need);
-    if want <= out.capacity() {
+/// by doubling but never past what `alt.script-memory-limit` leaves (the VM's memory read
+/// through the buffer's own thread), and when even the bytes needed do not fit (or the
+/// allocator refuses) a memory error ends the run.
+#[inline]
+pub fn reserve(out: &mut LuaBuf, need: usize) -> mlua::Result<()> {
+    if out.len().saturating_add(need) <= out.capacity() {
         return Ok(());
     }
+    grow(out, need)
+}
+
+#[cold]
+fn grow(out: &mut LuaBuf, need: usize) -> mlua::Result<()> {
+    let want = out.len().saturating_add(need);
     let mut cap = want.max(out.capacity().saturating_mul(2)).max(64);
     let limit = crate::config::script_memory_limit();
     if limit > 0 {
         // The current capacity is already counted in the VM's memory.
-        let ceiling = limit.saturating_sub(lua.used_memory()).saturating_add(out.capacity());
+        let ceiling = limit.saturating_sub(out.vm_bytes()).saturating_add(out.capacity());
         cap = cap.min(ceiling).max(want);
     }
     if out.try_grow(cap) {

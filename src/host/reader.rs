@@ -1,0 +1,733 @@
+//! The raw C-API side of the bundled libraries (cjson, cmsgpack, struct):
+//! - `raw_function`/`raw_function_with`: a library function as a plain C function to Lua
+//!   (no mlua callback), its Rust body given a `Call` (arguments read from the stack, results
+//!   pushed), its error raised by the C wrapper once the Rust frames are gone;
+//! - `Reader`: read-only walks of tables on the stack for the encoders (lua_next,
+//!   lua_rawgeti, strings read in place). Nothing it does allocates Lua memory or runs Lua
+//!   code, so no Lua error can pass through the Rust frames using it and the GC never runs
+//!   during a walk;
+//! - `Builder`: tables built on the stack for the decoders, each step that may allocate run
+//!   protected (`lua_alt_protected`), its Lua error coming back as an `Err`.
+//!
+//! The stack grows through `lua_alt_checkstack` (build.rs), which reports a failed
+//! allocation instead of raising.
+#![allow(unsafe_code)]
+
+use std::ffi::c_int;
+use std::marker::PhantomData;
+
+use mlua::ffi;
+
+unsafe extern "C" {
+    /// lua_checkstack that returns 0 instead of raising (build.rs patch of lapi.c).
+    fn lua_alt_checkstack(state: *mut ffi::lua_State, size: c_int) -> c_int;
+}
+
+/// A stack position (absolute index) holding a value of the walk.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Slot(c_int);
+
+/// A value as the encoders see it.
+pub enum Raw<'r> {
+    Nil,
+    Bool(bool),
+    Num(f64),
+    Str(&'r [u8]),
+    Table(Slot),
+    /// A light userdata; true when it is the NULL pointer (cjson.null).
+    LightUserData(bool),
+    /// Anything else, by its Lua type name.
+    Other(&'static str),
+}
+
+/// The walk's view of the stack (see `Reader::with`).
+pub struct Reader<'l> {
+    state: *mut ffi::lua_State,
+    /// Slots known to be free above the top.
+    room: c_int,
+    _lua: PhantomData<&'l ()>,
+}
+
+/// Slots asked for at a time when the stack must grow.
+const GROW: c_int = 64;
+
+fn no_room() -> mlua::Error {
+    mlua::Error::MemoryError("not enough memory".into())
+}
+
+impl Reader<'_> {
+    /// The value at `s`; a string's bytes stay valid while the reader is not changed.
+    pub fn value(&self, s: Slot) -> Raw<'_> {
+        // SAFETY: `s` was handed out by this reader and is below the top (slots are only
+        // handed out for pushed values, and the borrow rules keep them alive: a `Slot` is
+        // used while the walk that pushed it is still above it). lua_tolstring is called
+        // on strings only, so it converts nothing and allocates nothing.
+        unsafe {
+            match ffi::lua_type(self.state, s.0) {
+                ffi::LUA_TNIL => Raw::Nil,
+                ffi::LUA_TBOOLEAN => Raw::Bool(ffi::lua_toboolean(self.state, s.0) != 0),
+                ffi::LUA_TNUMBER => Raw::Num(ffi::lua_tonumber(self.state, s.0)),
+                ffi::LUA_TSTRING => {
+                    let mut len = 0usize;
+                    let p = ffi::lua_tolstring(self.state, s.0, &mut len);
+                    if p.is_null() {
+                        Raw::Str(&[])
+                    } else {
+                        Raw::Str(std::slice::from_raw_parts(p.cast::<u8>(), len))
+                    }
+                }
+                ffi::LUA_TTABLE => Raw::Table(s),
+                ffi::LUA_TLIGHTUSERDATA => Raw::LightUserData(ffi::lua_touserdata(self.state, s.0).is_null()),
+                ffi::LUA_TFUNCTION => Raw::Other("function"),
+                ffi::LUA_TTHREAD => Raw::Other("thread"),
+                _ => Raw::Other("userdata"),
+            }
+        }
+    }
+
+    /// The slot below `s` (the key under a value).
+    pub fn before(&self, s: Slot) -> Slot {
+        Slot(s.0.saturating_sub(1))
+    }
+
+    /// The slot on top of the stack.
+    pub fn top(&self) -> Slot {
+        // SAFETY: reads the running thread's top.
+        Slot(unsafe { ffi::lua_gettop(self.state) })
+    }
+
+    /// `lua_objlen` (the border `#` finds, raw) of the table at `t`.
+    pub fn raw_len(&self, t: Slot) -> usize {
+        // SAFETY: objlen of any value reads it only (0 for what is not a string, table or
+        // userdata).
+        unsafe { ffi::lua_objlen(self.state, t.0) }
+    }
+
+    /// Is `t` a table (a slot of a popped value reads as nil)?
+    fn is_table(&self, t: Slot) -> mlua::Result<()> {
+        // SAFETY: lua_type reads any index, a stale one as none/nil.
+        if unsafe { ffi::lua_type(self.state, t.0) } == ffi::LUA_TTABLE {
+            Ok(())
+        } else {
+            Err(mlua::Error::RuntimeError("not a table".into()))
+        }
+    }
+
+    fn make_room(&mut self, n: c_int) -> mlua::Result<()> {
+        if self.room >= n {
+            return Ok(());
+        }
+        // SAFETY: never raises (see lua_alt_checkstack).
+        if unsafe { lua_alt_checkstack(self.state, n.max(GROW)) } == 0 {
+            return Err(no_room());
+        }
+        self.room = n.max(GROW);
+        Ok(())
+    }
+
+    /// Pushes `t[i]` (raw) of the table at `t`; returns its slot.
+    pub fn push_index(&mut self, t: Slot, i: i64) -> mlua::Result<Slot> {
+        self.is_table(t)?;
+        self.make_room(1)?;
+        // SAFETY: room checked; `t` holds a table (checked); a raw read runs no code and allocates
+        // nothing.
+        unsafe { ffi::lua_rawgeti(self.state, t.0, i as ffi::lua_Integer) };
+        self.room -= 1;
+        Ok(self.top())
+    }
+
+    /// Pushes nil: the key that starts a `next` traversal.
+    pub fn push_nil(&mut self) -> mlua::Result<()> {
+        self.make_room(1)?;
+        // SAFETY: room checked.
+        unsafe { ffi::lua_pushnil(self.state) };
+        self.room -= 1;
+        Ok(())
+    }
+
+    /// `lua_next` of the table at `t` with the key on top: false (the key popped) at the
+    /// end, else true with the next key and its value on top (value above key).
+    pub fn next(&mut self, t: Slot) -> mlua::Result<bool> {
+        self.is_table(t)?;
+        self.make_room(1)?;
+        // SAFETY: room for the extra value checked; `t` holds a table (checked) and the key on top came
+        // from this traversal of it (nothing changes tables during a walk), so lua_next never
+        // raises "invalid key".
+        let more = unsafe { ffi::lua_next(self.state, t.0) } != 0;
+        if more {
+            self.room -= 1;
+        } else {
+            self.room += 1;
+        }
+        Ok(more)
+    }
+
+    /// Pops `n` values.
+    pub fn pop(&mut self, n: c_int) {
+        // SAFETY: the caller pops only values it pushed (settop never goes below the roots
+        // in normal use; restoring to a lower top is harmless).
+        unsafe { ffi::lua_pop(self.state, n) };
+        self.room = self.room.saturating_add(n);
+    }
+}
+
+unsafe extern "C" {
+    /// One table-building operation run protected (build.rs patch of lapi.c): 0, or the error
+    /// status with the stack restored (plus the error value for LUA_ERRRUN).
+    fn lua_alt_protected(
+        state: *mut ffi::lua_State,
+        op: c_int,
+        idx: c_int,
+        n: ffi::lua_Integer,
+        s: *const std::ffi::c_char,
+        len: usize,
+    ) -> c_int;
+}
+
+unsafe extern "C" {
+    /// lua_rawseti when the table already has the slot (build.rs patch of lapi.c): 1 done,
+    /// 0 nothing done.
+    fn lua_alt_rawseti_inplace(state: *mut ffi::lua_State, idx: c_int, n: c_int) -> c_int;
+}
+
+const OP_CREATETABLE: c_int = 0;
+const OP_PUSHSTRING: c_int = 1;
+const OP_RAWSET: c_int = 2;
+const OP_RAWSETI: c_int = 3;
+const OP_SETINDEX_STR: c_int = 6;
+const OP_SETFIELD_STR: c_int = 7;
+const OP_SETFIELD_KEY_NUM: c_int = 8;
+
+/// Values built on the running thread's stack for the decoders (cjson.decode,
+/// cmsgpack.unpack): tables filled with raw sets, as the C libraries build them. Every
+/// operation that may allocate runs protected (`lua_alt_protected`), so a Lua error (memory,
+/// `table index is nil`) comes back as an `Err` instead of passing through the Rust frames;
+/// the values under construction sit on the stack, where the GC sees them.
+pub struct Builder<'l> {
+    state: *mut ffi::lua_State,
+    /// Slots known to be free above the top.
+    room: c_int,
+    _lua: PhantomData<&'l ()>,
+}
+
+impl Builder<'_> {
+    fn make_room(&mut self, n: c_int) -> mlua::Result<()> {
+        if self.room >= n {
+            return Ok(());
+        }
+        // SAFETY: never raises (see lua_alt_checkstack).
+        if unsafe { lua_alt_checkstack(self.state, n.max(GROW)) } == 0 {
+            return Err(no_room());
+        }
+        self.room = n.max(GROW);
+        Ok(())
+    }
+
+    /// Runs one protected operation; its error as an mlua error.
+    fn protected(&mut self, op: c_int, idx: c_int, n: i64, s: &[u8]) -> mlua::Result<()> {
+        // SAFETY: the operations are createtable/pushlstring (room checked by the callers),
+        // rawset/rawseti on a slot the callers checked holds a table, with the key and value
+        // (or the value) on top; `s` is valid for the call.
+        let status =
+            unsafe { lua_alt_protected(self.state, op, idx, n as ffi::lua_Integer, s.as_ptr().cast(), s.len()) };
+        if status == 0 {
+            return Ok(());
+        }
+        // The stack may have changed shape: ask for room again next time.
+        self.room = 0;
+        if status == ffi::LUA_ERRRUN {
+            // SAFETY: the error value is on top (lua_alt_protected); strings are copied.
+            let msg = unsafe {
+                let mut len = 0usize;
+                let p = ffi::lua_tolstring(self.state, -1, &mut len);
+                let msg = if p.is_null() {
+                    String::new()
+                } else {
+                    String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len)).into_owned()
+                };
+                ffi::lua_pop(self.state, 1);
+                msg
+            };
+            return Err(mlua::Error::RuntimeError(msg));
+        }
+        // (The allocator's failure was already reported, see set_memory_error_hook.)
+        Err(no_room())
+    }
+
+    fn is_table(&self, t: Slot) -> mlua::Result<()> {
+        // SAFETY: lua_type reads any index, a stale one as none/nil.
+        if unsafe { ffi::lua_type(self.state, t.0) } == ffi::LUA_TTABLE {
+            Ok(())
+        } else {
+            Err(mlua::Error::RuntimeError("not a table".into()))
+        }
+    }
+
+    /// The slot on top of the stack.
+    pub fn top(&self) -> Slot {
+        // SAFETY: reads the running thread's top.
+        Slot(unsafe { ffi::lua_gettop(self.state) })
+    }
+
+    /// Pushes a new empty table (`lua_newtable`).
+    pub fn new_table(&mut self) -> mlua::Result<Slot> {
+        self.make_room(1)?;
+        self.protected(OP_CREATETABLE, 0, 0, &[])?;
+        self.room -= 1;
+        Ok(self.top())
+    }
+
+    /// Pushes a string.
+    pub fn push_str(&mut self, s: &[u8]) -> mlua::Result<Slot> {
+        self.make_room(1)?;
+        self.protected(OP_PUSHSTRING, 0, 0, s)?;
+        self.room -= 1;
+        Ok(self.top())
+    }
+
+    fn push_with(&mut self, push: impl FnOnce(*mut ffi::lua_State)) -> mlua::Result<Slot> {
+        self.make_room(1)?;
+        push(self.state);
+        self.room -= 1;
+        Ok(self.top())
+    }
+
+    pub fn push_num(&mut self, n: f64) -> mlua::Result<Slot> {
+        // SAFETY (all scalar pushes): room checked; they allocate nothing.
+        self.push_with(|s| unsafe { ffi::lua_pushnumber(s, n) })
+    }
+
+    pub fn push_bool(&mut self, b: bool) -> mlua::Result<Slot> {
+        self.push_with(|s| unsafe { ffi::lua_pushboolean(s, c_int::from(b)) })
+    }
+
+    pub fn push_nil(&mut self) -> mlua::Result<Slot> {
+        self.push_with(|s| unsafe { ffi::lua_pushnil(s) })
+    }
+
+    /// Pushes the NULL light userdata (cjson.null).
+    pub fn push_null(&mut self) -> mlua::Result<Slot> {
+        self.push_with(|s| unsafe { ffi::lua_pushlightuserdata(s, std::ptr::null_mut()) })
+    }
+
+    /// `t[i] = v` (raw) with the value on top, popped.
+    pub fn set_index(&mut self, t: Slot, i: i64) -> mlua::Result<()> {
+        self.is_table(t)?;
+        if c_int::try_from(i).is_err() {
+            // Beyond lua_rawseti's int: the number key, then lua_rawset.
+            self.push_num(i as f64)?;
+            self.swap();
+            return self.set_field(t);
+        }
+        // SAFETY: `t` holds a table (checked) and the value is on top; the call sets only
+        // when nothing needs allocating (no error possible), else does nothing.
+        if let Ok(n) = c_int::try_from(i) {
+            if unsafe { lua_alt_rawseti_inplace(self.state, t.0, n) } != 0 {
+                self.room += 1;
+                return Ok(());
+            }
+        }
+        self.protected(OP_RAWSETI, t.0, i, &[])?;
+        self.room += 1;
+        Ok(())
+    }
+
+    /// The slot above `s`.
+    pub fn after(&self, s: Slot) -> Slot {
+        Slot(s.0.saturating_add(1))
+    }
+
+    /// `t[i] = s` (raw) for a string `s`, in one protected step.
+    pub fn set_index_str(&mut self, t: Slot, i: i64, s: &[u8]) -> mlua::Result<()> {
+        self.is_table(t)?;
+        if c_int::try_from(i).is_err() {
+            self.push_str(s)?;
+            return self.set_index(t, i);
+        }
+        self.make_room(1)?;
+        self.protected(OP_SETINDEX_STR, t.0, i, s)
+    }
+
+    /// `t[k] = s` (raw) for a string `s`, the key on top (popped), in one protected step.
+    pub fn set_field_str(&mut self, t: Slot, s: &[u8]) -> mlua::Result<()> {
+        self.is_table(t)?;
+        self.make_room(1)?;
+        self.protected(OP_SETFIELD_STR, t.0, 0, s)?;
+        self.room += 1;
+        Ok(())
+    }
+
+    /// `t[k] = n` (raw) for a string key `k` and a number `n`, in one protected step.
+    pub fn set_str_num(&mut self, t: Slot, k: &[u8], n: f64) -> mlua::Result<()> {
+        self.is_table(t)?;
+        self.make_room(2)?;
+        const { assert!(std::mem::size_of::<ffi::lua_Integer>() == std::mem::size_of::<f64>()) };
+        self.protected(OP_SETFIELD_KEY_NUM, t.0, n.to_bits() as i64, k)
+    }
+
+    /// Swaps the two values on top.
+    pub fn swap(&mut self) {
+        // SAFETY: callers have two values of their own on top.
+        unsafe { ffi::lua_insert(self.state, -2) };
+    }
+
+    /// `t[k] = v` (raw) with the key and then the value on top, both popped.
+    pub fn set_field(&mut self, t: Slot) -> mlua::Result<()> {
+        self.is_table(t)?;
+        self.protected(OP_RAWSET, t.0, 0, &[])?;
+        self.room += 2;
+        Ok(())
+    }
+
+    /// Moves the value on top down to `s`, shifting the values from `s` up.
+    pub fn insert(&mut self, s: Slot) {
+        // SAFETY: lua_insert of a slot at or below the top moves values only; callers pass
+        // slots of values they pushed.
+        unsafe {
+            if s.0 >= 1 && s.0 <= ffi::lua_gettop(self.state) {
+                ffi::lua_insert(self.state, s.0);
+            }
+        }
+    }
+}
+
+const OP_TOLSTRING: c_int = 4;
+const OP_PUSHADOPTED: c_int = 5;
+
+/// A library function called by Lua as a plain C function (no mlua callback in between):
+/// reads its arguments from the stack and pushes its results, returning their count; an
+/// `Err` is raised by the C wrapper once the Rust frames are gone (see `raw_function`).
+pub type RawFn = fn(&mut Call<'_>) -> mlua::Result<c_int>;
+
+/// The Lua function calling `f` (see `RawFn`).
+pub fn raw_function(lua: &mlua::Lua, f: RawFn) -> mlua::Result<mlua::Function> {
+    // SAFETY: the closure pushes the function pointer as a light userdata and makes it the
+    // upvalue of a C closure, left on the stack as the result; raw_trampoline reads it back
+    // as the same type.
+    unsafe {
+        lua.exec_raw::<mlua::Function>((), |state| {
+            ffi::lua_pushlightuserdata(state, f as *mut std::ffi::c_void);
+            ffi::lua_pushcclosure(state, raw_trampoline, 1);
+        })
+    }
+}
+
+/// The Lua function calling `f` with `data` (see `RawFn`): a C closure whose upvalues are
+/// `f`, a pointer to `data`, and a userdata owning `data`, so `data` lives as long as the
+/// function.
+pub fn raw_function_with<T: Send + Sync + 'static>(
+    lua: &mlua::Lua,
+    f: fn(&mut Call<'_>, &T) -> mlua::Result<c_int>,
+    data: std::sync::Arc<T>,
+) -> mlua::Result<mlua::Function> {
+    let ptr = std::sync::Arc::as_ptr(&data).cast_mut().cast::<std::ffi::c_void>();
+    let owner = lua.create_any_userdata(data)?;
+    // SAFETY: exec_raw pushes the owner; the closure pushes the function pointer and the
+    // data pointer, a copy of the owner, makes the three the upvalues of a C closure and
+    // removes the original owner, leaving the closure as the only result.
+    // raw_trampoline_with::<T> reads them back as the same types.
+    unsafe {
+        lua.exec_raw::<mlua::Function>(owner, |state| {
+            ffi::lua_pushlightuserdata(state, f as *mut std::ffi::c_void);
+            ffi::lua_pushlightuserdata(state, ptr);
+            ffi::lua_pushvalue(state, -3);
+            ffi::lua_pushcclosure(state, raw_trampoline_with::<T>, 3);
+            ffi::lua_remove(state, -2);
+        })
+    }
+}
+
+unsafe extern "C-unwind" fn raw_trampoline_with<T>(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY: upvalues set by raw_function_with::<T>: the function pointer, and a pointer to
+    // the `T` that upvalue 3 owns (alive while this closure runs).
+    unsafe {
+        let f = ffi::lua_touserdata(state, ffi::lua_upvalueindex(1));
+        let data = ffi::lua_touserdata(state, ffi::lua_upvalueindex(2)).cast_const().cast::<T>();
+        let Some(data) = data.as_ref() else { return 0 };
+        if f.is_null() {
+            return 0;
+        }
+        let f = std::mem::transmute::<*mut std::ffi::c_void, fn(&mut Call<'_>, &T) -> mlua::Result<c_int>>(f);
+        run_raw(state, |call| f(call, data))
+    }
+}
+
+/// The body of every `raw_function`.
+unsafe extern "C-unwind" fn raw_trampoline(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY: a C function called by Lua with a valid state; upvalue 1 is the RawFn pushed
+    // by raw_function.
+    unsafe {
+        let f = ffi::lua_touserdata(state, ffi::lua_upvalueindex(1));
+        if f.is_null() {
+            return 0;
+        }
+        let f: RawFn = std::mem::transmute::<*mut std::ffi::c_void, RawFn>(f);
+        run_raw(state, f)
+    }
+}
+
+/// Runs a raw function's Rust code (which holds its values in its own frames and never lets
+/// a Lua error pass through them: every allocating step is protected), then raises its
+/// error, if any, with nothing Rust left to drop: the message is pushed (protected) and the
+/// `String` dropped before luaL_where and lua_error run.
+///
+/// # Safety
+/// `state` is the running thread of a C function called by Lua.
+unsafe fn run_raw(state: *mut ffi::lua_State, f: impl FnOnce(&mut Call<'_>) -> mlua::Result<c_int>) -> c_int {
+    // SAFETY: see above; after the closure every Rust value is gone but `msg`, dropped
+    // before anything may raise.
+    unsafe {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let nargs = ffi::lua_gettop(state);
+            let mut call = Call { state, nargs, room: 0, _frame: PhantomData };
+            match f(&mut call) {
+                Ok(n) => Ok(n),
+                Err(e) => Err(crate::lua::raw_error_message(&e)),
+            }
+        }));
+        let (here, msg) = match outcome {
+            Ok(Ok(n)) => return n,
+            Ok(Err(m)) => m,
+            Err(_) => (false, b"internal error in a library function".to_vec()),
+        };
+        ffi::lua_settop(state, 0);
+        let pushed = lua_alt_protected(state, OP_PUSHSTRING, 0, 0, msg.as_ptr().cast(), msg.len());
+        drop(msg);
+        if pushed != 0 {
+            if pushed != ffi::LUA_ERRRUN {
+                // Lua's memory error message exists already (never allocated again).
+                ffi::lua_settop(state, 0);
+                ffi::lua_pushstring(state, c"not enough memory".as_ptr());
+            }
+            ffi::lua_error(state);
+        }
+        if here {
+            ffi::luaL_where(state, 1);
+            ffi::lua_insert(state, -2);
+            ffi::lua_concat(state, 2);
+        }
+        ffi::lua_error(state)
+    }
+}
+
+/// A raw library function's view of its stack: the arguments (1..=nargs, never removed while
+/// the call runs, so the bytes of a string argument stay valid for the whole call: `'f`) and
+/// the values it pushes above them.
+pub struct Call<'f> {
+    state: *mut ffi::lua_State,
+    nargs: c_int,
+    room: c_int,
+    _frame: PhantomData<&'f ()>,
+}
+
+impl<'f> Call<'f> {
+    /// How many arguments the function got.
+    pub fn nargs(&self) -> usize {
+        usize::try_from(self.nargs).unwrap_or(0)
+    }
+
+    fn index(&self, idx: usize) -> Option<c_int> {
+        // SAFETY: reads the top only.
+        let top = unsafe { ffi::lua_gettop(self.state) };
+        c_int::try_from(idx).ok().filter(|&i| i >= 1 && i <= top)
+    }
+
+    /// luaL_typename of stack position `idx` ("no value" above the top).
+    pub fn type_name(&self, idx: usize) -> &'static str {
+        let Some(i) = self.index(idx) else { return "no value" };
+        // SAFETY: a valid index.
+        match unsafe { ffi::lua_type(self.state, i) } {
+            ffi::LUA_TNIL => "nil",
+            ffi::LUA_TBOOLEAN => "boolean",
+            ffi::LUA_TLIGHTUSERDATA | ffi::LUA_TUSERDATA => "userdata",
+            ffi::LUA_TNUMBER => "number",
+            ffi::LUA_TSTRING => "string",
+            ffi::LUA_TTABLE => "table",
+            ffi::LUA_TFUNCTION => "function",
+            ffi::LUA_TTHREAD => "thread",
+            _ => "no value",
+        }
+    }
+
+    /// True for nil or no value (luaL_opt's test).
+    pub fn is_none_or_nil(&self, idx: usize) -> bool {
+        let Some(i) = self.index(idx) else { return true };
+        // SAFETY: a valid index.
+        unsafe { ffi::lua_type(self.state, i) == ffi::LUA_TNIL }
+    }
+
+    /// lua_isnumber + lua_tonumber: numbers, and strings Lua reads as numbers (no
+    /// conversion is stored, nothing allocated).
+    pub fn number(&self, idx: usize) -> Option<f64> {
+        let i = self.index(idx)?;
+        // SAFETY: a valid index; both only read the value.
+        unsafe { (ffi::lua_isnumber(self.state, i) != 0).then(|| ffi::lua_tonumber(self.state, i)) }
+    }
+
+    /// lua_tolstring of an argument: strings, and numbers converted in place (as
+    /// luaL_checklstring does); `None` for other types.
+    pub fn lstring(&mut self, idx: usize) -> mlua::Result<Option<&'f [u8]>> {
+        let Some(i) = self.index(idx).filter(|&i| i <= self.nargs) else { return Ok(None) };
+        // SAFETY: a valid argument index. A number is converted in place by a protected
+        // step (it allocates the string); the bytes of a string argument live as long as the
+        // argument stays in its slot, which is the whole call (`'f`).
+        unsafe {
+            match ffi::lua_type(self.state, i) {
+                ffi::LUA_TSTRING => {}
+                ffi::LUA_TNUMBER => self.protected(OP_TOLSTRING, i, &[])?,
+                _ => return Ok(None),
+            }
+            let mut len = 0usize;
+            let p = ffi::lua_tolstring(self.state, i, &mut len);
+            Ok(Some(if p.is_null() { &[] } else { std::slice::from_raw_parts(p.cast::<u8>(), len) }))
+        }
+    }
+
+    fn protected(&mut self, op: c_int, idx: c_int, s: &[u8]) -> mlua::Result<()> {
+        // SAFETY: see lua_alt_protected; callers pass a valid index, or bytes valid for the
+        // call.
+        let status = unsafe { lua_alt_protected(self.state, op, idx, 0, s.as_ptr().cast(), s.len()) };
+        if status == 0 {
+            return Ok(());
+        }
+        self.room = 0;
+        if status == ffi::LUA_ERRRUN {
+            // SAFETY: the error value is on top; copied, then popped.
+            let msg = unsafe {
+                let mut len = 0usize;
+                let p = ffi::lua_tolstring(self.state, -1, &mut len);
+                let msg = if p.is_null() {
+                    String::new()
+                } else {
+                    String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len)).into_owned()
+                };
+                ffi::lua_pop(self.state, 1);
+                msg
+            };
+            return Err(mlua::Error::RuntimeError(msg));
+        }
+        Err(no_room())
+    }
+
+    fn make_room(&mut self, n: c_int) -> mlua::Result<()> {
+        if self.room >= n {
+            return Ok(());
+        }
+        // SAFETY: never raises (see lua_alt_checkstack).
+        if unsafe { lua_alt_checkstack(self.state, n.max(GROW)) } == 0 {
+            return Err(no_room());
+        }
+        self.room = n.max(GROW);
+        Ok(())
+    }
+
+    /// Values on the stack (arguments and pushed values).
+    pub fn top(&self) -> usize {
+        // SAFETY: reads the top.
+        usize::try_from(unsafe { ffi::lua_gettop(self.state) }).unwrap_or(0)
+    }
+
+    /// Pops the value on top, if the function pushed it (arguments stay).
+    pub fn pop_result(&mut self) {
+        // SAFETY: reads the top; pops only above the arguments.
+        unsafe {
+            if ffi::lua_gettop(self.state) > self.nargs {
+                ffi::lua_pop(self.state, 1);
+                self.room += 1;
+            }
+        }
+    }
+
+    pub fn push_nil(&mut self) -> mlua::Result<()> {
+        self.make_room(1)?;
+        // SAFETY: room checked; allocates nothing.
+        unsafe { ffi::lua_pushnil(self.state) };
+        self.room -= 1;
+        Ok(())
+    }
+
+    pub fn push_num(&mut self, n: f64) -> mlua::Result<()> {
+        self.make_room(1)?;
+        // SAFETY: room checked; allocates nothing.
+        unsafe { ffi::lua_pushnumber(self.state, n) };
+        self.room -= 1;
+        Ok(())
+    }
+
+    pub fn push_str(&mut self, s: &[u8]) -> mlua::Result<()> {
+        self.make_room(1)?;
+        self.protected(OP_PUSHSTRING, 0, s)?;
+        self.room -= 1;
+        Ok(())
+    }
+
+    /// The slot of argument `idx` (1-based).
+    pub fn arg_slot(&self, idx: usize) -> Slot {
+        Slot(c_int::try_from(idx).unwrap_or(0))
+    }
+
+    /// A reader of this call's values (arguments, and what it pushes).
+    pub fn reader(&mut self) -> Reader<'f> {
+        Reader { state: self.state, room: 0, _lua: PhantomData }
+    }
+
+    /// A builder of values on this call's stack; what it leaves there are results.
+    pub fn builder(&mut self) -> Builder<'f> {
+        Builder { state: self.state, room: 0, _lua: PhantomData }
+    }
+
+    /// An output buffer of this call's thread (see LuaBuf).
+    pub fn buffer(&self) -> super::LuaBuf {
+        super::LuaBuf::for_state(self.state)
+    }
+
+    /// Pushes the buffer's bytes as a string (a small output copied, else the block itself,
+    /// see LuaBuf::finish).
+    pub fn push_buffer(&mut self, mut buf: super::LuaBuf) -> mlua::Result<()> {
+        self.make_room(1)?;
+        match buf.finish()? {
+            super::lua::Finished::Bytes(b) => self.protected(OP_PUSHSTRING, 0, b)?,
+            super::lua::Finished::Block(data, len) => {
+                // SAFETY: the block is exactly `len` bytes of this VM; the operation hands it
+                // to the string before anything in it can fail (see luaS_alt_adopt), so it is
+                // owned by Lua whatever the status.
+                let slice = unsafe { std::slice::from_raw_parts(data.cast_const(), len) };
+                self.protected(OP_PUSHADOPTED, 0, slice)?;
+            }
+        }
+        self.room -= 1;
+        Ok(())
+    }
+
+    /// luaL_argerror's text for argument `narg` (the function's name from its call info,
+    /// `calling 'f' on bad self` for a method's self), raised with the caller's position.
+    pub fn arg_error(&self, narg: i64, extramsg: &str) -> mlua::Error {
+        // SAFETY: lua_getstack/lua_getinfo("n") of level 0 (this C function) only read the
+        // call info; the name is copied.
+        let info = unsafe {
+            let mut ar: ffi::lua_Debug = std::mem::zeroed();
+            if ffi::lua_getstack(self.state, 0, &mut ar) == 0 {
+                None
+            } else {
+                ffi::lua_getinfo(self.state, c"n".as_ptr(), &mut ar);
+                let name =
+                    (!ar.name.is_null()).then(|| std::ffi::CStr::from_ptr(ar.name).to_string_lossy().into_owned());
+                let method = !ar.namewhat.is_null() && std::ffi::CStr::from_ptr(ar.namewhat).to_bytes() == b"method";
+                Some((name, method))
+            }
+        };
+        let msg = match info {
+            None => format!("bad argument #{narg} ({extramsg})"),
+            Some((name, is_method)) => {
+                let name = name.unwrap_or_else(|| "?".to_string());
+                let narg = if is_method { narg - 1 } else { narg };
+                if is_method && narg == 0 {
+                    format!("calling '{name}' on bad self ({extramsg})")
+                } else {
+                    format!("bad argument #{narg} to '{name}' ({extramsg})")
+                }
+            }
+        };
+        crate::lua::raise_here(&msg)
+    }
+}
