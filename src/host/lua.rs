@@ -291,6 +291,13 @@ pub fn every_line_on(main: MainThread) {
     }
 }
 
+/// Whether the main thread's hook fires at every line (after a kill or a memory error).
+pub fn hook_fires_every_line(main: MainThread) -> bool {
+    let state = main.0 as *mut mlua::ffi::lua_State;
+    // SAFETY: the main thread of a live VM; lua_gethookmask only reads a field.
+    unsafe { mlua::ffi::lua_gethookmask(state) & mlua::ffi::LUA_MASKLINE != 0 }
+}
+
 static MEMORY_ERROR: std::sync::Mutex<Option<fn() -> bool>> = std::sync::Mutex::new(None);
 
 /// Tells `note` of every failed Lua allocation (any VM). When it returns true (a limit ended

@@ -549,7 +549,11 @@ impl LuaVm {
     /// Per run: restore the count hook after a kill, apply a changed memory limit.
     fn prepare_run(&mut self) {
         MEMORY_EXHAUSTED.store(false, Ordering::Relaxed);
-        if self.hook_rearmed.swap(false, Ordering::SeqCst) {
+        // A memory error may have switched the main thread's hook to every line
+        // (host::memory_error) with no hook firing before the run ended: put the count hook
+        // back then too.
+        let line_hook = crate::host::hook_fires_every_line(self.main);
+        if self.hook_rearmed.swap(false, Ordering::SeqCst) | line_hook {
             let triggers = HookTriggers::new().every_nth_instruction(HOOK_EVERY);
             let _ = install_hook(&self.lua, triggers, self.hook_rearmed.clone(), self.main);
         }
