@@ -225,33 +225,12 @@ impl Builder<'_> {
 
     /// Runs one protected operation; its error as an mlua error.
     fn protected(&mut self, op: c_int, idx: c_int, n: i64, s: &[u8]) -> mlua::Result<()> {
-        // SAFETY: the operations are createtable/pushlstring (room checked by the callers),
-        // rawset/rawseti on a slot the callers checked holds a table, with the key and value
-        // (or the value) on top; `s` is valid for the call.
-        let status =
-            unsafe { lua_alt_protected(self.state, op, idx, n as ffi::lua_Integer, s.as_ptr().cast(), s.len()) };
-        if status == 0 {
-            return Ok(());
+        let done = run_protected(self.state, op, idx, n, s);
+        if done.is_err() {
+            // The stack may have changed shape: ask for room again next time.
+            self.room = 0;
         }
-        // The stack may have changed shape: ask for room again next time.
-        self.room = 0;
-        if status == ffi::LUA_ERRRUN {
-            // SAFETY: the error value is on top (lua_alt_protected); strings are copied.
-            let msg = unsafe {
-                let mut len = 0usize;
-                let p = ffi::lua_tolstring(self.state, -1, &mut len);
-                let msg = if p.is_null() {
-                    String::new()
-                } else {
-                    String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len)).into_owned()
-                };
-                ffi::lua_pop(self.state, 1);
-                msg
-            };
-            return Err(mlua::Error::RuntimeError(msg));
-        }
-        // (The allocator's failure was already reported, see set_memory_error_hook.)
-        Err(no_room())
+        done
     }
 
     fn is_table(&self, t: Slot) -> mlua::Result<()> {
@@ -584,29 +563,11 @@ impl<'f> Call<'f> {
     }
 
     fn protected(&mut self, op: c_int, idx: c_int, s: &[u8]) -> mlua::Result<()> {
-        // SAFETY: see lua_alt_protected; callers pass a valid index, or bytes valid for the
-        // call.
-        let status = unsafe { lua_alt_protected(self.state, op, idx, 0, s.as_ptr().cast(), s.len()) };
-        if status == 0 {
-            return Ok(());
+        let done = run_protected(self.state, op, idx, 0, s);
+        if done.is_err() {
+            self.room = 0;
         }
-        self.room = 0;
-        if status == ffi::LUA_ERRRUN {
-            // SAFETY: the error value is on top; copied, then popped.
-            let msg = unsafe {
-                let mut len = 0usize;
-                let p = ffi::lua_tolstring(self.state, -1, &mut len);
-                let msg = if p.is_null() {
-                    String::new()
-                } else {
-                    String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len)).into_owned()
-                };
-                ffi::lua_pop(self.state, 1);
-                msg
-            };
-            return Err(mlua::Error::RuntimeError(msg));
-        }
-        Err(no_room())
+        done
     }
 
     fn make_room(&mut self, n: c_int) -> mlua::Result<()> {
@@ -730,4 +691,32 @@ impl<'f> Call<'f> {
         };
         crate::lua::raise_here(&msg)
     }
+}
+
+/// One `lua_alt_protected` operation (createtable/pushlstring, rawset/rawseti on a slot the
+/// caller checked holds a table, with the key and value or the value on top; room checked by
+/// the caller; `s` valid for the call); its error as an mlua error, the error value popped.
+fn run_protected(state: *mut ffi::lua_State, op: c_int, idx: c_int, n: i64, s: &[u8]) -> mlua::Result<()> {
+    // SAFETY: per the contract above.
+    let status = unsafe { lua_alt_protected(state, op, idx, n as ffi::lua_Integer, s.as_ptr().cast(), s.len()) };
+    if status == 0 {
+        return Ok(());
+    }
+    if status == ffi::LUA_ERRRUN {
+        // SAFETY: the error value is on top (lua_alt_protected); copied, then popped.
+        let msg = unsafe {
+            let mut len = 0usize;
+            let p = ffi::lua_tolstring(state, -1, &mut len);
+            let msg = if p.is_null() {
+                String::new()
+            } else {
+                String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len)).into_owned()
+            };
+            ffi::lua_pop(state, 1);
+            msg
+        };
+        return Err(mlua::Error::RuntimeError(msg));
+    }
+    // (The allocator's failure was already reported, see set_memory_error_hook.)
+    Err(no_room())
 }

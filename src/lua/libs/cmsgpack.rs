@@ -65,23 +65,7 @@ pub fn open(lua: &Lua) -> Result<Table> {
 // Errors and arguments, as lauxlib raises them
 // ---------------------------------------------------------------------------------------
 
-/// `luaL_error`.
-fn c_error(msg: &str) -> Error {
-    crate::lua::raise_here(msg)
-}
-
-/// `luaL_typerror`.
-fn type_error(c: &Call<'_>, narg: usize, expected: &str) -> Error {
-    c.arg_error(i64::try_from(narg).unwrap_or(i64::MAX), &format!("{expected} expected, got {}", c.type_name(narg)))
-}
-
-/// `luaL_checklstring`: strings, and numbers converted the way Lua converts them.
-fn check_lstring<'f>(c: &mut Call<'f>, idx: usize) -> Result<&'f [u8]> {
-    match c.lstring(idx)? {
-        Some(s) => Ok(s),
-        None => Err(type_error(c, idx, "string")),
-    }
-}
+use super::{c_error, check_lstring, type_error};
 
 /// `(lua_Integer)d` as x86-64 computes it (cvttsd2si): NaN and out-of-range values give
 /// the "integer indefinite" value `i64::MIN`.

@@ -132,3 +132,23 @@ pub fn lua_typename(v: Option<&Value>) -> &'static str {
         Some(_) => "userdata",
     }
 }
+
+// Argument checks and errors of the C libraries' lauxlib, for the plain C functions.
+
+/// `luaL_error`.
+pub fn c_error(msg: &str) -> mlua::Error {
+    crate::lua::raise_here(msg)
+}
+
+/// `luaL_typerror`.
+pub fn type_error(c: &crate::host::Call<'_>, narg: usize, expected: &str) -> mlua::Error {
+    c.arg_error(i64::try_from(narg).unwrap_or(i64::MAX), &format!("{expected} expected, got {}", c.type_name(narg)))
+}
+
+/// `luaL_checklstring`: strings, and numbers converted the way Lua converts them.
+pub fn check_lstring<'f>(c: &mut crate::host::Call<'f>, idx: usize) -> mlua::Result<&'f [u8]> {
+    match c.lstring(idx)? {
+        Some(s) => Ok(s),
+        None => Err(type_error(c, idx, "string")),
+    }
+}
