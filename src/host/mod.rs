@@ -1536,4 +1536,4 @@ mod lua;
 mod reader;
 pub use filter::*;
 pub use lua::*;
-pub use reader::{raw_function, raw_function_with, Builder, Call, Raw, Reader, Slot};
+pub use reader::{argerror_text, raw_function, raw_function_with, Builder, Call, Raw, Reader, Slot};

@@ -114,15 +114,7 @@ impl Reader<'_> {
     }
 
     fn make_room(&mut self, n: c_int) -> mlua::Result<()> {
-        if self.room >= n {
-            return Ok(());
-        }
-        // SAFETY: never raises (see lua_alt_checkstack).
-        if unsafe { lua_alt_checkstack(self.state, n.max(GROW)) } == 0 {
-            return Err(no_room());
-        }
-        self.room = n.max(GROW);
-        Ok(())
+        make_room(self.state, &mut self.room, n)
     }
 
     /// Pushes `t[i]` (raw) of the table at `t`; returns its slot.
@@ -212,15 +204,7 @@ pub struct Builder<'l> {
 
 impl Builder<'_> {
     fn make_room(&mut self, n: c_int) -> mlua::Result<()> {
-        if self.room >= n {
-            return Ok(());
-        }
-        // SAFETY: never raises (see lua_alt_checkstack).
-        if unsafe { lua_alt_checkstack(self.state, n.max(GROW)) } == 0 {
-            return Err(no_room());
-        }
-        self.room = n.max(GROW);
-        Ok(())
+        make_room(self.state, &mut self.room, n)
     }
 
     /// Runs one protected operation; its error as an mlua error.
@@ -571,15 +555,7 @@ impl<'f> Call<'f> {
     }
 
     fn make_room(&mut self, n: c_int) -> mlua::Result<()> {
-        if self.room >= n {
-            return Ok(());
-        }
-        // SAFETY: never raises (see lua_alt_checkstack).
-        if unsafe { lua_alt_checkstack(self.state, n.max(GROW)) } == 0 {
-            return Err(no_room());
-        }
-        self.room = n.max(GROW);
-        Ok(())
+        make_room(self.state, &mut self.room, n)
     }
 
     /// Values on the stack (arguments and pushed values).
@@ -677,19 +653,7 @@ impl<'f> Call<'f> {
                 Some((name, method))
             }
         };
-        let msg = match info {
-            None => format!("bad argument #{narg} ({extramsg})"),
-            Some((name, is_method)) => {
-                let name = name.unwrap_or_else(|| "?".to_string());
-                let narg = if is_method { narg - 1 } else { narg };
-                if is_method && narg == 0 {
-                    format!("calling '{name}' on bad self ({extramsg})")
-                } else {
-                    format!("bad argument #{narg} to '{name}' ({extramsg})")
-                }
-            }
-        };
-        crate::lua::raise_here(&msg)
+        crate::lua::raise_here(&argerror_text(narg, extramsg, info))
     }
 }
 
@@ -719,4 +683,36 @@ fn run_protected(state: *mut ffi::lua_State, op: c_int, idx: c_int, n: i64, s: &
     }
     // (The allocator's failure was already reported, see set_memory_error_hook.)
     Err(no_room())
+}
+
+/// Makes sure `n` slots are free above the top, growing the stack by at least GROW at a time;
+/// `room` counts the slots known free (0 after anything changed the stack's shape).
+fn make_room(state: *mut ffi::lua_State, room: &mut c_int, n: c_int) -> mlua::Result<()> {
+    if *room >= n {
+        return Ok(());
+    }
+    // SAFETY: never raises (see lua_alt_checkstack).
+    if unsafe { lua_alt_checkstack(state, n.max(GROW)) } == 0 {
+        return Err(no_room());
+    }
+    *room = n.max(GROW);
+    Ok(())
+}
+
+/// luaL_argerror's text: `bad argument #n to 'name' (extramsg)`, `calling 'name' on bad self
+/// (extramsg)` for a method's self, from the caller's call info (name, is a method) when
+/// there is one.
+pub fn argerror_text(narg: i64, extramsg: &str, caller: Option<(Option<String>, bool)>) -> String {
+    match caller {
+        None => format!("bad argument #{narg} ({extramsg})"),
+        Some((name, is_method)) => {
+            let name = name.unwrap_or_else(|| "?".to_string());
+            let narg = if is_method { narg - 1 } else { narg };
+            if is_method && narg == 0 {
+                format!("calling '{name}' on bad self ({extramsg})")
+            } else {
+                format!("bad argument #{narg} to '{name}' ({extramsg})")
+            }
+        }
+    }
 }

@@ -88,18 +88,7 @@ pub fn arg_error(lua: &Lua, narg: i64, extramsg: &str) -> Error {
         let names = d.names();
         (names.name.map(|s| s.into_owned()), names.name_what == Some("method"))
     });
-    let msg = match info {
-        None => format!("bad argument #{narg} ({extramsg})"),
-        Some((name, is_method)) => {
-            let name = name.unwrap_or_else(|| "?".to_string());
-            let narg = if is_method { narg - 1 } else { narg };
-            if is_method && narg == 0 {
-                format!("calling '{name}' on bad self ({extramsg})")
-            } else {
-                format!("bad argument #{narg} to '{name}' ({extramsg})")
-            }
-        }
-    };
+    let msg = crate::host::argerror_text(narg, extramsg, info);
     lua_error(lua, &msg)
 }
 
