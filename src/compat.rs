@@ -86,6 +86,10 @@ pub fn wants(name: &[u8]) -> bool {
 
 /// The command filter, for the commands `wants`.
 pub fn filter(args: &mut FilterArgs) {
+    crate::debugger::route(args);
+    if args.get(0).is_some_and(|n| n.eq_ignore_ascii_case(crate::debugger::COMMAND)) {
+        return;
+    }
     crate::dropin::route(args);
     let Some(name) = args.get(0) else { return };
     if name.eq_ignore_ascii_case(b"acl") {

@@ -23,9 +23,15 @@ pub static EVAL_SCRIPTS_MAX: AtomicI64 = AtomicI64::new(500);
 /// bound.
 pub static EVAL_SCRIPTS_MAX_BYTES: AtomicI64 = AtomicI64::new(0);
 
+/// `alt.debug-idle-timeout`: seconds a debugging session may wait at a stop for its
+/// client's next command before it ends (its process killed, the connection closed); 0 =
+/// never.
+pub static DEBUG_IDLE_TIMEOUT: AtomicI64 = AtomicI64::new(DEFAULT_DEBUG_IDLE_TIMEOUT);
+pub const DEFAULT_DEBUG_IDLE_TIMEOUT: i64 = 600;
+
 /// The module's configs as the host sees them (`alt.<name>`), with their ranges: the same
 /// range for CONFIG SET, `--alt.<name>` and a load argument.
-pub static CONFIGS: [host::NumericConfig; 4] = [
+pub static CONFIGS: [host::NumericConfig; 5] = [
     host::NumericConfig {
         name: c"script-memory-limit",
         value: &SCRIPT_MEMORY_LIMIT,
@@ -57,6 +63,14 @@ pub static CONFIGS: [host::NumericConfig; 4] = [
         min: 0,
         max: i64::MAX,
         memory: true,
+    },
+    host::NumericConfig {
+        name: c"debug-idle-timeout",
+        value: &DEBUG_IDLE_TIMEOUT,
+        default: DEFAULT_DEBUG_IDLE_TIMEOUT,
+        min: 0,
+        max: 31_536_000,
+        memory: false,
     },
 ];
 
@@ -115,6 +129,10 @@ pub fn script_time_limit_ms() -> u64 {
 pub fn eval_cache_bounds() -> (usize, usize) {
     let read = |v: &AtomicI64| usize::try_from(v.load(Ordering::Relaxed)).unwrap_or(0);
     (read(&EVAL_SCRIPTS_MAX), read(&EVAL_SCRIPTS_MAX_BYTES))
+}
+
+pub fn debug_idle_timeout_secs() -> u64 {
+    u64::try_from(DEBUG_IDLE_TIMEOUT.load(Ordering::Relaxed)).unwrap_or(0)
 }
 
 pub fn busy_reply_threshold_ms() -> u64 {

@@ -24,7 +24,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
-use crate::error::ScriptError;
 use crate::host::{self, Ctx, FilterArgs, LogLevel, ReplyKind, ReplyRef};
 use crate::reply::ReplySink;
 use crate::state;
@@ -426,20 +425,4 @@ fn may_run_everything(user: &[u8]) -> bool {
     });
     ALL_COMMANDS.with(|cache| cache.borrow_mut().insert(user.to_vec(), all));
     all
-}
-
-/// SCRIPT DEBUG in drop-in mode: the module has no debugger yet; NO (debugging off) is what
-/// it does anyway.
-pub fn script_debug(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
-    match argv.get(2) {
-        Some(mode) if mode.eq_ignore_ascii_case(b"no") => {
-            ctx.reply_ok();
-            Ok(())
-        }
-        Some(mode) if mode.eq_ignore_ascii_case(b"yes") || mode.eq_ignore_ascii_case(b"sync") => Err(ScriptError::err(
-            "SCRIPT DEBUG is not available in drop-in mode: redis-alt serves EVAL and has no debugger yet (CONFIG SET \
-             alt.takeover no to debug with the native engine)",
-        )),
-        _ => Err(ScriptError::err("Use SCRIPT DEBUG YES/SYNC/NO")),
-    }
 }

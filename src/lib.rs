@@ -9,6 +9,7 @@ mod command_docs;
 mod commands;
 mod compat;
 mod config;
+mod debugger;
 mod dropin;
 mod error;
 mod function_dump;
@@ -37,7 +38,7 @@ use host::CommandSpec;
 
 /// Every command the module serves. Flags follow the native commands (deny-script = noscript,
 /// allow-stale = stale); `getkeys-api` lets cluster routing and ACLs see numkeys-based keys.
-fn command_table() -> [CommandSpec; 26] {
+fn command_table() -> [CommandSpec; 28] {
     const EVAL_FLAGS: &std::ffi::CStr = c"deny-script may-replicate no-mandatory-keys allow-stale getkeys-api";
     const EVAL_RO_FLAGS: &std::ffi::CStr = c"deny-script readonly no-mandatory-keys allow-stale getkeys-api";
     [
@@ -89,6 +90,13 @@ fn command_table() -> [CommandSpec; 26] {
             handler: Some(handler!(script::flush)),
             flags: c"deny-script",
             arity: -2,
+            numkeys_keys: None,
+        },
+        CommandSpec {
+            name: c"alt.script|debug",
+            handler: Some(handler!(script::debug)),
+            flags: c"deny-script",
+            arity: 3,
             numkeys_keys: None,
         },
         CommandSpec {
@@ -204,6 +212,14 @@ fn command_table() -> [CommandSpec; 26] {
             arity: 2,
             numkeys_keys: None,
         },
+        // A debugging client's command line (the filter puts this name in front of it).
+        CommandSpec {
+            name: c"alt.ldb",
+            handler: Some(handler!(debugger::command)),
+            flags: c"deny-script no-auth",
+            arity: -2,
+            numkeys_keys: None,
+        },
         CommandSpec {
             name: c"alt.flushall",
             handler: Some(handler!(flushall::flushall)),
@@ -255,7 +271,7 @@ fn dropin_table() -> [CommandSpec; 24] {
         spec(c"alt.dropin.script|flush", open_handler!(script::flush), c"deny-script no-auth", -2, None),
         spec(c"alt.dropin.script|kill", open_handler!(script::kill), c"deny-script allow-busy fast no-auth", 2, None),
         spec(c"alt.dropin.script|help", open_handler!(script::help), c"allow-loading allow-stale no-auth", 2, None),
-        spec(c"alt.dropin.script|debug", open_handler!(dropin::script_debug), c"deny-script no-auth", 3, None),
+        spec(c"alt.dropin.script|debug", open_handler!(script::debug), c"deny-script no-auth", 3, None),
         container(c"alt.dropin.function"),
         spec(
             c"alt.dropin.function|load",
@@ -327,6 +343,7 @@ fn load(raw: *mut redis_module::raw::RedisModuleCtx, args: &[Vec<u8>]) -> bool {
         || !host::subscribe_loading(raw, function_persistence::loading_started, loading_ended)
         || !host::register_command_filter(raw, compat::wants, compat::filter)
         || !host::register_info(raw, metrics::info_fields)
+        || !host::session::subscribe_session_events(raw, debugger::client_gone, debugger::shutdown)
         || !dropin::loaded(&host::Ctx::from_raw(raw))
     {
         return false;
@@ -334,6 +351,7 @@ fn load(raw: *mut redis_module::raw::RedisModuleCtx, args: &[Vec<u8>]) -> bool {
     config::refresh_host_configs(&host::Ctx::from_raw(raw));
     host::set_match_interrupt(|| run::interrupt() == run::Verdict::Kill);
     host::set_memory_error_hook(lua::note_memory_error);
+    debugger::loaded();
     true
 }
 

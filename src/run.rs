@@ -448,9 +448,50 @@ pub enum CallOutcome {
     Refused(Vec<u8>),
 }
 
+/// The debugger's view of inner commands (it logs them while stepping); used only while a
+/// debugged script runs (`set_tracing`).
+static TRACER: std::sync::OnceLock<fn(&[u8], &Argv) -> CallOutcome> = std::sync::OnceLock::new();
+static TRACING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_tracer(tracer: fn(&[u8], &Argv) -> CallOutcome) {
+    let _ = TRACER.set(tracer);
+}
+
+/// Inner commands go through the tracer from now on (true) or no longer (false).
+pub fn set_tracing(on: bool) {
+    TRACING.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// scriptCall: runs one command for the script, with the checks native scripting makes.
 /// `name` is the command, `args` the rest of its arguments.
 pub fn call(name: &[u8], args: &Argv) -> CallOutcome {
+    if TRACING.load(std::sync::atomic::Ordering::Relaxed) {
+        if let Some(tracer) = TRACER.get() {
+            return tracer(name, args);
+        }
+    }
+    call_untraced(name, args)
+}
+
+/// A run taken out of service while a debugged script waits at a stop (other scripts may
+/// run meanwhile); `restore` puts it back.
+pub struct Suspended(Run);
+
+pub fn suspend() -> Option<Suspended> {
+    CURRENT.lock().ok()?.take().map(Suspended)
+}
+
+/// Puts a suspended run back, with the context of the command that resumes it.
+pub fn restore(run: Option<Suspended>, ctx: &Ctx) {
+    let Some(Suspended(mut run)) = run else { return };
+    run.ctx = *ctx;
+    if let Ok(mut current) = CURRENT.lock() {
+        *current = Some(run);
+    }
+}
+
+/// `call` without the debugger's tracing.
+pub fn call_untraced(name: &[u8], args: &Argv) -> CallOutcome {
     let Some(run) = with_run(|r| CallState {
         ctx: r.ctx,
         read_only: r.read_only,

@@ -86,6 +86,11 @@ pub fn deinit() {
     SPARE_FUNCTIONS.clear();
 }
 
+/// The settings VMs are built with (a debugging session builds its own VM).
+pub fn vm_settings() -> Option<VmSettings> {
+    STATE.try_lock().ok()?.as_ref().map(|s| s.settings)
+}
+
 pub fn with_scripts<R>(f: impl FnOnce(&mut Scripts) -> Result<R, ScriptError>) -> Result<R, ScriptError> {
     let mut guard = STATE.try_lock().map_err(|_| ScriptError::err("the script engine is busy"))?;
     let state = guard.as_mut().ok_or_else(|| ScriptError::err("the script engine is not loaded"))?;

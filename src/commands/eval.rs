@@ -41,6 +41,14 @@ fn run(ctx: &mut Ctx, argv: &[&[u8]], source: Source, access: Access) -> Result<
     if source == Source::Sha && target.len() != 40 {
         return Err(ScriptError::NoScript);
     }
+    if let Some(mode) = crate::debugger::mode_of(ctx) {
+        if source == Source::Sha {
+            return Err(crate::debugger::evalsha_refused(ctx));
+        }
+        let split = split_numkeys(numkeys, rest)?;
+        let script = crate::debugger::Script { body: target, keys: split.keys, args: split.args, access };
+        return crate::debugger::start(ctx, mode, script);
+    }
     let split = split_numkeys(numkeys, rest)?;
     state::with_scripts(|scripts| {
         let sha = match source {

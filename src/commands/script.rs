@@ -123,6 +123,12 @@ pub fn flush(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
     Ok(())
 }
 
+/// ALT.SCRIPT DEBUG YES|SYNC|NO: debugging for the client's next ALT.EVAL (the Lua
+/// debugger, src/debugger).
+pub fn debug(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
+    crate::debugger::set_mode(ctx, argv)
+}
+
 /// ALT.SCRIPT KILL (allow-busy): runs nested inside the busy script's yield and only marks
 /// the run; the script ends at its next hook with the kill error.
 pub fn kill(ctx: &mut Ctx, _argv: &[&[u8]]) -> Result<(), ScriptError> {
@@ -136,7 +142,7 @@ fn flush_syntax() -> ScriptError {
 }
 
 /// The native help text, with the command name as the user typed it (addReplyHelp),
-/// listing exactly the subcommands the module serves: the native ones but DEBUG, and the
+/// listing exactly the subcommands the module serves: the native ones, and the
 /// module's own SHOW, LIST and STATS (`false`: left out in drop-in mode, where only the
 /// native names are served).
 const HELP: &[(bool, &[&str])] = &[
@@ -158,6 +164,7 @@ const HELP: &[(bool, &[&str])] = &[
             "    * SYNC: Synchronously flush the scripts cache.",
         ],
     ),
+    (true, &["DEBUG (YES|SYNC|NO)", "    Set the debug mode for subsequent scripts executed."]),
     (true, &["KILL", "    Kill the currently executing Lua script."]),
     (
         false,

@@ -218,11 +218,19 @@ pub fn register_command_filter(
     !rm!(RedisModule_RegisterCommandFilter(ctx, Some(command_filter), flags) else ptr::null_mut()).is_null()
 }
 
+/// While set, the filter sees every command, not only those `wants` (a debugging session's
+/// client may send any line).
+static SEE_ALL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn see_all_commands(on: bool) {
+    SEE_ALL.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 extern "C" fn command_filter(fctx: *mut raw::RedisModuleCommandFilterCtx) {
     let Some(&(wants, filter)) = COMMAND_FILTER.get() else { return };
     let args = FilterArgs { raw: fctx };
     let name = args.raw_arg(0);
-    if name.is_null() || !wants(string_bytes(name)) {
+    if name.is_null() || !(SEE_ALL.load(std::sync::atomic::Ordering::Relaxed) || wants(string_bytes(name))) {
         return;
     }
     let _ = catch_unwind(AssertUnwindSafe(|| filter(&mut FilterArgs { raw: fctx })));

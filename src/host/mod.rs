@@ -1406,6 +1406,11 @@ fn log_raw(ctx: *mut raw::RedisModuleCtx, level: LogLevel, msg: &str) {
 
 /// Logs through the module's own detached context (prefix `<alt>`), from any thread:
 /// RM_Log needs no lock.
+/// A warning line in the server log from a command or event callback.
+pub fn log_to_ctx(ctx: &Ctx, msg: &str) {
+    log_to(ctx.raw, LogLevel::Warning, msg);
+}
+
 pub fn log_any_thread(level: LogLevel, msg: &str) {
     log_raw(DETACHED.load(Ordering::SeqCst), level, msg)
 }
@@ -1531,9 +1536,14 @@ extern "C" fn aux_load(rdb: *mut raw::RedisModuleIO, _encver: c_int, _when: c_in
     }
 }
 
+mod fiber;
 mod filter;
+pub mod ldb;
 mod lua;
 mod reader;
+pub mod session;
+pub use fiber::{pause as fiber_pause, Fiber};
 pub use filter::*;
 pub use lua::*;
 pub use reader::{argerror_text, raw_function, raw_function_with, Builder, Call, Raw, Reader, Slot};
+pub use session::Forked;

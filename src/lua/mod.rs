@@ -223,6 +223,8 @@ pub struct LuaVm {
     main: MainThread,
     /// The `alt.script-memory-limit` in force (0 = none).
     memory_limit: usize,
+    /// A debugging session's VM: the debugger's hook instead of the count hook.
+    debugging: bool,
 }
 
 /// The function VM's environments: the load-time API (`redis.register_function`, `redis.log`,
@@ -398,6 +400,7 @@ impl LuaVm {
             hook_rearmed,
             main,
             memory_limit: 0,
+            debugging: false,
         })
     }
 
@@ -546,9 +549,27 @@ impl LuaVm {
         Err(ScriptFailure(self.explain_memory_failure(failure)))
     }
 
+    /// Makes this VM a debugging session's: the debugger's hook and `redis.debug` /
+    /// `redis.breakpoint` (eval.c's, active only under the debugger).
+    pub fn enable_debugger(&mut self) -> mlua::Result<()> {
+        let (_, api) = crate::debugger::vm_hooks();
+        crate::host::ldb::install_debug_api(&self.lua, api)?;
+        self.debugging = true;
+        Ok(())
+    }
+
     /// Per run: restore the count hook after a kill, apply a changed memory limit.
     fn prepare_run(&mut self) {
         MEMORY_EXHAUSTED.store(false, Ordering::Relaxed);
+        if self.debugging {
+            let (hook, _) = crate::debugger::vm_hooks();
+            crate::host::ldb::install_debug_hook(self.main, hook);
+            let limit = crate::config::script_memory_limit();
+            if self.lua.set_memory_limit(limit).is_ok() {
+                self.memory_limit = limit;
+            }
+            return;
+        }
         // A memory error may have switched the main thread's hook to every line
         // (host::memory_error) with no hook firing before the run ended: put the count hook
         // back then too.

@@ -1,0 +1,123 @@
+//! A run that pauses on the main thread: a second C stack switched to and from with
+//! ucontext (the synchronous debugger stops a script mid-line, returns to the event loop,
+//! and goes on when the next debugger command arrives). Everything stays on the Redis main
+//! thread: the host sees ordinary command calls.
+
+use std::cell::Cell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+
+/// The stack of a paused run: the Lua C stack limit (200 nested C calls) fits easily.
+const STACK_BYTES: usize = 16 << 20;
+
+struct Inner {
+    context: libc::ucontext_t,
+    caller: libc::ucontext_t,
+    entry: Option<Box<dyn FnOnce()>>,
+    done: bool,
+    stack: *mut libc::c_void,
+}
+
+/// A body of code with its own stack, run in slices by `resume`.
+pub struct Fiber {
+    inner: Box<Inner>,
+}
+
+// SAFETY: a fiber is created, resumed and dropped on the Redis main thread only; it sits in
+// a static between commands.
+unsafe impl Send for Fiber {}
+
+thread_local! {
+    /// The fiber running now (set by resume, cleared when it pauses or ends).
+    static RUNNING: Cell<*mut Inner> = const { Cell::new(ptr::null_mut()) };
+}
+
+impl Fiber {
+    /// A fiber that will run `entry`; `None` when its stack cannot be had.
+    pub fn new(entry: Box<dyn FnOnce()>) -> Option<Fiber> {
+        // SAFETY: an anonymous private mapping; its lowest page becomes the guard.
+        let stack = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                STACK_BYTES,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK,
+                -1,
+                0,
+            )
+        };
+        if stack == libc::MAP_FAILED {
+            return None;
+        }
+        // SAFETY: the first page of the mapping just made.
+        unsafe { libc::mprotect(stack, 4096, libc::PROT_NONE) };
+        // SAFETY: zeroed ucontext_t values are filled by getcontext/swapcontext before use.
+        let mut inner = Box::new(Inner {
+            context: unsafe { std::mem::zeroed() },
+            caller: unsafe { std::mem::zeroed() },
+            entry: Some(entry),
+            done: false,
+            stack,
+        });
+        // SAFETY: getcontext fills the context; makecontext points it at our stack and entry.
+        unsafe {
+            if libc::getcontext(&mut inner.context) != 0 {
+                libc::munmap(stack, STACK_BYTES);
+                return None;
+            }
+            inner.context.uc_stack.ss_sp = stack;
+            inner.context.uc_stack.ss_size = STACK_BYTES;
+            inner.context.uc_link = ptr::null_mut();
+            libc::makecontext(&mut inner.context, start, 0);
+        }
+        Some(Fiber { inner })
+    }
+
+    /// Runs the fiber until it pauses or ends; true when it has ended.
+    pub fn resume(&mut self) -> bool {
+        if self.inner.done {
+            return true;
+        }
+        let inner: *mut Inner = &mut *self.inner;
+        let outer = RUNNING.with(|r| r.replace(inner));
+        // SAFETY: both contexts are valid: `context` was made by makecontext or saved by
+        // `pause`; `caller` is saved here and resumed by `pause` or at the end.
+        unsafe { libc::swapcontext(&mut (*inner).caller, &(*inner).context) };
+        RUNNING.with(|r| r.set(outer));
+        self.inner.done
+    }
+}
+
+/// Pauses the running fiber: back to its `resume`, which returns false. Returns when it is
+/// resumed. False (and no pause) outside a fiber.
+pub fn pause() -> bool {
+    let inner = RUNNING.with(Cell::get);
+    if inner.is_null() {
+        return false;
+    }
+    // SAFETY: `inner` is the fiber running on this stack; its caller context was saved by
+    // the resume that is waiting.
+    unsafe { libc::swapcontext(&mut (*inner).context, &(*inner).caller) };
+    true
+}
+
+extern "C" fn start() {
+    let inner = RUNNING.with(Cell::get);
+    // SAFETY: resume set RUNNING to this fiber before switching here.
+    unsafe {
+        if let Some(entry) = (*inner).entry.take() {
+            let _ = catch_unwind(AssertUnwindSafe(entry));
+        }
+        (*inner).done = true;
+        libc::setcontext(&(*inner).caller);
+    }
+}
+
+impl Drop for Fiber {
+    fn drop(&mut self) {
+        // A fiber dropped while paused leaks what its stack owns (it never ran to the end);
+        // the session ends its runs before dropping them.
+        // SAFETY: the mapping made in `new`, not in use (we are not running on it).
+        unsafe { libc::munmap(self.inner.stack, STACK_BYTES) };
+    }
+}
