@@ -228,6 +228,17 @@ impl Functions {
         outcome.map_err(|failure| ScriptError::Coded(failure.0))
     }
 
+    /// What the debugger needs to run a function in a VM of its own: its library's code
+    /// (whole, and the Lua after the `#!lua` line), its registered name and flags.
+    pub fn debug_target(&self, name: &[u8]) -> Option<(Vec<u8>, Vec<u8>, Vec<u8>, ScriptFlags)> {
+        let (library, index) = self.by_name.get(&name.to_ascii_lowercase())?;
+        let library = self.libraries.get(library)?;
+        let function = library.functions.get(*index)?;
+        let header = shebang::parse_library_header(&library.code).ok()?;
+        let body = library.code.get(header.body_start..)?.to_vec();
+        Some((library.code.clone(), body, function.name.clone(), function.flags))
+    }
+
     /// FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE].
     pub fn list(&self, sink: &mut dyn ReplySink, pattern: Option<&[u8]>, with_code: bool) {
         let matching: Vec<&Library> = self

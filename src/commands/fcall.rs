@@ -29,5 +29,21 @@ fn run(ctx: &mut Ctx, argv: &[&[u8]], access: Access) -> Result<(), ScriptError>
         let n = usize::try_from(n).map_err(|_| ScriptError::err("Number of keys can't be negative"))?;
         rest.split_at_checked(n).ok_or_else(ScriptError::not_integer)
     };
+    if let Some(mode) = crate::debugger::mode_of(ctx) {
+        let target = state::with_functions(|functions| Ok(functions.debug_target(name)))?;
+        let (code, body, function, flags) = target.ok_or_else(|| ScriptError::err("Function not found"))?;
+        let (keys, args) = split()?;
+        let call = crate::debugger::FunctionCall {
+            code: &code,
+            body: &body,
+            name: &function,
+            flags,
+            keys,
+            args,
+            argv,
+            access,
+        };
+        return crate::debugger::start_function(ctx, mode, call);
+    }
     state::with_functions(|functions| functions.call(ctx, name, split, argv, access))
 }

@@ -150,7 +150,7 @@ pub fn start(ctx: &mut Ctx, mode: Mode, script: Script<'_>) -> Result<(), Script
         vm,
         function,
         body: script.body.to_vec(),
-        sha: Sha::of(script.body),
+        target: Target::Script(Sha::of(script.body)),
         flags,
         keys: script.keys.iter().map(|k| k.to_vec()).collect(),
         args: script.args.iter().map(|a| a.to_vec()).collect(),
@@ -163,16 +163,71 @@ pub fn start(ctx: &mut Ctx, mode: Mode, script: Script<'_>) -> Result<(), Script
     }
 }
 
-/// A compiled script and its arguments, ready to run under the debugger.
+/// A compiled script or function and its arguments, ready to run under the debugger.
 struct Prepared {
     vm: LuaVm,
     function: crate::lua::Compiled,
+    /// The source the debugger lists.
     body: Vec<u8>,
-    sha: Sha,
+    target: Target,
     flags: crate::shebang::ScriptFlags,
     keys: Vec<Vec<u8>>,
     args: Vec<Vec<u8>>,
     access: Access,
+}
+
+enum Target {
+    Script(Sha),
+    /// A function: its name and the FCALL line.
+    Function(std::sync::Arc<str>, Vec<Vec<u8>>),
+}
+
+/// What FCALL of a library function debugs (beyond native, which cannot).
+pub struct FunctionCall<'a> {
+    /// The library's code as loaded (what the debugger lists), and its Lua after the
+    /// `#!lua` line (what runs; same line numbers).
+    pub code: &'a [u8],
+    pub body: &'a [u8],
+    pub name: &'a [u8],
+    pub flags: crate::shebang::ScriptFlags,
+    pub keys: &'a [&'a [u8]],
+    pub args: &'a [&'a [u8]],
+    pub argv: &'a [&'a [u8]],
+    pub access: Access,
+}
+
+/// FCALL from a client with debugging on: the function's library is loaded into a VM of
+/// the session's own, and the function runs under the debugger as a script would.
+pub fn start_function(ctx: &mut Ctx, mode: Mode, call: FunctionCall<'_>) -> Result<(), ScriptError> {
+    if ctx.flags().deny_blocking() {
+        return Err(ScriptError::err("the Lua debugger can not start here (MULTI or a script)"));
+    }
+    let id = ctx.client_id();
+    let settings = crate::state::vm_settings().ok_or_else(|| ScriptError::err("the script engine is not loaded"))?;
+    let mut vm = LuaVm::new(settings.version, settings.logger, VmKind::Functions)?;
+    vm.enable_debugger().map_err(ScriptError::from)?;
+    let registered = vm.load_library(call.body, None).map_err(ScriptError::Coded)?;
+    let function = registered
+        .into_iter()
+        .find(|r| r.name.eq_ignore_ascii_case(call.name))
+        .map(|r| r.function)
+        .ok_or_else(|| ScriptError::err("Function not found"))?;
+    let display: std::sync::Arc<str> = String::from_utf8_lossy(call.name).into();
+    let run = Prepared {
+        vm,
+        function,
+        body: call.code.to_vec(),
+        target: Target::Function(display, call.argv.iter().map(|a| a.to_vec()).collect()),
+        flags: call.flags,
+        keys: call.keys.iter().map(|k| k.to_vec()).collect(),
+        args: call.args.iter().map(|a| a.to_vec()).collect(),
+        access: call.access,
+    };
+    forget_mode(id);
+    match mode {
+        Mode::Sync => start_sync(ctx, id, run),
+        Mode::Forked => start_forked(ctx, id, run),
+    }
 }
 
 fn busy_after() -> Duration {
@@ -189,11 +244,21 @@ fn run_debugged(mut p: Prepared, ctx: Ctx, transport: Box<dyn Transport>) -> Mes
     let keys: Vec<&[u8]> = p.keys.iter().map(Vec::as_slice).collect();
     let args: Vec<&[u8]> = p.args.iter().map(Vec::as_slice).collect();
     let mut result = Recording::default();
-    let outcome = match RunGuard::enter(&ctx, RunName::Sha(p.sha), p.flags, p.access, &keys) {
+    let name = match &p.target {
+        Target::Script(sha) => RunName::Sha(*sha),
+        Target::Function(name, argv) => {
+            let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+            RunName::Function(name.clone(), run::CommandLine::of(&argv))
+        }
+    };
+    let outcome = match RunGuard::enter(&ctx, name, p.flags, p.access, &keys) {
         Ok(guard) => {
-            let r = p.vm.run_eval(&p.function, &keys, &args, &mut result, &p.sha).map_err(|f| f.0);
+            let r = match &p.target {
+                Target::Script(sha) => p.vm.run_eval(&p.function, &keys, &args, &mut result, sha),
+                Target::Function(name, _) => p.vm.run_function(&p.function, &keys, &args, &mut result, name),
+            };
             drop(guard);
-            r
+            r.map_err(|f| f.0)
         }
         Err(e) => Err(e.text().into_owned()),
     };
@@ -502,7 +567,7 @@ fn learn_commands(ctx: &Ctx) {
     if host::filter_knows_clients() {
         return;
     }
-    let Some(reply) = ctx.call(c"COMMAND", c"E", &[b"LIST"]) else { return };
+    let Some(reply) = ctx.call(c"COMMAND", c"vE", &[b"LIST"]) else { return };
     let mut names = HashSet::new();
     let root = reply.root();
     let mut i = 0;
