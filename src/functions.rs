@@ -50,6 +50,14 @@ pub struct Function {
     stats: SharedStats,
 }
 
+/// A function as the debugger runs it (Functions::debug_target).
+pub struct DebugTarget {
+    pub code: Vec<u8>,
+    pub body: Vec<u8>,
+    pub name: Vec<u8>,
+    pub flags: ScriptFlags,
+}
+
 pub struct Library {
     pub name: Vec<u8>,
     pub code: Vec<u8>,
@@ -230,13 +238,13 @@ impl Functions {
 
     /// What the debugger needs to run a function in a VM of its own: its library's code
     /// (whole, and the Lua after the `#!lua` line), its registered name and flags.
-    pub fn debug_target(&self, name: &[u8]) -> Option<(Vec<u8>, Vec<u8>, Vec<u8>, ScriptFlags)> {
+    pub fn debug_target(&self, name: &[u8]) -> Option<DebugTarget> {
         let (library, index) = self.by_name.get(&name.to_ascii_lowercase())?;
         let library = self.libraries.get(library)?;
         let function = library.functions.get(*index)?;
         let header = shebang::parse_library_header(&library.code).ok()?;
         let body = library.code.get(header.body_start..)?.to_vec();
-        Some((library.code.clone(), body, function.name.clone(), function.flags))
+        Some(DebugTarget { code: library.code.clone(), body, name: function.name.clone(), flags: function.flags })
     }
 
     /// FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE].

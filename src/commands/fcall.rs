@@ -31,13 +31,13 @@ fn run(ctx: &mut Ctx, argv: &[&[u8]], access: Access) -> Result<(), ScriptError>
     };
     if let Some(mode) = crate::debugger::mode_of(ctx) {
         let target = state::with_functions(|functions| Ok(functions.debug_target(name)))?;
-        let (code, body, function, flags) = target.ok_or_else(|| ScriptError::err("Function not found"))?;
+        let t = target.ok_or_else(|| ScriptError::err("Function not found"))?;
         let (keys, args) = split()?;
         let call = crate::debugger::FunctionCall {
-            code: &code,
-            body: &body,
-            name: &function,
-            flags,
+            code: &t.code,
+            body: &t.body,
+            name: &t.name,
+            flags: t.flags,
             keys,
             args,
             argv,

@@ -314,7 +314,7 @@ static ON_CLIENT_GONE: OnceLock<fn(&Ctx, u64)> = OnceLock::new();
 static ON_SHUTDOWN: OnceLock<fn()> = OnceLock::new();
 
 extern "C" fn client_change(ctx: *mut raw::RedisModuleCtx, _e: raw::RedisModuleEvent, sub: u64, data: *mut c_void) {
-    if sub != u64::from(raw::REDISMODULE_SUBEVENT_CLIENT_CHANGE_DISCONNECTED) || data.is_null() {
+    if sub != raw::REDISMODULE_SUBEVENT_CLIENT_CHANGE_DISCONNECTED || data.is_null() {
         return;
     }
     // SAFETY: the host passes a RedisModuleClientInfo for this event.
