@@ -174,6 +174,10 @@ static DOCS: &[Doc] = &[
     )
     .tips(ALL_NODES_ALL_SUCCEEDED)
     .args(FLUSH_ARGS),
+    Doc::new(c"alt.script|debug", c"Set the debug mode for executed redis-alt scripts.", c"O(1)").args(&[Arg::one_of(
+        c"mode",
+        &[Arg::pure_token(c"yes", c"YES"), Arg::pure_token(c"sync", c"SYNC"), Arg::pure_token(c"no", c"NO")],
+    )]),
     Doc::new(c"alt.script|kill", c"Kill the redis-alt script currently in execution.", c"O(1)")
         .tips(ALL_SHARDS_ONE_SUCCEEDED),
     Doc::new(c"alt.script|help", HELP, c"O(1)"),
@@ -246,6 +250,9 @@ static DOCS: &[Doc] = &[
     Doc::new(c"alt.function|kill", c"Kill the redis-alt function currently in execution.", c"O(1)")
         .tips(ALL_SHARDS_ONE_SUCCEEDED),
     Doc::new(c"alt.function|help", HELP, c"O(1)"),
+    // Internal: the command filter puts it in front of a debugging client's line.
+    Doc::new(c"alt.ldb", c"A Lua debugger command of a client in a debugging session (internal).", c"O(1)")
+        .args(&[Arg::string(c"line").multiple()]),
     Doc::new(
         c"alt.flushall",
         c"Remove all keys from all databases",

@@ -203,7 +203,7 @@ fn load_arguments_take_what_config_set_takes() {
 #[test]
 fn mistyped_load_arguments_refuse_the_load() {
     let valid = "(valid names: script-memory-limit, script-time-limit, eval-scripts-max, \
-                 eval-scripts-max-bytes, takeover, each followed by its value)";
+                 eval-scripts-max-bytes, debug-idle-timeout, takeover, each followed by its value)";
     let cases: &[(&[&str], String)] = &[
         (&["script-memroy-limit", "1000"], format!("unknown load argument 'script-memroy-limit' {valid}")),
         (&["alt.script-memory-limit", "1000"], format!("unknown load argument 'alt.script-memory-limit' {valid}")),
