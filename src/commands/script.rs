@@ -146,6 +146,7 @@ fn flush_syntax() -> ScriptError {
 /// module's own SHOW, LIST and STATS (`false`: left out in drop-in mode, where only the
 /// native names are served).
 const HELP: &[(bool, &[&str])] = &[
+    (true, &["DEBUG (YES|SYNC|NO)", "    Set the debug mode for subsequent scripts executed."]),
     (
         true,
         &[
@@ -164,7 +165,6 @@ const HELP: &[(bool, &[&str])] = &[
             "    * SYNC: Synchronously flush the scripts cache.",
         ],
     ),
-    (true, &["DEBUG (YES|SYNC|NO)", "    Set the debug mode for subsequent scripts executed."]),
     (true, &["KILL", "    Kill the currently executing Lua script."]),
     (
         false,
