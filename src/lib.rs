@@ -362,9 +362,10 @@ fn loading_ended() {
     dropin::loading_ended();
 }
 
-/// MODULE UNLOAD; refused while a worker still frees memory (it runs this library's code).
+/// MODULE UNLOAD; refused while a worker still frees memory or a debugging session runs (both
+/// run this library's code).
 fn unload() -> bool {
-    if lazyfree::in_flight() > 0 {
+    if lazyfree::in_flight() > 0 || debugger::active() {
         return false;
     }
     dropin::unloaded();

@@ -243,7 +243,8 @@ fn repl(frame: &mut Frame) -> Repl {
             return Repl::Raise(b"ERR protocol error".to_vec());
         }
         let Some(first) = argv.first() else { continue };
-        let name = first.to_ascii_lowercase();
+        // Compared as C strings (strcasecmp): up to a NUL.
+        let name: Vec<u8> = first.iter().take_while(|&&b| b != 0).map(u8::to_ascii_lowercase).collect();
         let is = |a: &[u8], b: &[u8]| name == a || name == b;
         if is(b"h", b"help") {
             with(|l| l.logs.extend(HELP.iter().map(|s| s.as_bytes().to_vec())));

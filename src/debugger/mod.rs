@@ -63,6 +63,10 @@ pub fn set_mode(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
     } else {
         return Err(ScriptError::err(format!("Use {} YES/SYNC/NO", prefixed(ctx, "SCRIPT DEBUG"))));
     };
+    if ctx.flags().in_multi() {
+        // Its reply would follow the queued ones (scriptCommand: clientHasPendingReplies).
+        return Err(ScriptError::err(format!("{} must be called outside a pipeline", prefixed(ctx, "SCRIPT DEBUG"))));
+    }
     let id = ctx.client_id();
     let mut modes = MODES.lock().map_err(|_| ScriptError::err("debugger state unavailable"))?;
     let modes = modes.get_or_insert_with(HashMap::new);
@@ -793,6 +797,14 @@ pub fn shutdown() {
             session::kill_child(s.pid);
         }
     }
+}
+
+/// Whether a session is running (MODULE UNLOAD waits: a paused run lives in this library's
+/// code).
+pub fn active() -> bool {
+    SYNC.lock().map_or(true, |s| s.is_some())
+        || FORKED.lock().map_or(true, |f| !f.is_empty())
+        || TICKING.load(Ordering::SeqCst) == 1
 }
 
 /// Installs the debugger's callbacks (the traced inner call, the hook, the debug API).

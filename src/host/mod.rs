@@ -571,6 +571,10 @@ impl CtxFlags {
     pub fn yield_forbidden(self) -> bool {
         self.0 & (raw::REDISMODULE_CTX_FLAGS_MULTI | raw::REDISMODULE_CTX_FLAGS_LUA) != 0
     }
+    /// Inside MULTI/EXEC.
+    pub fn in_multi(self) -> bool {
+        self.0 & raw::REDISMODULE_CTX_FLAGS_MULTI != 0
+    }
     /// The command came from our primary (replication stream).
     pub fn sent_by_primary(self) -> bool {
         self.0 & raw::REDISMODULE_CTX_FLAGS_REPLICATED != 0
