@@ -521,14 +521,6 @@ fn answer_parked(ctx: &mut Ctx, frame: &[u8]) {
     let id = ctx.client_id();
     if let Some((message, _)) = wire::take_frame(frame) {
         reply(ctx, &message, id, true);
-        if matches!(message, Message::End(..) | Message::Failed(_)) {
-            // Closing from a reply callback drops what it wrote: on the next tick, once the
-            // replies are out.
-            if let Ok(mut later) = CLOSE_LATER.lock() {
-                later.push(id);
-            }
-            session::tick_after(ctx, 1, close_pending);
-        }
     }
 }
 
@@ -618,6 +610,12 @@ pub fn command(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
     if !in_session(id) {
         return Err(not_a_command(&line));
     }
+    if closing(id) {
+        // The session ended: the connection closes instead of an answer (a native
+        // session's socket is closed by then).
+        ctx.close_client(id);
+        return Ok(());
+    }
     let is_sync = SYNC.lock().ok().is_some_and(|s| s.as_ref().is_some_and(|s| s.client == id));
     if is_sync {
         resume_sync(ctx, Some(line), false);
@@ -669,6 +667,22 @@ fn not_a_command(line: &[Vec<u8>]) -> ScriptError {
 /// Clients to close once their last replies are written.
 static CLOSE_LATER: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 
+/// The session's last reply is written: the connection closes after it, as natively. From
+/// a parked client's reply callback the close waits for the next tick (closing there would
+/// drop the reply); until then the client stays routed here, so a line it sends meanwhile
+/// closes it too instead of running.
+fn finish(ctx: &Ctx, client: u64, parked: bool) {
+    if !parked {
+        leave_session(client);
+        ctx.close_client(client);
+        return;
+    }
+    if let Ok(mut later) = CLOSE_LATER.lock() {
+        later.push(client);
+    }
+    session::tick_after(ctx, 1, close_pending);
+}
+
 /// Writes a session message as the client's reply; the last one closes the connection
 /// (here for a command's own reply; a parked client's on the next tick).
 fn reply(ctx: &mut Ctx, message: &Message, client: u64, parked: bool) {
@@ -677,17 +691,11 @@ fn reply(ctx: &mut Ctx, message: &Message, client: u64, parked: bool) {
         Message::End(lines, result) => {
             status_lines(ctx, lines);
             result.replay(ctx);
-            leave_session(client);
-            if !parked {
-                ctx.close_client(client);
-            }
+            finish(ctx, client, parked);
         }
         Message::Failed(text) => {
             ctx.error(text);
-            leave_session(client);
-            if !parked {
-                ctx.close_client(client);
-            }
+            finish(ctx, client, parked);
         }
         Message::Command(_) => {}
     }
@@ -736,8 +744,13 @@ fn ensure_ticking(ctx: &Ctx) {
 
 fn close_pending(ctx: &Ctx) {
     for id in CLOSE_LATER.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default() {
+        leave_session(id);
         ctx.close_client(id);
     }
+}
+
+fn closing(id: u64) -> bool {
+    CLOSE_LATER.lock().is_ok_and(|l| l.contains(&id))
 }
 
 /// Every 100 ms while sessions exist: finish an abandoned SYNC run, end idle sessions,
