@@ -453,8 +453,22 @@ pub enum CallOutcome {
 static TRACER: std::sync::OnceLock<fn(&[u8], &Argv) -> CallOutcome> = std::sync::OnceLock::new();
 static TRACING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-pub fn set_tracer(tracer: fn(&[u8], &Argv) -> CallOutcome) {
+static ERROR_TRACER: std::sync::OnceLock<fn(&[u8])> = std::sync::OnceLock::new();
+
+/// The debugger's tracers: of inner commands, and of the errors the `redis` API makes
+/// (luaPushErrorBuff logs them while stepping).
+pub fn set_tracer(tracer: fn(&[u8], &Argv) -> CallOutcome, errors: fn(&[u8])) {
     let _ = TRACER.set(tracer);
+    let _ = ERROR_TRACER.set(errors);
+}
+
+/// An error the `redis` API makes for the script (an argument error, `redis.error_reply`).
+pub fn trace_error(text: &[u8]) {
+    if TRACING.load(std::sync::atomic::Ordering::Relaxed) {
+        if let Some(tracer) = ERROR_TRACER.get() {
+            tracer(text);
+        }
+    }
 }
 
 /// Inner commands go through the tracer from now on (true) or no longer (false).

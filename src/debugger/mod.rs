@@ -822,7 +822,11 @@ pub fn active() -> bool {
 
 /// Installs the debugger's callbacks (the traced inner call, the hook, the debug API).
 pub fn loaded() {
-    run::set_tracer(traced_call);
+    run::set_tracer(traced_call, |text| {
+        if ldb::tracing() {
+            ldb::log([b"<error> ".as_slice(), text].concat());
+        }
+    });
 }
 
 /// The hook and `redis.debug`/`redis.breakpoint` of a debugging VM.

@@ -74,7 +74,10 @@ fn command(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
             Ok((name, argv)) => run::call(name.bytes(), &argv),
             // An argument error never reached a command, so no error stat counted it: its
             // table has no `ignore_error_stats_update` (luaArgsToRedisArgv).
-            Err(text) => return Ok(Value::Table(error_table(lua, text.as_bytes(), false)?)),
+            Err(text) => {
+                run::trace_error(text.strip_prefix("ERR ").unwrap_or(text).as_bytes());
+                return Ok(Value::Table(error_table(lua, text.as_bytes(), false)?));
+            }
         }
     };
     match outcome {
@@ -230,6 +233,7 @@ fn error_reply(lua: &Lua, args: MultiValue) -> mlua::Result<Table> {
         line.push(b'-');
     }
     line.extend_from_slice(&bytes);
+    run::trace_error(&line);
     error_table(lua, &error_table_text(&line), false)
 }
 
