@@ -521,8 +521,10 @@ fn stepping_listing_and_breakpoints() {
 }
 
 /// `eval` of expressions, statements, nothing, several values, errors, syntax errors, tables,
-/// locals it cannot see, redis.call (not logged); `redis` with every kind of reply and error,
-/// too few arguments, commands scripts may not run, more than 10 arguments, SELECT.
+/// locals it cannot see, globals it may not set, redis.call (not logged), redis.debug (logged
+/// with the current line), redis.breakpoint (the next stop's reason), coroutine.yield (refused
+/// across the C boundary); `redis` with every kind of reply and error, too few arguments,
+/// commands scripts may not run, more than 10 arguments, SELECT, a reply cut by `maxlen 60`.
 #[test]
 fn eval_and_redis_commands() {
     let server = Server::start();
@@ -570,7 +572,15 @@ fn eval_and_redis_commands() {
         "redis GET k",
         "redis SELECT 0",
         "redis GET k",
+        "maxlen 60",
+        "redis ECHO 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789",
+        "eval redis.debug('in eval', 1)",
+        "eval coroutine.yield()",
+        "eval x = 1",
+        "eval redis.error_reply('x')",
+        "e",
         "s",
+        "eval redis.breakpoint()",
         "s",
         "s",
     ];
@@ -988,6 +998,39 @@ fn garbage_from_the_debugging_client() {
             let mut admin = server.con();
             if mode == "YES" {
                 assert_eq!(run_str(&mut admin, &["EXISTS", "w"]), ":0", "YES kept a write after {junk:?}");
+            }
+        }
+    }
+}
+
+/// `eval` of an error whose value is not a string: natively the process running the session
+/// crashes (YES: the forked child dies and the connection just closes; SYNC: the whole server
+/// goes down). The module keeps serving, and the session goes on or ends cleanly.
+#[test]
+fn eval_of_a_non_string_error_keeps_the_server_up() {
+    if native_only() {
+        return;
+    }
+    let server = Server::start();
+    for mode in ["YES", "SYNC"] {
+        for code in [
+            "eval error({err = 'tbl'})",
+            "eval error()",
+            "eval error(setmetatable({}, {__tostring = function() return 'x' end}))",
+            "eval error(12)",
+        ] {
+            fresh(&server, SETUP);
+            let mut s = stopped(&server, Names::Alt, mode, "redis.call('SET', 'w', 1)\nreturn 1", &[]);
+            s.con.set_read_timeout(Duration::from_secs(5));
+            s.typed(code);
+            if s.state == State::Stopped {
+                s.typed("c");
+            }
+            let t = s.close();
+            ping(&server);
+            let w = run_str(&mut server.con(), &["EXISTS", "w"]);
+            if mode == "YES" {
+                assert_eq!(w, ":0", "{mode} {code}: {t:?}");
             }
         }
     }
