@@ -244,8 +244,10 @@ impl Session {
 
     /// Disconnects, noting a session left open.
     fn close(mut self) -> Vec<String> {
-        if self.state != State::Over {
-            self.lines.push("(disconnected with the session open)".into());
+        match self.state {
+            State::Stopped => self.lines.push("(disconnected with the session open)".into()),
+            State::Idle => self.lines.push("(disconnected)".into()),
+            State::Over => {}
         }
         self.con.shutdown();
         transcript_text(std::mem::take(&mut self.lines))
@@ -712,6 +714,53 @@ fn abort_ends_the_session() {
     both_modes(&server, &Case::new(script, &["abort"]));
     both_modes(&server, &Case::new(script, &["s", "s", "a"]));
     both_modes(&server, &Case::new(script, &["s", "s", "ABORT now"]));
+}
+
+/// EVAL's own argument errors with debugging on: a bad or too large or negative numkeys, a
+/// bad shebang end a session at once (`<endsession>`, then the error, then the close); an
+/// arity error is a plain error and the connection stays; a shebang's line is line 1, and a
+/// no-writes script's write fails under the debugger as without it.
+#[test]
+fn eval_argument_errors_under_the_debugger() {
+    let server = Server::start();
+    let calls: &[&[&str]] = &[
+        &["return 1", "x"],
+        &["return 1", "3", "a"],
+        &["return 1", "-1"],
+        &["#!lua flags=bad\nreturn 1", "0"],
+        &["#!notlua\nreturn 1", "0"],
+        &["return 1"],
+        &["#!lua\nreturn 1", "0"],
+        &["#!lua flags=no-writes\nreturn redis.call('SET', 'a', '1')", "0"],
+    ];
+    for mode in ["YES", "SYNC"] {
+        for argv in calls {
+            let mut transcripts = Vec::new();
+            for &names in sides() {
+                fresh(&server, SETUP);
+                let mut s = Session::connect(&server);
+                assert!(s.debug(names, mode) || names == Names::Alt, "{:?}", s.lines);
+                let mut full = vec![names.of("EVAL").into_bytes()];
+                full.extend(argv.iter().map(|a| a.as_bytes().to_vec()));
+                s.send(&full);
+                match s.state {
+                    State::Stopped => {
+                        s.typed("s");
+                    }
+                    // The connection is still there, debugging still on.
+                    State::Idle => {
+                        s.send(&[b"PING".to_vec()]);
+                    }
+                    State::Over => {}
+                }
+                transcripts.push(s.close());
+            }
+            println!("{}", transcripts[0].join("\n"));
+            for module in &transcripts[1..] {
+                assert_same(&transcripts[0], module, &format!("{mode} EVAL {argv:?}"));
+            }
+        }
+    }
 }
 
 /// help (any arguments), unknown commands, commands with extra arguments, capitals.
