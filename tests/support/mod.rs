@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use redis::{Connection, Value};
 
+pub mod resp;
+
 /// The cdylib next to the test binary (target/<profile>/deps/.. ).
 pub fn module_path() -> PathBuf {
     let exe = env::current_exe().expect("test binary path");
