@@ -45,9 +45,18 @@ fn run(ctx: &mut Ctx, argv: &[&[u8]], source: Source, access: Access) -> Result<
         if source == Source::Sha {
             return Err(crate::debugger::evalsha_refused(ctx));
         }
-        let split = split_numkeys(numkeys, rest)?;
-        let script = crate::debugger::Script { body: target, keys: split.keys, args: split.args, access };
-        return crate::debugger::start(ctx, mode, script);
+        // The session starts before the arguments are read (ldbStartSession): their errors
+        // end it at once.
+        return match split_numkeys(numkeys, rest) {
+            Ok(split) => {
+                let script = crate::debugger::Script { body: target, keys: split.keys, args: split.args, access };
+                crate::debugger::start(ctx, mode, script)
+            }
+            Err(e) => {
+                crate::debugger::end_at_once(ctx, &e.text());
+                Ok(())
+            }
+        };
     }
     let split = split_numkeys(numkeys, rest)?;
     state::with_scripts(|scripts| {

@@ -111,7 +111,7 @@ pub fn debug_values(values: Vec<Vec<u8>>) {
     let Some(line) = with(|l| l.currentline) else { return };
     let mut entry = format!("<debug> line {line}: ").into_bytes();
     entry.extend_from_slice(&values.join(b", ".as_slice()));
-    log_trimmed(entry);
+    log(entry);
 }
 
 /// `redis.breakpoint()`.
@@ -183,18 +183,18 @@ pub fn on_hook(frame: &mut Frame, event: Event, line: i32, user: bool) -> Action
         l.luabp = false;
         l.logs.push(format!("* Stopped at {line}, stop reason = {reason}").into_bytes());
         l.log_source_line(line);
-        Some(())
+        Some(timeout)
     })
     .flatten();
-    if stop.is_none() {
-        return Action::Continue;
-    }
+    let Some(timeout) = stop else { return Action::Continue };
     match repl(frame) {
         Repl::Resume => {}
-        // Native runs the rest without stops, as the gone client; a module cannot run
-        // commands as a user whose client is gone (RM_Call's ACL check needs the client),
-        // so the run ends here: what it wrote so far stays, as after any script error.
-        Repl::Gone => return Action::Raise(b"ERR Lua debugging session ended: the client is gone".to_vec()),
+        // The client is gone: the rest runs without stops (as the gone client's user), unless
+        // the stop was a timeout, where it would never end.
+        Repl::Gone if timeout => {
+            return Action::Raise(b"ERR timeout during Lua debugging with client closing connection".to_vec())
+        }
+        Repl::Gone => {}
         Repl::Raise(text) => return Action::Raise(text),
     }
     with(|l| l.started = Instant::now());

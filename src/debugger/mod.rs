@@ -53,6 +53,10 @@ fn prefixed(ctx: &Ctx, name: &str) -> String {
 
 /// ALT.SCRIPT DEBUG YES|SYNC|NO.
 pub fn set_mode(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
+    if ctx.flags().in_multi() || ctx.has_pending_replies() {
+        // Its reply would follow others still unsent (scriptCommand: clientHasPendingReplies).
+        return Err(ScriptError::err(format!("{} must be called outside a pipeline", prefixed(ctx, "SCRIPT DEBUG"))));
+    }
     let mode = argv.get(2).copied().unwrap_or_default();
     let mode = if mode.eq_ignore_ascii_case(b"no") {
         None
@@ -63,10 +67,6 @@ pub fn set_mode(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
     } else {
         return Err(ScriptError::err(format!("Use {} YES/SYNC/NO", prefixed(ctx, "SCRIPT DEBUG"))));
     };
-    if ctx.flags().in_multi() {
-        // Its reply would follow the queued ones (scriptCommand: clientHasPendingReplies).
-        return Err(ScriptError::err(format!("{} must be called outside a pipeline", prefixed(ctx, "SCRIPT DEBUG"))));
-    }
     let id = ctx.client_id();
     let mut modes = MODES.lock().map_err(|_| ScriptError::err("debugger state unavailable"))?;
     let modes = modes.get_or_insert_with(HashMap::new);
@@ -129,19 +129,20 @@ pub fn start(ctx: &mut Ctx, mode: Mode, script: Script<'_>) -> Result<(), Script
     }
     let id = ctx.client_id();
     let settings = crate::state::vm_settings().ok_or_else(|| ScriptError::err("the script engine is not loaded"))?;
-    let (flags, skip) = crate::shebang::parse(script.body)?;
+    let (flags, skip) = match crate::shebang::parse(script.body) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            end_at_once(ctx, &e.text());
+            return Ok(());
+        }
+    };
     let mut vm = LuaVm::new(settings.version, settings.logger, VmKind::Eval)?;
     vm.enable_debugger().map_err(ScriptError::from)?;
     let compiled = vm.compile(script.body.get(skip..).unwrap_or_default(), "@user_script");
     let function = match compiled {
         Ok(f) => f,
         Err(msg) => {
-            // The session ends at once: `<endsession>`, then the compile error (ldbEndSession).
-            forget_mode(id);
-            ctx.array(Some(1));
-            ctx.status(b"<endsession>");
-            ctx.error(format!("ERR Error compiling script (new function): {msg}").as_bytes());
-            ctx.close_client(id);
+            end_at_once(ctx, format!("ERR Error compiling script (new function): {msg}").as_bytes());
             return Ok(());
         }
     };
@@ -165,6 +166,17 @@ pub fn start(ctx: &mut Ctx, mode: Mode, script: Script<'_>) -> Result<(), Script
         Mode::Sync => start_sync(ctx, id, run),
         Mode::Forked => start_forked(ctx, id, run),
     }
+}
+
+/// A session that ends before its script runs (its arguments, shebang or code are wrong):
+/// `<endsession>`, the error, and the connection closes (ldbEndSession).
+pub fn end_at_once(ctx: &mut Ctx, error: &[u8]) {
+    let id = ctx.client_id();
+    forget_mode(id);
+    ctx.array(Some(1));
+    ctx.status(b"<endsession>");
+    ctx.error(error);
+    ctx.close_client(id);
 }
 
 /// A compiled script or function and its arguments, ready to run under the debugger.
@@ -593,9 +605,9 @@ pub fn route(args: &mut FilterArgs) {
         None if host::filter_knows_clients() => false,
         None => {
             // 7.0: a line whose name is no command (every debugger word but `eval`), or
-            // EVAL with one argument (never a valid EVAL).
+            // EVAL with fewer than two arguments (never a valid EVAL).
             let Some(name) = args.get(0) else { return };
-            !is_command(name) || (name.eq_ignore_ascii_case(b"eval") && args.len() == 2)
+            !is_command(name) || (name.eq_ignore_ascii_case(b"eval") && args.len() < 3)
         }
     };
     if ours {
@@ -727,13 +739,14 @@ pub fn client_gone(ctx: &Ctx, id: u64) {
         }
     }
     if SYNC.lock().ok().is_some_and(|s| s.as_ref().is_some_and(|s| s.client == id)) {
-        // Not from inside the host's client teardown: on the next tick.
-        FINISH_SYNC.store(1, Ordering::Relaxed);
-        ensure_ticking(ctx);
+        // The rest of the run goes on now, without stops, as natively: this context's
+        // client is the one going away (the host fires the event before it unlinks it), so
+        // the commands still run as its user, in its database.
+        let mut c = *ctx;
+        resume_sync(&mut c, None, true);
     }
 }
 
-static FINISH_SYNC: AtomicUsize = AtomicUsize::new(0);
 static TICKING: AtomicUsize = AtomicUsize::new(0);
 
 fn ensure_ticking(ctx: &Ctx) {
@@ -759,10 +772,6 @@ fn tick(ctx: &Ctx) {
     let idle = crate::config::debug_idle_timeout_secs();
     let idle = (idle > 0).then(|| Duration::from_secs(idle));
     close_pending(ctx);
-    if FINISH_SYNC.swap(0, Ordering::Relaxed) == 1 {
-        let mut c = *ctx;
-        resume_sync(&mut c, None, true);
-    }
     let sync_idle = SYNC
         .lock()
         .ok()

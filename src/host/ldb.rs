@@ -205,7 +205,10 @@ impl Frame {
                 let _ = EVAL_DEADLINE.try_with(|d| d.set(Some(deadline)));
                 let status = ffi::lua_resume_(co, 0);
                 let _ = EVAL_DEADLINE.try_with(|d| d.set(None));
-                if status != 0 && status != ffi::LUA_YIELD {
+                if status == ffi::LUA_YIELD {
+                    // Native runs the fragment with lua_pcall on the stopped thread.
+                    Err(b"attempt to yield across metamethod/C-call boundary".to_vec())
+                } else if status != 0 {
                     Err(self.text_at(co, -1))
                 } else if ffi::lua_gettop(co) == 0 {
                     Ok(b"nil".to_vec())

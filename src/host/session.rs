@@ -272,6 +272,25 @@ impl Ctx {
         rm!(RedisModule_DeauthenticateAndCloseClient(self.raw, id) else 0);
     }
 
+    /// Whether replies to the calling client's earlier commands are still waiting to be
+    /// written (clientHasPendingReplies: it pipelined this command behind others). Read from
+    /// its CLIENT LIST line (`obl`, `oll`), the one place the Module API shows them.
+    pub fn has_pending_replies(&self) -> bool {
+        let id = self.client_id().to_string();
+        let Some(reply) = self.call(c"CLIENT", c"vE", &[b"LIST", b"ID", id.as_bytes()]) else { return false };
+        let line = match reply.root().kind() {
+            super::ReplyKind::Bulk(b) | super::ReplyKind::Verbatim(b, _) => b.to_vec(),
+            _ => return false,
+        };
+        let field = |name: &[u8]| {
+            line.split(|&b| b == b' ' || b == b'\n')
+                .find_map(|f| f.strip_prefix(name))
+                .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        field(b"obl=") > 0 || field(b"oll=") > 0
+    }
+
     /// Whether the calling client is a TLS connection.
     pub fn client_is_tls(&self) -> bool {
         let mut info: raw::RedisModuleClientInfo = unsafe_zeroed();
