@@ -121,14 +121,26 @@ pub struct Script<'a> {
     pub access: Access,
 }
 
-/// EVAL from a client with debugging on: the script runs under the debugger and the first
-/// stop is the reply (then `<endsession>` and the result, when it ends).
-pub fn start(ctx: &mut Ctx, mode: Mode, script: Script<'_>) -> Result<(), ScriptError> {
+/// The calling client's id, if a session may start here (not inside MULTI or a script).
+fn debuggable(ctx: &Ctx) -> Result<u64, ScriptError> {
     if ctx.flags().deny_blocking() {
         return Err(ScriptError::err("the Lua debugger can not start here (MULTI or a script)"));
     }
-    let id = ctx.client_id();
+    Ok(ctx.client_id())
+}
+
+/// A VM of the session's own, with the debugger's hook and API.
+fn debugging_vm(kind: VmKind) -> Result<LuaVm, ScriptError> {
     let settings = crate::state::vm_settings().ok_or_else(|| ScriptError::err("the script engine is not loaded"))?;
+    let mut vm = LuaVm::new(settings.version, settings.logger, kind)?;
+    vm.enable_debugger().map_err(ScriptError::from)?;
+    Ok(vm)
+}
+
+/// EVAL from a client with debugging on: the script runs under the debugger and the first
+/// stop is the reply (then `<endsession>` and the result, when it ends).
+pub fn start(ctx: &mut Ctx, mode: Mode, script: Script<'_>) -> Result<(), ScriptError> {
+    let id = debuggable(ctx)?;
     let (flags, skip) = match crate::shebang::parse(script.body) {
         Ok(parsed) => parsed,
         Err(e) => {
@@ -136,8 +148,7 @@ pub fn start(ctx: &mut Ctx, mode: Mode, script: Script<'_>) -> Result<(), Script
             return Ok(());
         }
     };
-    let mut vm = LuaVm::new(settings.version, settings.logger, VmKind::Eval)?;
-    vm.enable_debugger().map_err(ScriptError::from)?;
+    let vm = debugging_vm(VmKind::Eval)?;
     let compiled = vm.compile(script.body.get(skip..).unwrap_or_default(), "@user_script");
     let function = match compiled {
         Ok(f) => f,
@@ -215,13 +226,8 @@ pub struct FunctionCall<'a> {
 /// FCALL from a client with debugging on: the function's library is loaded into a VM of
 /// the session's own, and the function runs under the debugger as a script would.
 pub fn start_function(ctx: &mut Ctx, mode: Mode, call: FunctionCall<'_>) -> Result<(), ScriptError> {
-    if ctx.flags().deny_blocking() {
-        return Err(ScriptError::err("the Lua debugger can not start here (MULTI or a script)"));
-    }
-    let id = ctx.client_id();
-    let settings = crate::state::vm_settings().ok_or_else(|| ScriptError::err("the script engine is not loaded"))?;
-    let mut vm = LuaVm::new(settings.version, settings.logger, VmKind::Functions)?;
-    vm.enable_debugger().map_err(ScriptError::from)?;
+    let id = debuggable(ctx)?;
+    let mut vm = debugging_vm(VmKind::Functions)?;
     let registered = vm.load_library(call.body, None).map_err(ScriptError::Coded)?;
     let function = registered
         .into_iter()

@@ -480,16 +480,8 @@ pub fn sha1hex(body: &str) -> String {
 /// One command's reply exactly as the server wrote it, in protocol `proto`. The command is
 /// followed by `PING <sentinel>`, whose echo marks the end of its reply.
 pub fn raw_reply(server: &Server, proto: u8, argv: &[&[u8]]) -> Vec<u8> {
+    use resp::encode;
     use std::io::{Read, Write};
-    fn encode(argv: &[&[u8]]) -> Vec<u8> {
-        let mut out = format!("*{}\r\n", argv.len()).into_bytes();
-        for a in argv {
-            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            out.extend_from_slice(a);
-            out.extend_from_slice(b"\r\n");
-        }
-        out
-    }
     const SENTINEL: &[u8] = b"raw-reply-end-8c1f";
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
