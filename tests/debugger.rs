@@ -9,6 +9,8 @@
 //! misbehaves), functions (no native oracle) and drop-in mode with the real `redis-cli --ldb`.
 //! `ALT_TEST_NATIVE_ONLY=1` runs only the native halves: the tests checked against native LDB.
 
+#[path = "support/fuzzgen.rs"]
+mod fuzzgen;
 mod support;
 
 use std::io::{Read, Write};
@@ -1639,4 +1641,91 @@ fn readme_debugging_transcript() {
     }
     let want: String = expected.iter().map(|l| format!("{l}\n")).collect();
     assert_eq!(plain, want, "{}", server.log());
+}
+
+/// Random sessions (the differential fuzzer's generated scripts, random debugger lines)
+/// natively and through the module, YES and SYNC alternately: the same transcripts and
+/// keyspaces, on one server (restarted when native LDB crashes it: a case it crashes on is
+/// no oracle). `DEBUGGER_FUZZ_CASES` and
+/// `DEBUGGER_FUZZ_SEED` run a longer or another slice.
+#[test]
+fn random_sessions_match_native() {
+    let cases: u64 = std::env::var("DEBUGGER_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(40);
+    let seed: u64 = std::env::var("DEBUGGER_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(7);
+    // No timeout stops: where they land depends on the machine's speed.
+    let configure = |server: &Server| {
+        run_str(&mut server.con(), &["CONFIG", "SET", "busy-reply-threshold", "600000"]);
+    };
+    let mut server = Server::start();
+    configure(&server);
+    const LINES: &[&str] = &[
+        "s",
+        "n",
+        "step",
+        "p",
+        "p v0",
+        "p v1",
+        "p v2",
+        "p KEYS",
+        "p ARGV",
+        "l",
+        "l 2",
+        "l 3 1",
+        "w",
+        "b 2",
+        "b 3",
+        "b 4",
+        "b -3",
+        "b",
+        "t",
+        "e 1+1",
+        "e KEYS[1]",
+        "e #ARGV",
+        "e redis.pcall('GET','k:1')",
+        "e {1,{2,'x'}}",
+        "e cjson.encode({1,2})",
+        "r GET k:1",
+        "r TYPE k:2",
+        "r EXISTS k:3",
+        "m 80",
+        "m 0",
+        "zz",
+        "redis",
+    ];
+    let mut compared = 0;
+    for n in 0..cases {
+        let case = fuzzgen::case(seed, n, false);
+        let script = case.script.render();
+        let mut rng = fuzzgen::Rng::new(seed ^ (n << 20) ^ 0xdeb);
+        let mut typed: Vec<&str> = (0..4 + rng.below(10)).map(|_| rng.pick(LINES)).collect();
+        typed.extend(["b 0", "c", "c"]);
+        let keys: Vec<&str> = case.keys.iter().map(String::as_str).collect();
+        let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
+        let setup: Vec<Vec<&str>> = case.setup.iter().map(|c| c.iter().map(String::as_str).collect()).collect();
+        let setup: Vec<&[&str]> = setup.iter().map(Vec::as_slice).collect();
+        let c = Case { command: "EVAL", script: &script, keys: &keys, args: &args, typed: &typed };
+        let mode = if n % 2 == 0 { "YES" } else { "SYNC" };
+        fresh(&server, &setup);
+        let want = session(&server, Names::Native, mode, &c, false);
+        if !server.alive() {
+            server = Server::start();
+            configure(&server);
+            continue;
+        }
+        let ended = want.iter().any(|l| l == &format!("  +{END}")) && want.iter().any(|l| l == "connection closed");
+        if !ended || native_only() {
+            if std::env::var("DEBUGGER_FUZZ_VERBOSE").is_ok() {
+                println!("case {n} skipped:\n{}", want.join("\n"));
+            }
+            continue;
+        }
+        let want_keys = keyspace(&mut server.con());
+        fresh(&server, &setup);
+        let got = session(&server, Names::Alt, mode, &c, false);
+        assert_same(&want, &got, &format!("case {n} ({mode}) of seed {seed}: {script:?} typing {typed:?}"));
+        assert_eq!(keyspace(&mut server.con()), want_keys, "case {n} ({mode}): keyspaces differ");
+        compared += 1;
+    }
+    println!("{compared} of {cases} sessions compared");
+    assert!(native_only() || compared * 2 >= cases, "too few sessions compared: {compared} of {cases}");
 }

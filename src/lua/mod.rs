@@ -38,6 +38,8 @@ impl std::fmt::Display for Raised {
 impl std::error::Error for Raised {}
 
 pub fn raise(text: Vec<u8>) -> mlua::Error {
+    // luaPushError logs it while the debugger steps (without the generic code).
+    run::trace_error(text.strip_prefix(b"ERR ").unwrap_or(&text));
     mlua::Error::external(Raised(text))
 }
 
