@@ -286,6 +286,14 @@ static uintptr_t lua_alt_stack_floor (void) {
   return floor;
 }
 
+/* Sets the floor of the code running on this thread from now on (a second stack: the
+   synchronous debugger's fiber) and returns the one it replaces (0: not known yet). */
+uintptr_t lua_alt_swap_stack_floor (uintptr_t floor) {
+  uintptr_t old = lua_alt_floor_cache;
+  lua_alt_floor_cache = floor;
+  return old;
+}
+
 /* Once ms->alt_abort is set, every level returns at once: any non-NULL result ends the
    callers' loops, and the caller of the first match() raises the error. */
 static const char *match (MatchState *ms, const char *s, const char *p) {

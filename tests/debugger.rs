@@ -1722,6 +1722,11 @@ fn random_sessions_match_native() {
         let want_keys = keyspace(&mut server.con());
         fresh(&server, &setup);
         let got = session(&server, Names::Alt, mode, &c, false);
+        // A log line with a NUL ends there in the module (README, Differences).
+        let cut = |t: &[String]| -> Vec<String> {
+            t.iter().map(|l| l.split('\0').next().unwrap_or("").to_string()).collect()
+        };
+        let (want, got) = (cut(&want), cut(&got));
         assert_same(&want, &got, &format!("case {n} ({mode}) of seed {seed}: {script:?} typing {typed:?}"));
         assert_eq!(keyspace(&mut server.con()), want_keys, "case {n} ({mode}): keyspaces differ");
         compared += 1;

@@ -80,9 +80,16 @@ impl Fiber {
         }
         let inner: *mut Inner = &mut *self.inner;
         let outer = RUNNING.with(|r| r.replace(inner));
+        // Pattern matching bounds its recursion by the running stack: this one's, while the
+        // fiber runs (128 KB above its guard page, as for a thread's stack).
+        let floor = self.inner.stack as usize + 4096 + (128 << 10);
+        // SAFETY: lstrlib.c's setter only swaps a thread-local value.
+        let main_floor = unsafe { super::lua::lua_c::lua_alt_swap_stack_floor(floor) };
         // SAFETY: both contexts are valid: `context` was made by makecontext or saved by
         // `pause`; `caller` is saved here and resumed by `pause` or at the end.
         unsafe { libc::swapcontext(&mut (*inner).caller, &(*inner).context) };
+        // SAFETY: as above.
+        unsafe { super::lua::lua_c::lua_alt_swap_stack_floor(main_floor) };
         RUNNING.with(|r| r.set(outer));
         self.inner.done
     }

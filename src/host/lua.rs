@@ -7,7 +7,7 @@
 use super::*;
 use crate::resp::{self, Item};
 
-mod lua_c {
+pub(super) mod lua_c {
     use std::ffi::c_int;
 
     use mlua::ffi::lua_State;
@@ -17,6 +17,8 @@ mod lua_c {
         pub fn lua_isreadonlytable(state: *mut lua_State, index: c_int) -> c_int;
         /// Polled by the pattern matcher (build.rs patch of lstrlib.c).
         pub static mut lua_alt_match_interrupt: Option<unsafe extern "C" fn() -> c_int>;
+        /// Sets this thread's floor for pattern matching (lstrlib.c); returns the old one.
+        pub fn lua_alt_swap_stack_floor(floor: usize) -> usize;
         /// Called before Lua raises a memory error (build.rs patch of lmem.c).
         pub static mut lua_alt_memory_error: Option<unsafe extern "C" fn(*mut lua_State)>;
         /// Asked by string.rep before it builds its result (build.rs patch of lstrlib.c).
