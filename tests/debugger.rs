@@ -9,6 +9,8 @@
 //! misbehaves), functions (no native oracle) and drop-in mode with the real `redis-cli --ldb`.
 //! `ALT_TEST_NATIVE_ONLY=1` runs only the native halves: the tests checked against native LDB.
 
+// Only the script generator is used here (the fuzzer's runner reads the rest).
+#[allow(dead_code)]
 #[path = "support/fuzzgen.rs"]
 mod fuzzgen;
 mod support;

@@ -365,7 +365,9 @@ unsafe fn cat_value_of(state: *mut ffi::lua_State, out: &mut Vec<u8>, idx: c_int
                     }
                 };
                 let p = ffi::lua_topointer(state, idx);
-                out.extend_from_slice(format!("\"{name}@{p:p}\"").as_bytes());
+                // glibc's %p: `(nil)` for NULL (cjson.null is a NULL light userdata).
+                let text = if p.is_null() { format!("\"{name}@(nil)\"") } else { format!("\"{name}@{p:p}\"") };
+                out.extend_from_slice(text.as_bytes());
             }
         }
     }
