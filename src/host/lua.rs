@@ -530,100 +530,84 @@ pub fn prepared_mark() -> *mut c_void {
     std::ptr::addr_of!(PREPARED_MARK).cast_mut().cast()
 }
 
-/// A command line the trampoline read from the Lua stack: the name's bytes (only looked up,
-/// never handed to the host as a string) and the rest as host strings. One per thread,
-/// reused: its buffers keep their capacity from call to call.
-#[derive(Default)]
-struct Prepared {
-    name: Vec<u8>,
-    rest: Argv,
-    ready: bool,
-}
-
-impl Prepared {
-    /// Frees the host strings and forgets the line, keeping the buffers.
-    fn clear(&mut self) {
-        self.name.clear();
-        self.rest.clear();
-        self.ready = false;
-    }
-}
-
-thread_local! {
-    /// Kept here, not on the trampoline's frame, so that a Lua error passing through that
-    /// frame never skips a destructor.
-    static PREPARED: std::cell::RefCell<Prepared> = std::cell::RefCell::new(Prepared::default());
-}
-
-/// The command line the trampoline prepared for this call (see `command_trampoline`),
-/// moved out of the slot with its buffers.
-fn take_prepared() -> Option<Prepared> {
-    let prepared = PREPARED.try_with(|p| std::mem::take(&mut *p.borrow_mut())).ok()?;
-    prepared.ready.then_some(prepared)
-}
-
-/// Gives the buffers back to the slot, the line freed.
-fn return_prepared(mut prepared: Prepared) {
-    prepared.clear();
-    let _ = PREPARED.try_with(|p| *p.borrow_mut() = prepared);
-}
+/// Arguments of a direct call kept on the trampoline's stack; more (up to PACK_ABOVE) take
+/// two small allocations.
+const INLINE_ARGS: usize = 8;
 
 /// The common case of `redis.call`: one to PACK_ABOVE arguments, all strings or numbers.
-/// Copies them straight into host strings (numbers as `%.17g`, luaArgsToRedisArgv) with no
-/// Lua value crossing into Rust; anything else (errors included) takes the general path.
+/// Runs the command line read straight off the Lua stack (strings borrowed where they lie,
+/// numbers as `%.17g`, luaArgsToRedisArgv) with no Lua value crossing into Rust and no
+/// copy; None, having run nothing, for anything else (errors included): the general path
+/// takes it. The arguments stay on the stack until the command has run.
 ///
 /// # Safety
 /// `state` is the running Lua state with `nargs` arguments on its stack.
-unsafe fn prepare_argv(state: *mut mlua::ffi::lua_State, nargs: c_int) -> bool {
-    use mlua::ffi;
-    if !(1..=PACK_ABOVE).contains(&nargs) {
-        return false;
-    }
+unsafe fn call_direct(state: *mut mlua::ffi::lua_State, nargs: c_int) -> Option<Direct> {
+    let direct = DIRECT_CALL.get().copied()?;
+    let n = usize::try_from(nargs).ok().filter(|n| (1..=PACK_ABOVE as usize).contains(n))?;
     // Nothing below calls into Lua in a way that can raise: lua_tolstring on a string and
     // lua_tonumber do not allocate. A panic is caught here.
     catch_unwind(AssertUnwindSafe(|| {
-        let Ok(mut prepared) = PREPARED.try_with(|p| std::mem::take(&mut *p.borrow_mut())) else { return false };
-        prepared.clear();
-        let mut complete = true;
-        for i in 1..=nargs {
-            let number;
-            // SAFETY: index i is within the call's arguments.
-            let bytes = match unsafe { ffi::lua_type(state, i) } {
-                ffi::LUA_TSTRING => {
-                    let mut len = 0usize;
-                    // SAFETY: a string at index i; the pointer is valid while it stays there.
-                    let p = unsafe { ffi::lua_tolstring(state, i, &mut len) };
-                    if p.is_null() {
-                        complete = false;
-                        break;
-                    }
-                    // SAFETY: Lua strings are `len` readable bytes.
-                    unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }
-                }
-                ffi::LUA_TNUMBER => {
-                    // SAFETY: a number at index i.
-                    number = crate::lua::number::NumText::new(unsafe { ffi::lua_tonumber(state, i) });
-                    number.as_bytes()
-                }
-                _ => {
-                    complete = false;
-                    break;
-                }
-            };
-            if i == 1 {
-                prepared.name.extend_from_slice(bytes);
-            } else {
-                prepared.rest.push(bytes);
-            }
+        if n <= INLINE_ARGS {
+            let mut numbers: [Option<crate::lua::number::NumText>; INLINE_ARGS] = Default::default();
+            let mut args: [&[u8]; INLINE_ARGS] = [&[]; INLINE_ARGS];
+            // SAFETY: as this function's.
+            let (name, rest) = unsafe { read_args(state, numbers.get_mut(..n)?, args.get_mut(..n)?)? };
+            let argv = Argv::borrowing(rest);
+            Some(direct(name, &argv))
+        } else {
+            let mut numbers: Vec<Option<crate::lua::number::NumText>> =
+                std::iter::repeat_with(|| None).take(n).collect();
+            let mut args: Vec<&[u8]> = vec![&[]; n];
+            // SAFETY: as this function's.
+            let (name, rest) = unsafe { read_args(state, &mut numbers, &mut args)? };
+            let argv = Argv::borrowing(rest);
+            Some(direct(name, &argv))
         }
-        prepared.ready = complete && prepared.rest.len() == usize::try_from(nargs - 1).unwrap_or(0);
-        let ready = prepared.ready;
-        if !ready {
-            prepared.clear();
-        }
-        PREPARED.try_with(|p| *p.borrow_mut() = prepared).is_ok() && ready
     }))
-    .unwrap_or(false)
+    .ok()
+    .flatten()
+}
+
+/// Reads arguments 1..=args.len() of the call into `args` (numbers formatted into
+/// `numbers`, of the same length): the name and the rest, or None if one is neither a
+/// string nor a number.
+///
+/// # Safety
+/// As `call_direct`'s; the string slices are valid while the arguments stay on the stack.
+unsafe fn read_args<'n, 'a>(
+    state: *mut mlua::ffi::lua_State,
+    numbers: &'n mut [Option<crate::lua::number::NumText>],
+    args: &'a mut [&'n [u8]],
+) -> Option<(&'n [u8], &'a [&'n [u8]])> {
+    use mlua::ffi;
+    for (i, slot) in (1..).zip(numbers.iter_mut()) {
+        // SAFETY: index i is within the call's arguments.
+        match unsafe { ffi::lua_type(state, i) } {
+            ffi::LUA_TSTRING => {}
+            // SAFETY: a number at index i.
+            ffi::LUA_TNUMBER => *slot = Some(crate::lua::number::NumText::new(unsafe { ffi::lua_tonumber(state, i) })),
+            _ => return None,
+        }
+    }
+    let numbers: &'n [Option<crate::lua::number::NumText>] = numbers;
+    for ((i, arg), number) in (1..).zip(args.iter_mut()).zip(numbers) {
+        *arg = match number {
+            Some(text) => text.as_bytes(),
+            None => {
+                let mut len = 0usize;
+                // SAFETY: a string at index i; the pointer is valid while it stays there.
+                let p = unsafe { ffi::lua_tolstring(state, i, &mut len) };
+                if p.is_null() {
+                    return None;
+                }
+                // SAFETY: Lua strings are `len` readable bytes.
+                unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }
+            }
+        };
+    }
+    let (name, rest) = args.split_first()?;
+    Some((name, rest))
 }
 
 /// What running a prepared command line gave: a value the trampoline pushes itself, or
@@ -644,7 +628,7 @@ pub enum Direct {
 }
 
 /// Runs a prepared command line (`name`, `rest`) for the running script.
-pub type DirectCall = fn(&[u8], &Argv) -> Direct;
+pub type DirectCall = fn(&[u8], &Argv<'_>) -> Direct;
 static DIRECT_CALL: std::sync::OnceLock<DirectCall> = std::sync::OnceLock::new();
 /// Hands a reply the trampoline could not push itself back to the binding, which converts it
 /// in the callback (as for `Direct::Deferred`).
@@ -662,17 +646,13 @@ thread_local! {
     static PUSHING: std::cell::RefCell<Option<CallReply>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Runs the prepared command line and pushes its value when it is a plain one; false when
-/// the callback must build the value (or nothing was prepared).
+/// Pushes the value of a direct call (`call_direct`) when it is a plain one; false when the
+/// callback must build the value.
 ///
 /// # Safety
 /// `state` is the running Lua state, with room for one more value.
-unsafe fn push_direct(state: *mut mlua::ffi::lua_State) -> bool {
+unsafe fn push_direct(state: *mut mlua::ffi::lua_State, outcome: Direct) -> bool {
     use mlua::ffi;
-    let Some(direct) = DIRECT_CALL.get().copied() else { return false };
-    let Some(prepared) = take_prepared() else { return false };
-    let outcome = catch_unwind(AssertUnwindSafe(|| direct(&prepared.name, &prepared.rest))).unwrap_or(Direct::Deferred);
-    return_prepared(prepared);
     // SAFETY (all pushes): one free slot is guaranteed by the caller; a memory error raised
     // by a push unwinds through frames that own nothing.
     match outcome {
@@ -773,9 +753,10 @@ unsafe extern "C-unwind" fn command_trampoline(state: *mut mlua::ffi::lua_State)
     // at most four are used at a time here.
     unsafe {
         let nargs = ffi::lua_gettop(state);
-        let call_args = if prepare_argv(state, nargs) {
+        let call_args = if let Some(outcome) = call_direct(state, nargs) {
             ffi::lua_settop(state, 0);
-            if push_direct(state) {
+            // The outcome moves on before anything here can raise.
+            if push_direct(state, outcome) {
                 // A number, a string, false or nil: never an error table to raise.
                 return 1;
             }
