@@ -821,23 +821,42 @@ impl<'a> RunArgs<'a> {
     }
 }
 
+/// A script's result that is not a table, read where it lies on the Lua stack.
+pub enum Scalar<'a> {
+    Number(f64),
+    Str(&'a [u8]),
+    Bool(bool),
+    Nil,
+}
+
+/// What `call_run` gives back.
+pub enum Ran {
+    /// The result was a scalar and `scalar` wrote it.
+    Written,
+    /// `(true, result)`, or `(false, error)` with the handler's value.
+    Value(bool, mlua::Value),
+}
+
 /// Runs `f` (a compiled script or function, from the registry) under `handler`, the way
 /// luaCallFunction does: one raw `lua_pcall` of the VM's run entry (`entry`, made by
 /// `run_entry_function`) with `handler` as its message handler, so no Lua frame, xpcall or
-/// closure stands between the call and the script. Returns `(true, result)`, or
-/// `(false, error)` with the handler's value (a memory error's message as it is).
+/// closure stands between the call and the script. A result that is a number, string,
+/// boolean or nil is offered to `scalar` first, where it lies (no Lua value crosses into
+/// Rust); when `scalar` returns false it comes back as a value like the rest.
 pub fn call_run(
     lua: &mlua::Lua,
     handler: &mlua::Function,
     entry: &mlua::Function,
     f: &mlua::RegistryKey,
     run_args: &RunArgs<'_>,
-) -> mlua::Result<(bool, mlua::Value)> {
+    scalar: &mut dyn FnMut(Scalar<'_>) -> bool,
+) -> mlua::Result<Ran> {
     use mlua::ffi;
     lua.exec_raw_lua(|raw| {
         // SAFETY: the stack is checked for room and restored to `top` on every path; the
         // registry slot holds the compiled function (`f` keeps it alive); the light userdata
-        // points at `run_args`, which outlives the call.
+        // points at `run_args`, which outlives the call; a string's bytes are read while it
+        // is on the stack.
         unsafe {
             let state = raw.state();
             let top = ffi::lua_gettop(state);
@@ -851,9 +870,26 @@ pub fn call_run(
             ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.id()));
             ffi::lua_pushlightuserdata(state, run_args.as_light_userdata().0);
             let status = ffi::lua_pcall(state, 2, 1, top + 1);
+            if status == 0 {
+                let result = match ffi::lua_type(state, -1) {
+                    ffi::LUA_TNUMBER => Some(Scalar::Number(ffi::lua_tonumber(state, -1))),
+                    ffi::LUA_TSTRING => {
+                        let mut len = 0usize;
+                        let p = ffi::lua_tolstring(state, -1, &mut len);
+                        (!p.is_null()).then(|| Scalar::Str(std::slice::from_raw_parts(p.cast::<u8>(), len)))
+                    }
+                    ffi::LUA_TBOOLEAN => Some(Scalar::Bool(ffi::lua_toboolean(state, -1) != 0)),
+                    ffi::LUA_TNIL => Some(Scalar::Nil),
+                    _ => None,
+                };
+                if result.is_some_and(scalar) {
+                    ffi::lua_settop(state, top);
+                    return Ok(Ran::Written);
+                }
+            }
             let value = raw.pop_value();
             ffi::lua_settop(state, top);
-            Ok((status == 0, value))
+            Ok(Ran::Value(status == 0, value))
         }
     })
 }

@@ -200,6 +200,34 @@ pub fn write_result(sink: &mut dyn ReplySink, value: Value, script_resp3: bool, 
     }
 }
 
+/// Writes a result that is not a table exactly as `write_result` would (`write_one`
+/// through a fresh budget); false, having written nothing, for a string the budget refuses
+/// (`write_result` then writes its replacement). `script_resp3` is asked only for a boolean.
+pub fn write_scalar(sink: &mut dyn ReplySink, value: crate::host::Scalar<'_>, script_resp3: fn() -> bool) -> bool {
+    use crate::host::Scalar;
+    match value {
+        Scalar::Str(s) => {
+            let limit = crate::config::script_memory_limit();
+            if limit > 0 && s.len().saturating_add(ELEMENT_COST) > limit {
+                return false;
+            }
+            sink.bulk(s)
+        }
+        Scalar::Number(n) => sink.int(number_to_int(n)),
+        Scalar::Bool(b) => {
+            if script_resp3() {
+                sink.boolean(b)
+            } else if b {
+                sink.int(1)
+            } else {
+                sink.null()
+            }
+        }
+        Scalar::Nil => sink.null(),
+    }
+    true
+}
+
 /// The reply being written, held to `alt.script-memory-limit` in bytes (0: no bound, as
 /// natively). A result can reference one table or string many times (a table holding itself
 /// twice is a reply of 2^8000 elements, a 500 MB string a hundred times is 50 GB): written out,
