@@ -689,12 +689,13 @@ unsafe fn push_direct(state: *mut mlua::ffi::lua_State, outcome: Direct) -> bool
             // array, a status, an error...) drops the table and hands the reply back, for
             // the callback to convert in full.
             // SAFETY: as above; the table stays at -2 while each element is pushed and set.
-            // No size hint: Redis grows the table as it fills it (lua_newtable), and the
-            // layout shows (the border `#` finds once the script makes holes).
+            // Redis grows the table as it fills it (lua_newtable), and the layout shows (the
+            // border `#` finds once the script makes holes): a table that gets no nil (RESP2
+            // turns nulls into false) is made at once in the layout growing it ends with.
             let flat = unsafe {
                 let top = ffi::lua_gettop(state);
-                ffi::lua_createtable(state, 0, 0);
                 let mut elements = resp::Elements::of_array(proto);
+                ffi::lua_createtable(state, if resp3 { 0 } else { grown_array_size(elements.remaining()) }, 0);
                 let mut i: ffi::lua_Integer = 0;
                 let flat = loop {
                     match elements.next() {
@@ -727,6 +728,18 @@ unsafe fn push_direct(state: *mut mlua::ffi::lua_State, outcome: Direct) -> bool
         Direct::Deferred => return false,
     }
     true
+}
+
+/// The array part a new table (`lua_newtable`) ends with after `lua_rawseti` of 1, 2, ..., n
+/// in that order: each key that does not fit rehashes the table into the smallest power of
+/// two holding all of them (ltable.c computesizes), with no hash part. `lua_createtable` of
+/// this size makes the same table (the same `#` with holes, the same `next` order) without
+/// the rehashes. 0 (grown as it is filled) past sizes worth no such care.
+fn grown_array_size(n: usize) -> c_int {
+    if n == 0 || n > 1 << 26 {
+        return 0;
+    }
+    c_int::try_from(n.next_power_of_two()).unwrap_or(0)
 }
 
 /// Moves the reply into the parking slot while its bytes are pushed, so that the frames a
@@ -950,8 +963,9 @@ unsafe extern "C-unwind" fn run_entry(state: *mut mlua::ffi::lua_State) -> c_int
         let Some(run) = p.as_ref() else { return 0 };
         ffi::lua_settop(state, 1);
         for (name, items) in [(c"KEYS", run.keys), (c"ARGV", run.args)] {
-            // Grown as Redis grows it (luaCreateArray: lua_newtable, no size hint).
-            ffi::lua_createtable(state, 0, 0);
+            // In the layout Redis's growing it ends with (luaCreateArray: lua_newtable, then
+            // one lua_rawseti after the other), made at once.
+            ffi::lua_createtable(state, grown_array_size(items.len()), 0);
             for (i, item) in items.iter().enumerate() {
                 ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
                 ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i + 1).unwrap_or(ffi::lua_Integer::MAX));
