@@ -735,7 +735,7 @@ unsafe fn push_direct(state: *mut mlua::ffi::lua_State, outcome: Direct) -> bool
 /// two holding all of them (ltable.c computesizes), with no hash part. `lua_createtable` of
 /// this size makes the same table (the same `#` with holes, the same `next` order) without
 /// the rehashes. 0 (grown as it is filled) past sizes worth no such care.
-fn grown_array_size(n: usize) -> c_int {
+pub fn grown_array_size(n: usize) -> c_int {
     if n == 0 || n > 1 << 26 {
         return 0;
     }

@@ -83,9 +83,12 @@ fn reply_to_lua_at(lua: &Lua, reply: ReplyRef<'_>, resp3: bool, depth: usize) ->
         }
         // Containers start empty and grow as they are filled, in reply order, as Redis builds
         // them (lua_newtable, no size hint): a table's layout decides the order of pairs()
-        // and of the map or set the script returns, and the border `#` finds after holes.
+        // and of the map or set the script returns, and the border `#` finds after holes. An
+        // array that gets no nil (RESP2) is made at once in the layout its growing ends with
+        // (host::grown_array_size).
         ReplyKind::Array(n) => {
-            let t = lua.create_table()?;
+            let presized = if resp3 { 0 } else { usize::try_from(crate::host::grown_array_size(n)).unwrap_or(0) };
+            let t = lua.create_table_with_capacity(presized, 0)?;
             for i in 0..n {
                 let v = match reply.element(i) {
                     Some(e) => reply_to_lua_at(lua, e, resp3, depth + 1)?,
