@@ -78,6 +78,21 @@ const PATCHES: &[Patch] = &[
         find: "      Table *h = hvalue(t);\n      TValue *oldval = luaH_set(L, h, key); /* do a primitive set */\n",
         replace: "      Table *h = hvalue(t);\n      if (h->readonly)\n        luaG_runerror(L, \"Attempt to modify a readonly table\");\n      TValue *oldval = luaH_set(L, h, key); /* do a primitive set */\n",
     },
+    // Not in Redis: whether a table has a hash part, so that a script's result array made
+    // without one (every string key lives there) is written without probing for the special
+    // fields (`err`, `ok`, `map`...) one by one (host::call_run).
+    Patch {
+        file: "ltable.c",
+        why: "whether a table has a hash part",
+        find: "Table *luaH_new (lua_State *L, int narray, int nhash) {\n",
+        replace: "/* redis-alt: whether the table has a hash part (all its string keys live there). */\nint luaH_alt_hashpart (const Table *t) {\n  return t->node != dummynode;\n}\n\n\nTable *luaH_new (lua_State *L, int narray, int nhash) {\n",
+    },
+    Patch {
+        file: "lapi.c",
+        why: "whether a table has a hash part: the API",
+        find: "LUA_API int lua_gettop (lua_State *L) {\n",
+        replace: "/* redis-alt: 1 if the value at idx is a table with a hash part (ltable.c). */\nint luaH_alt_hashpart (const Table *t);\n\nLUA_API int lua_alt_hashpart (lua_State *L, int idx) {\n  StkId o = index2adr(L, idx);\n  return ttistable(o) && luaH_alt_hashpart(hvalue(o));\n}\n\n\nLUA_API int lua_gettop (lua_State *L) {\n",
+    },
     // Not in Redis: the encoders walk nested tables on the Lua stack (host::Reader) holding
     // Rust state that must not be skipped by a longjmp, so the stack grows without raising.
     Patch {

@@ -15,6 +15,8 @@ mod lua_c {
     unsafe extern "C" {
         pub fn lua_enablereadonlytable(state: *mut lua_State, index: c_int, enabled: c_int);
         pub fn lua_isreadonlytable(state: *mut lua_State, index: c_int) -> c_int;
+        /// 1 if the value at `index` is a table with a hash part (build.rs patch of ltable.c).
+        pub fn lua_alt_hashpart(state: *mut lua_State, index: c_int) -> c_int;
         /// Polled by the pattern matcher (build.rs patch of lstrlib.c).
         pub static mut lua_alt_match_interrupt: Option<unsafe extern "C" fn() -> c_int>;
         /// Called before Lua raises a memory error (build.rs patch of lmem.c).
@@ -834,12 +836,20 @@ impl<'a> RunArgs<'a> {
     }
 }
 
-/// A script's result that is not a table, read where it lies on the Lua stack.
+/// A script's result read where it lies on the Lua stack: a scalar, or the header of a
+/// plain array (then its elements follow, each a `Number`, `Str` or `Bool`).
 pub enum Scalar<'a> {
     Number(f64),
     Str(&'a [u8]),
     Bool(bool),
     Nil,
+    /// A table with no hash part (so none of the special fields `err`, `ok`, `map`...) whose
+    /// elements up to the first nil are `len` strings, numbers and booleans, the strings
+    /// `bytes` long in all.
+    Array {
+        len: usize,
+        bytes: usize,
+    },
 }
 
 /// What `call_run` gives back.
@@ -854,8 +864,9 @@ pub enum Ran {
 /// luaCallFunction does: one raw `lua_pcall` of the VM's run entry (`entry`, made by
 /// `run_entry_function`) with `handler` as its message handler, so no Lua frame, xpcall or
 /// closure stands between the call and the script. A result that is a number, string,
-/// boolean or nil is offered to `scalar` first, where it lies (no Lua value crosses into
-/// Rust); when `scalar` returns false it comes back as a value like the rest.
+/// boolean or nil, or a plain array of those (see `Scalar::Array`), is offered to `scalar`
+/// first, where it lies (no Lua value crosses into Rust); when `scalar` returns false (for
+/// an array: to its header) it comes back as a value like the rest.
 pub fn call_run(
     lua: &mlua::Lua,
     handler: &mlua::Function,
@@ -893,9 +904,14 @@ pub fn call_run(
                     }
                     ffi::LUA_TBOOLEAN => Some(Scalar::Bool(ffi::lua_toboolean(state, -1) != 0)),
                     ffi::LUA_TNIL => Some(Scalar::Nil),
+                    ffi::LUA_TTABLE if lua_c::lua_alt_hashpart(state, -1) == 0 => plain_array(state),
                     _ => None,
                 };
-                if result.is_some_and(scalar) {
+                let array = matches!(result, Some(Scalar::Array { .. }));
+                if result.is_some_and(&mut *scalar) {
+                    if array {
+                        each_element(state, scalar);
+                    }
                     ffi::lua_settop(state, top);
                     return Ok(Ran::Written);
                 }
@@ -905,6 +921,66 @@ pub fn call_run(
             Ok(Ran::Value(status == 0, value))
         }
     })
+}
+
+/// The header of the table at the top of the stack (one without a hash part) if its
+/// elements up to the first nil are all strings, numbers and booleans.
+///
+/// # Safety
+/// `state` has a table at -1 and room for one more value; rawgeti runs no Lua code.
+unsafe fn plain_array(state: *mut mlua::ffi::lua_State) -> Option<Scalar<'static>> {
+    use mlua::ffi;
+    let (mut len, mut bytes) = (0usize, 0usize);
+    loop {
+        // SAFETY: as this function's; each element is popped before the next.
+        let ty = unsafe {
+            ffi::lua_rawgeti(state, -1, ffi::lua_Integer::try_from(len + 1).ok()?);
+            ffi::lua_type(state, -1)
+        };
+        if ty == ffi::LUA_TSTRING {
+            // SAFETY: a string at -1.
+            bytes = bytes.saturating_add(unsafe { ffi::lua_objlen(state, -1) });
+        }
+        // SAFETY: the element pushed above.
+        unsafe { ffi::lua_pop(state, 1) };
+        match ty {
+            ffi::LUA_TNIL => return Some(Scalar::Array { len, bytes }),
+            ffi::LUA_TSTRING | ffi::LUA_TNUMBER | ffi::LUA_TBOOLEAN => len += 1,
+            _ => return None,
+        }
+    }
+}
+
+/// Hands `write` every element of the plain array at the top of the stack (`plain_array`
+/// said it is one), in order.
+///
+/// # Safety
+/// As `plain_array`'s.
+unsafe fn each_element(state: *mut mlua::ffi::lua_State, write: &mut dyn FnMut(Scalar<'_>) -> bool) {
+    use mlua::ffi;
+    let mut i: ffi::lua_Integer = 1;
+    loop {
+        // SAFETY: as this function's; a string's bytes are read while it is on the stack.
+        unsafe {
+            ffi::lua_rawgeti(state, -1, i);
+            let element = match ffi::lua_type(state, -1) {
+                ffi::LUA_TSTRING => {
+                    let mut len = 0usize;
+                    let p = ffi::lua_tolstring(state, -1, &mut len);
+                    Scalar::Str(if p.is_null() { &[] } else { std::slice::from_raw_parts(p.cast::<u8>(), len) })
+                }
+                ffi::LUA_TNUMBER => Scalar::Number(ffi::lua_tonumber(state, -1)),
+                ffi::LUA_TBOOLEAN => Scalar::Bool(ffi::lua_toboolean(state, -1) != 0),
+                _ => {
+                    ffi::lua_pop(state, 1);
+                    return;
+                }
+            };
+            write(element);
+            ffi::lua_pop(state, 1);
+        }
+        i += 1;
+    }
 }
 
 /// The Lua types (`LUA_T*`) of `t[k]` for each of `keys`, raw lookups in one entry into the

@@ -204,8 +204,10 @@ pub fn write_result(sink: &mut dyn ReplySink, value: Value, script_resp3: bool, 
 }
 
 /// Writes a result that is not a table exactly as `write_result` would (`write_one`
-/// through a fresh budget); false, having written nothing, for a string the budget refuses
-/// (`write_result` then writes its replacement). `script_resp3` is asked only for a boolean.
+/// through a fresh budget), or the header of a plain array (`write_flat`'s, its elements
+/// then coming one by one); false, having written nothing, for a string or an array the
+/// budget refuses (`write_result` then writes it with its replacement). `script_resp3` is
+/// asked only for a boolean.
 pub fn write_scalar(sink: &mut dyn ReplySink, value: crate::host::Scalar<'_>, script_resp3: fn() -> bool) -> bool {
     use crate::host::Scalar;
     match value {
@@ -227,6 +229,16 @@ pub fn write_scalar(sink: &mut dyn ReplySink, value: crate::host::Scalar<'_>, sc
             }
         }
         Scalar::Nil => sink.null(),
+        Scalar::Array { len, bytes } => {
+            // Written at once only if the whole array fits the budget: then no element of
+            // it could have been cut (each costs its bytes and ELEMENT_COST, as the header).
+            let limit = crate::config::script_memory_limit();
+            let cost = bytes.saturating_add(len.saturating_add(1).saturating_mul(ELEMENT_COST));
+            if limit > 0 && cost > limit {
+                return false;
+            }
+            sink.array(Some(len))
+        }
     }
     true
 }
