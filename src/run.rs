@@ -534,7 +534,7 @@ fn call_checked(
     info: Option<std::sync::Arc<cmdinfo::CmdInfo>>,
 ) -> CallOutcome {
     let CallState { ctx, allow_oom, wrote, resp3, repl, .. } = *run;
-    let is_write = info.as_ref().is_some_and(|i| i.write);
+    let first_write = !wrote && info.as_ref().is_some_and(|i| i.write);
     let fallback_name;
     let cmd: &CStr = match &info {
         Some(info) => &info.call_name,
@@ -549,7 +549,7 @@ fn call_checked(
     };
     let flags = call_flags(!allow_oom && !wrote, repl, resp3);
     if !inner::may_adapt(name) {
-        return finish_call(&ctx, cmd, name, args, is_write, flags);
+        return finish_call(&ctx, cmd, name, args, first_write, flags);
     }
     let mut argv: Vec<&[u8]> = Vec::with_capacity(args.len() + 1);
     argv.push(name);
@@ -563,19 +563,21 @@ fn call_checked(
     };
     match inner::adapt(&argv, key_type) {
         Adapted::Refused(text) => CallOutcome::Refused(text),
-        Adapted::AsIs => finish_call(&ctx, cmd, name, args, is_write, flags),
+        Adapted::AsIs => finish_call(&ctx, cmd, name, args, first_write, flags),
         Adapted::Rewritten(all) => {
             let mut rewritten = Argv::with_capacity(all.len());
             for a in all.iter().skip(1) {
                 rewritten.push(a);
             }
-            finish_call(&ctx, cmd, name, &rewritten, is_write, flags)
+            finish_call(&ctx, cmd, name, &rewritten, first_write, flags)
         }
     }
 }
 
 /// Runs the (possibly rewritten) command and does the bookkeeping after it.
-fn finish_call(ctx: &Ctx, cmd: &CStr, name: &[u8], args: &Argv, is_write: bool, flags: &CStr) -> CallOutcome {
+/// `first_write`: the command writes and the run has not written yet (then a success marks
+/// the run as having written; once it has, later writes need not take the run's lock).
+fn finish_call(ctx: &Ctx, cmd: &CStr, name: &[u8], args: &Argv, first_write: bool, flags: &CStr) -> CallOutcome {
     let (reply, errno) = ctx.call_argv(cmd, flags, args);
     let Some(reply) = reply else {
         return refused("ERR Unknown Redis command called from script");
@@ -605,7 +607,7 @@ fn finish_call(ctx: &Ctx, cmd: &CStr, name: &[u8], args: &Argv, is_write: bool, 
             }
         }
     }
-    if is_write && !is_refusal(errno) {
+    if first_write && !is_refusal(errno) {
         with_run(|r| r.wrote = true);
     }
     CallOutcome::Reply(reply)

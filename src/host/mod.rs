@@ -670,7 +670,7 @@ impl Ctx {
             rm!(RedisModule_Call(self.raw, cmd.as_ptr(), flags.as_ptr(), strings.as_ptr().cast_mut(), strings.len())
                 else ptr::null_mut())
         };
-        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        let errno = errno();
         ((!reply.is_null()).then(|| CallReply { raw: reply }), errno)
     }
 
@@ -716,7 +716,7 @@ impl Ctx {
         let argc = c_int::try_from(strings.len()).unwrap_or(c_int::MAX);
         let status = rm!(RedisModule_ACLCheckCommandPermissions(user, strings.as_ptr().cast_mut(), argc)
             else raw::REDISMODULE_ERR as c_int);
-        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        let errno = errno();
         rm!(RedisModule_FreeModuleUser(user) else ());
         if status == raw::REDISMODULE_OK as c_int {
             Some(true)
@@ -929,6 +929,12 @@ impl Ctx {
 fn set_errno(value: c_int) {
     // SAFETY: __errno_location returns this thread's errno slot, always valid.
     unsafe { *libc::__errno_location() = value };
+}
+
+/// This thread's errno, read straight (no io::Error made and dropped on every RM_Call).
+fn errno() -> c_int {
+    // SAFETY: as in set_errno.
+    unsafe { *libc::__errno_location() }
 }
 
 /// Arguments for RM_Call: their bytes, kept in one buffer, or borrowed from the caller
