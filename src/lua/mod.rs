@@ -562,7 +562,9 @@ impl LuaVm {
         // (host::memory_error) with no hook firing before the run ended: put the count hook
         // back then too.
         let line_hook = crate::host::hook_fires_every_line(self.main);
-        if self.hook_rearmed.swap(false, Ordering::SeqCst) | line_hook {
+        // Read first: the swap (a locked instruction) only when it was set.
+        let rearmed = self.hook_rearmed.load(Ordering::SeqCst) && self.hook_rearmed.swap(false, Ordering::SeqCst);
+        if rearmed | line_hook {
             let triggers = HookTriggers::new().every_nth_instruction(HOOK_EVERY);
             let _ = install_hook(&self.lua, triggers, self.hook_rearmed.clone(), self.main);
         }
