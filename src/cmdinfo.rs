@@ -5,11 +5,12 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
 use std::ffi::CString;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use crate::host::{Ctx, ReplyKind, ReplyRef};
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct CmdInfo {
     /// The name to hand RM_Call: the command's own (lower-case) name, the container's for
     /// a subcommand.
@@ -44,20 +45,21 @@ static TABLE: Mutex<Option<Table>> = Mutex::new(None);
 
 /// The last few commands looked up, by their exact names as the script spelled them: a
 /// script's redis.call names mostly repeat from call to call, and a hit here skips the lock,
-/// the lower-casing and the hash. Never a container (those need the subcommand).
+/// the lower-casing and the hash. Never a container (those need the subcommand). Held as
+/// `Rc`, this thread's own copies: a hit takes no locked instruction.
 #[derive(Default)]
 struct Recent {
-    entries: [Option<(Vec<u8>, Arc<CmdInfo>)>; 4],
+    entries: [Option<(Vec<u8>, Rc<CmdInfo>)>; 4],
     /// The entry the next miss replaces (round robin).
     next: usize,
 }
 
 impl Recent {
-    fn get(&self, name: &[u8]) -> Option<Arc<CmdInfo>> {
+    fn get(&self, name: &[u8]) -> Option<Rc<CmdInfo>> {
         self.entries.iter().flatten().find(|(n, _)| n == name).map(|(_, info)| info.clone())
     }
 
-    fn remember(&mut self, name: &[u8], info: &Arc<CmdInfo>) {
+    fn remember(&mut self, name: &[u8], info: &Rc<CmdInfo>) {
         let slot = self.next % self.entries.len();
         self.next = slot + 1;
         if let Some(entry) = self.entries.get_mut(slot) {
@@ -84,7 +86,7 @@ pub fn reset() {
 /// The command `name` with first argument `first` names (the subcommand's entry for a
 /// container), or `None` if the host does not know it (RM_Call then answers with its own
 /// error, which the run context translates).
-pub fn lookup(ctx: &Ctx, name: &[u8], first: Option<&[u8]>) -> Option<Arc<CmdInfo>> {
+pub fn lookup(ctx: &Ctx, name: &[u8], first: Option<&[u8]>) -> Option<Rc<CmdInfo>> {
     if let Ok(Some(info)) = RECENT.try_with(|r| r.borrow().get(name)) {
         return Some(info);
     }
@@ -92,6 +94,7 @@ pub fn lookup(ctx: &Ctx, name: &[u8], first: Option<&[u8]>) -> Option<Arc<CmdInf
     let lower = lower_into(name, &mut buf)?;
     let info = cached(lower).or_else(|| fetch(ctx, lower))?;
     if info.subcommands.is_empty() {
+        let info = Rc::new(CmdInfo::clone(&info));
         let _ = RECENT.try_with(|r| r.borrow_mut().remember(name, &info));
         return Some(info);
     }
@@ -99,7 +102,7 @@ pub fn lookup(ctx: &Ctx, name: &[u8], first: Option<&[u8]>) -> Option<Arc<CmdInf
     key.extend_from_slice(lower);
     key.push(b'|');
     key.extend(first?.iter().map(u8::to_ascii_lowercase));
-    info.subcommands.get(&key).cloned()
+    info.subcommands.get(&key).map(|sub| Rc::new(CmdInfo::clone(sub)))
 }
 
 fn lower_into<'a>(name: &[u8], buf: &'a mut [u8; 64]) -> Option<&'a mut [u8]> {
@@ -167,8 +170,8 @@ fn parse_entry(entry: ReplyRef<'_>, call_name: &CString) -> Option<CmdInfo> {
 mod tests {
     use super::*;
 
-    fn info(name: &str) -> Arc<CmdInfo> {
-        Arc::new(CmdInfo {
+    fn info(name: &str) -> Rc<CmdInfo> {
+        Rc::new(CmdInfo {
             call_name: CString::new(name).unwrap_or_default(),
             arity: -1,
             write: false,

@@ -98,6 +98,11 @@ impl<'a> Elements<'a> {
         }
     }
 
+    /// Elements not yet read, as the header counts them.
+    pub fn remaining(&self) -> usize {
+        self.left
+    }
+
     /// After the last element: whether the array ended exactly where `buf` does.
     pub fn consumed_all(&self) -> bool {
         self.left == 0 && self.at == self.buf.len()

@@ -44,7 +44,6 @@ struct Run {
     from_primary: bool,
     read_only: bool,
     allow_oom: bool,
-    wrote: bool,
     resp3: bool,
     repl: u8,
     caller_db: i32,
@@ -69,6 +68,51 @@ static CURRENT: Mutex<Option<Run>> = Mutex::new(None);
 fn with_run<R>(f: impl FnOnce(&mut Run) -> R) -> Option<R> {
     let mut guard = CURRENT.lock().ok()?;
     guard.as_mut().map(f)
+}
+
+thread_local! {
+    /// The running script's `CallState` (main thread only; a Copy value, nothing to drop).
+    static CALL_STATE: std::cell::Cell<Option<CallState>> = const { std::cell::Cell::new(None) };
+}
+
+impl Run {
+    /// The run's CallState, but for `wrote`, which lives in CALL_STATE only (false here).
+    fn call_state(&self) -> CallState {
+        CallState {
+            ctx: self.ctx,
+            read_only: self.read_only,
+            allow_oom: self.allow_oom,
+            wrote: false,
+            resp3: self.resp3,
+            repl: self.repl,
+            slot: self.slot,
+        }
+    }
+}
+
+/// Changes the run with `f` and refreshes the copy of its CallState.
+fn set_call_state(f: impl FnOnce(&mut Run)) -> bool {
+    let wrote = wrote();
+    let state = with_run(|r| {
+        f(r);
+        CallState { wrote, ..r.call_state() }
+    });
+    let _ = CALL_STATE.try_with(|c| c.set(state));
+    state.is_some()
+}
+
+/// Whether the running script has written (kept in CALL_STATE alone: set by redis.call,
+/// read by the kill and time-limit checks, all on the main thread, without the run's lock).
+fn wrote() -> bool {
+    call_state().is_some_and(|c| c.wrote)
+}
+
+fn mark_wrote() {
+    let _ = CALL_STATE.try_with(|c| c.set(c.get().map(|state| CallState { wrote: true, ..state })));
+}
+
+fn call_state() -> Option<CallState> {
+    CALL_STATE.try_with(std::cell::Cell::get).ok().flatten()
 }
 
 /// How a run was asked for: the `_RO` command forms refuse writing scripts.
@@ -155,7 +199,6 @@ impl RunGuard {
             from_primary: server.sent_by_primary(),
             read_only,
             allow_oom,
-            wrote: false,
             resp3: false,
             repl: REPL_ALL,
             caller_db: ctx.selected_db(),
@@ -170,7 +213,9 @@ impl RunGuard {
         if current.is_some() {
             return Err(ScriptError::err("a script is already running"));
         }
+        let state = run.call_state();
         *current = Some(run);
+        let _ = CALL_STATE.try_with(|c| c.set(Some(state)));
         Ok(RunGuard { started })
     }
 
@@ -182,6 +227,7 @@ impl RunGuard {
 
 impl Drop for RunGuard {
     fn drop(&mut self) {
+        let _ = CALL_STATE.try_with(|c| c.set(None));
         let Ok(mut current) = CURRENT.lock() else { return };
         if let Some(run) = current.take() {
             if run.db_changed {
@@ -328,8 +374,9 @@ pub fn interrupt() -> Verdict {
     };
     let elapsed = started.elapsed();
     if time_limit.is_some_and(|limit| elapsed >= limit) {
+        let wrote = wrote();
         with_run(|r| {
-            if !r.wrote && !r.killed {
+            if !wrote && !r.killed {
                 r.killed = true;
                 crate::metrics::TIME_LIMIT_KILLS.add(1);
                 log(&format!(
@@ -337,7 +384,7 @@ pub fn interrupt() -> Verdict {
                     r.name.as_str(),
                     elapsed.as_millis()
                 ));
-            } else if r.wrote && !r.limit_reported {
+            } else if wrote && !r.limit_reported {
                 r.limit_reported = true;
                 log(&format!(
                     "Lua script {} ran past alt.script-time-limit ({} ms) but already wrote: it cannot be killed.",
@@ -375,6 +422,7 @@ pub fn interrupt() -> Verdict {
 /// scriptKill: ALT.SCRIPT KILL (`Mode::Eval`) or ALT.FUNCTION KILL (`Mode::Function`), which
 /// reach us nested inside the running script's yield.
 pub fn kill(by: Mode) -> Result<(), ScriptError> {
+    let wrote = wrote();
     with_run(|r| {
         if r.from_primary {
             return Err(ScriptError::Coded(
@@ -383,7 +431,7 @@ pub fn kill(by: Mode) -> Result<(), ScriptError> {
                     .to_vec(),
             ));
         }
-        if r.wrote {
+        if wrote {
             return Err(ScriptError::Coded(
                 b"UNKILLABLE Sorry the script already executed write commands against the dataset. You can either \
                   wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."
@@ -429,17 +477,17 @@ fn log(msg: &str) {
 
 /// `redis.setresp`: protocol of the replies the script sees (and of booleans it returns).
 pub fn set_resp3(resp3: bool) -> bool {
-    with_run(|r| r.resp3 = resp3).is_some()
+    set_call_state(|r| r.resp3 = resp3)
 }
 
 /// Whether the running script asked for RESP3 (decides how returned booleans are sent).
 pub fn resp3() -> bool {
-    with_run(|r| r.resp3).unwrap_or(false)
+    call_state().is_some_and(|c| c.resp3)
 }
 
 /// `redis.set_repl`.
 pub fn set_repl(targets: u8) -> bool {
-    with_run(|r| r.repl = targets).is_some()
+    set_call_state(|r| r.repl = targets)
 }
 
 /// The outcome of one inner command: the host's reply, or a refusal with its full coded text.
@@ -489,32 +537,27 @@ pub fn call(name: &[u8], args: &Argv) -> CallOutcome {
 
 /// A run taken out of service while a debugged script waits at a stop (other scripts may
 /// run meanwhile); `restore` puts it back.
-pub struct Suspended(Run);
+pub struct Suspended(Run, Option<CallState>);
 
 pub fn suspend() -> Option<Suspended> {
-    CURRENT.lock().ok()?.take().map(Suspended)
+    let state = CALL_STATE.try_with(std::cell::Cell::take).ok().flatten();
+    CURRENT.lock().ok()?.take().map(|run| Suspended(run, state))
 }
 
 /// Puts a suspended run back, with the context of the command that resumes it.
 pub fn restore(run: Option<Suspended>, ctx: &Ctx) {
-    let Some(Suspended(mut run)) = run else { return };
+    let Some(Suspended(mut run, state)) = run else { return };
     run.ctx = *ctx;
     if let Ok(mut current) = CURRENT.lock() {
         *current = Some(run);
     }
+    let state = state.map(|s| CallState { ctx: *ctx, ..s });
+    let _ = CALL_STATE.try_with(|c| c.set(state));
 }
 
 /// `call` without the debugger's tracing.
 pub fn call_untraced(name: &[u8], args: &Argv) -> CallOutcome {
-    let Some(run) = with_run(|r| CallState {
-        ctx: r.ctx,
-        read_only: r.read_only,
-        allow_oom: r.allow_oom,
-        wrote: r.wrote,
-        resp3: r.resp3,
-        repl: r.repl,
-        slot: r.slot,
-    }) else {
+    let Some(run) = call_state() else {
         return refused("ERR redis.call/pcall can only be called inside a script invocation");
     };
     let info = cmdinfo::lookup(&run.ctx, name, args.get(0));
@@ -534,12 +577,15 @@ pub fn call_untraced(name: &[u8], args: &Argv) -> CallOutcome {
     }
     let outcome = call_checked(&run, name, args, info);
     if let (SlotRule::Open, Some((slot, _)), CallOutcome::Reply(_)) = (run.slot, &key_slot, &outcome) {
-        with_run(|r| r.slot = SlotRule::Fixed(*slot));
+        set_call_state(|r| r.slot = SlotRule::Fixed(*slot));
     }
     outcome
 }
 
-/// What `call` needs of the run, copied out so that no lock is held across RM_Call.
+/// What `call` needs of the run, copied out so that no lock is held across RM_Call. A copy
+/// is kept in CALL_STATE for the length of the run, updated with the run wherever one of
+/// these fields changes (`set_call_state`): each redis.call reads it without the run's lock.
+#[derive(Clone, Copy)]
 struct CallState {
     ctx: Ctx,
     read_only: bool,
@@ -582,14 +628,9 @@ fn refused_before_the_slot_check(ctx: &Ctx, name: &[u8], args: &Argv, key: &[u8]
 }
 
 /// The rest of `call`, once the run's own checks passed.
-fn call_checked(
-    run: &CallState,
-    name: &[u8],
-    args: &Argv,
-    info: Option<std::sync::Arc<cmdinfo::CmdInfo>>,
-) -> CallOutcome {
+fn call_checked(run: &CallState, name: &[u8], args: &Argv, info: Option<std::rc::Rc<cmdinfo::CmdInfo>>) -> CallOutcome {
     let CallState { ctx, allow_oom, wrote, resp3, repl, .. } = *run;
-    let is_write = info.as_ref().is_some_and(|i| i.write);
+    let first_write = !wrote && info.as_ref().is_some_and(|i| i.write);
     let fallback_name;
     let cmd: &CStr = match &info {
         Some(info) => &info.call_name,
@@ -604,7 +645,7 @@ fn call_checked(
     };
     let flags = call_flags(!allow_oom && !wrote, repl, resp3);
     if !inner::may_adapt(name) {
-        return finish_call(&ctx, cmd, name, args, is_write, flags);
+        return finish_call(&ctx, cmd, name, args, first_write, flags);
     }
     let mut argv: Vec<&[u8]> = Vec::with_capacity(args.len() + 1);
     argv.push(name);
@@ -618,19 +659,21 @@ fn call_checked(
     };
     match inner::adapt(&argv, key_type) {
         Adapted::Refused(text) => CallOutcome::Refused(text),
-        Adapted::AsIs => finish_call(&ctx, cmd, name, args, is_write, flags),
+        Adapted::AsIs => finish_call(&ctx, cmd, name, args, first_write, flags),
         Adapted::Rewritten(all) => {
             let mut rewritten = Argv::with_capacity(all.len());
             for a in all.iter().skip(1) {
                 rewritten.push(a);
             }
-            finish_call(&ctx, cmd, name, &rewritten, is_write, flags)
+            finish_call(&ctx, cmd, name, &rewritten, first_write, flags)
         }
     }
 }
 
 /// Runs the (possibly rewritten) command and does the bookkeeping after it.
-fn finish_call(ctx: &Ctx, cmd: &CStr, name: &[u8], args: &Argv, is_write: bool, flags: &CStr) -> CallOutcome {
+/// `first_write`: the command writes and the run has not written yet (then a success marks
+/// the run as having written).
+fn finish_call(ctx: &Ctx, cmd: &CStr, name: &[u8], args: &Argv, first_write: bool, flags: &CStr) -> CallOutcome {
     let (reply, errno) = ctx.call_argv(cmd, flags, args);
     let Some(reply) = reply else {
         return refused("ERR Unknown Redis command called from script");
@@ -660,8 +703,8 @@ fn finish_call(ctx: &Ctx, cmd: &CStr, name: &[u8], args: &Argv, is_write: bool, 
             }
         }
     }
-    if is_write && !is_refusal(errno) {
-        with_run(|r| r.wrote = true);
+    if first_write && !is_refusal(errno) {
+        mark_wrote();
     }
     CallOutcome::Reply(reply)
 }

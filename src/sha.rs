@@ -28,8 +28,11 @@ impl Sha {
         let bytes: &[u8; 40] = user.try_into().ok()?;
         // On every EVALSHA: setting bit 5 lower-cases letters and keeps digits; only A-F and
         // a-f land in a-f that way.
-        let valid = bytes.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&(b | 0x20)));
-        valid.then(|| Sha(bytes.map(|b| b | 0x20)))
+        // No early exit: the whole check runs as a few vector operations.
+        let lower = bytes.map(|b| b | 0x20);
+        let valid =
+            bytes.iter().zip(&lower).fold(true, |ok, (&b, &l)| ok & (b.is_ascii_digit() | (b'a'..=b'f').contains(&l)));
+        valid.then_some(Sha(lower))
     }
 
     pub fn as_str(&self) -> &str {

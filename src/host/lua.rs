@@ -15,6 +15,8 @@ pub(super) mod lua_c {
     unsafe extern "C" {
         pub fn lua_enablereadonlytable(state: *mut lua_State, index: c_int, enabled: c_int);
         pub fn lua_isreadonlytable(state: *mut lua_State, index: c_int) -> c_int;
+        /// 1 if the value at `index` is a table with a hash part (build.rs patch of ltable.c).
+        pub fn lua_alt_hashpart(state: *mut lua_State, index: c_int) -> c_int;
         /// Polled by the pattern matcher (build.rs patch of lstrlib.c).
         pub static mut lua_alt_match_interrupt: Option<unsafe extern "C" fn() -> c_int>;
         /// Sets this thread's floor for pattern matching (lstrlib.c); returns the old one.
@@ -532,100 +534,84 @@ pub fn prepared_mark() -> *mut c_void {
     std::ptr::addr_of!(PREPARED_MARK).cast_mut().cast()
 }
 
-/// A command line the trampoline read from the Lua stack: the name's bytes (only looked up,
-/// never handed to the host as a string) and the rest as host strings. One per thread,
-/// reused: its buffers keep their capacity from call to call.
-#[derive(Default)]
-struct Prepared {
-    name: Vec<u8>,
-    rest: Argv,
-    ready: bool,
-}
-
-impl Prepared {
-    /// Frees the host strings and forgets the line, keeping the buffers.
-    fn clear(&mut self) {
-        self.name.clear();
-        self.rest.clear();
-        self.ready = false;
-    }
-}
-
-thread_local! {
-    /// Kept here, not on the trampoline's frame, so that a Lua error passing through that
-    /// frame never skips a destructor.
-    static PREPARED: std::cell::RefCell<Prepared> = std::cell::RefCell::new(Prepared::default());
-}
-
-/// The command line the trampoline prepared for this call (see `command_trampoline`),
-/// moved out of the slot with its buffers.
-fn take_prepared() -> Option<Prepared> {
-    let prepared = PREPARED.try_with(|p| std::mem::take(&mut *p.borrow_mut())).ok()?;
-    prepared.ready.then_some(prepared)
-}
-
-/// Gives the buffers back to the slot, the line freed.
-fn return_prepared(mut prepared: Prepared) {
-    prepared.clear();
-    let _ = PREPARED.try_with(|p| *p.borrow_mut() = prepared);
-}
+/// Arguments of a direct call kept on the trampoline's stack; more (up to PACK_ABOVE) take
+/// two small allocations.
+const INLINE_ARGS: usize = 8;
 
 /// The common case of `redis.call`: one to PACK_ABOVE arguments, all strings or numbers.
-/// Copies them straight into host strings (numbers as `%.17g`, luaArgsToRedisArgv) with no
-/// Lua value crossing into Rust; anything else (errors included) takes the general path.
+/// Runs the command line read straight off the Lua stack (strings borrowed where they lie,
+/// numbers as `%.17g`, luaArgsToRedisArgv) with no Lua value crossing into Rust and no
+/// copy; None, having run nothing, for anything else (errors included): the general path
+/// takes it. The arguments stay on the stack until the command has run.
 ///
 /// # Safety
 /// `state` is the running Lua state with `nargs` arguments on its stack.
-unsafe fn prepare_argv(state: *mut mlua::ffi::lua_State, nargs: c_int) -> bool {
-    use mlua::ffi;
-    if !(1..=PACK_ABOVE).contains(&nargs) {
-        return false;
-    }
+unsafe fn call_direct(state: *mut mlua::ffi::lua_State, nargs: c_int) -> Option<Direct> {
+    let direct = DIRECT_CALL.get().copied()?;
+    let n = usize::try_from(nargs).ok().filter(|n| (1..=PACK_ABOVE as usize).contains(n))?;
     // Nothing below calls into Lua in a way that can raise: lua_tolstring on a string and
     // lua_tonumber do not allocate. A panic is caught here.
     catch_unwind(AssertUnwindSafe(|| {
-        let Ok(mut prepared) = PREPARED.try_with(|p| std::mem::take(&mut *p.borrow_mut())) else { return false };
-        prepared.clear();
-        let mut complete = true;
-        for i in 1..=nargs {
-            let number;
-            // SAFETY: index i is within the call's arguments.
-            let bytes = match unsafe { ffi::lua_type(state, i) } {
-                ffi::LUA_TSTRING => {
-                    let mut len = 0usize;
-                    // SAFETY: a string at index i; the pointer is valid while it stays there.
-                    let p = unsafe { ffi::lua_tolstring(state, i, &mut len) };
-                    if p.is_null() {
-                        complete = false;
-                        break;
-                    }
-                    // SAFETY: Lua strings are `len` readable bytes.
-                    unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }
-                }
-                ffi::LUA_TNUMBER => {
-                    // SAFETY: a number at index i.
-                    number = crate::lua::number::NumText::new(unsafe { ffi::lua_tonumber(state, i) });
-                    number.as_bytes()
-                }
-                _ => {
-                    complete = false;
-                    break;
-                }
-            };
-            if i == 1 {
-                prepared.name.extend_from_slice(bytes);
-            } else {
-                prepared.rest.push(bytes);
-            }
+        if n <= INLINE_ARGS {
+            let mut numbers: [Option<crate::lua::number::NumText>; INLINE_ARGS] = Default::default();
+            let mut args: [&[u8]; INLINE_ARGS] = [&[]; INLINE_ARGS];
+            // SAFETY: as this function's.
+            let (name, rest) = unsafe { read_args(state, numbers.get_mut(..n)?, args.get_mut(..n)?)? };
+            let argv = Argv::borrowing(rest);
+            Some(direct(name, &argv))
+        } else {
+            let mut numbers: Vec<Option<crate::lua::number::NumText>> =
+                std::iter::repeat_with(|| None).take(n).collect();
+            let mut args: Vec<&[u8]> = vec![&[]; n];
+            // SAFETY: as this function's.
+            let (name, rest) = unsafe { read_args(state, &mut numbers, &mut args)? };
+            let argv = Argv::borrowing(rest);
+            Some(direct(name, &argv))
         }
-        prepared.ready = complete && prepared.rest.len() == usize::try_from(nargs - 1).unwrap_or(0);
-        let ready = prepared.ready;
-        if !ready {
-            prepared.clear();
-        }
-        PREPARED.try_with(|p| *p.borrow_mut() = prepared).is_ok() && ready
     }))
-    .unwrap_or(false)
+    .ok()
+    .flatten()
+}
+
+/// Reads arguments 1..=args.len() of the call into `args` (numbers formatted into
+/// `numbers`, of the same length): the name and the rest, or None if one is neither a
+/// string nor a number.
+///
+/// # Safety
+/// As `call_direct`'s; the string slices are valid while the arguments stay on the stack.
+unsafe fn read_args<'n, 'a>(
+    state: *mut mlua::ffi::lua_State,
+    numbers: &'n mut [Option<crate::lua::number::NumText>],
+    args: &'a mut [&'n [u8]],
+) -> Option<(&'n [u8], &'a [&'n [u8]])> {
+    use mlua::ffi;
+    for (i, slot) in (1..).zip(numbers.iter_mut()) {
+        // SAFETY: index i is within the call's arguments.
+        match unsafe { ffi::lua_type(state, i) } {
+            ffi::LUA_TSTRING => {}
+            // SAFETY: a number at index i.
+            ffi::LUA_TNUMBER => *slot = Some(crate::lua::number::NumText::new(unsafe { ffi::lua_tonumber(state, i) })),
+            _ => return None,
+        }
+    }
+    let numbers: &'n [Option<crate::lua::number::NumText>] = numbers;
+    for ((i, arg), number) in (1..).zip(args.iter_mut()).zip(numbers) {
+        *arg = match number {
+            Some(text) => text.as_bytes(),
+            None => {
+                let mut len = 0usize;
+                // SAFETY: a string at index i; the pointer is valid while it stays there.
+                let p = unsafe { ffi::lua_tolstring(state, i, &mut len) };
+                if p.is_null() {
+                    return None;
+                }
+                // SAFETY: Lua strings are `len` readable bytes.
+                unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }
+            }
+        };
+    }
+    let (name, rest) = args.split_first()?;
+    Some((name, rest))
 }
 
 /// What running a prepared command line gave: a value the trampoline pushes itself, or
@@ -646,7 +632,7 @@ pub enum Direct {
 }
 
 /// Runs a prepared command line (`name`, `rest`) for the running script.
-pub type DirectCall = fn(&[u8], &Argv) -> Direct;
+pub type DirectCall = fn(&[u8], &Argv<'_>) -> Direct;
 static DIRECT_CALL: std::sync::OnceLock<DirectCall> = std::sync::OnceLock::new();
 /// Hands a reply the trampoline could not push itself back to the binding, which converts it
 /// in the callback (as for `Direct::Deferred`).
@@ -664,17 +650,13 @@ thread_local! {
     static PUSHING: std::cell::RefCell<Option<CallReply>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Runs the prepared command line and pushes its value when it is a plain one; false when
-/// the callback must build the value (or nothing was prepared).
+/// Pushes the value of a direct call (`call_direct`) when it is a plain one; false when the
+/// callback must build the value.
 ///
 /// # Safety
 /// `state` is the running Lua state, with room for one more value.
-unsafe fn push_direct(state: *mut mlua::ffi::lua_State) -> bool {
+unsafe fn push_direct(state: *mut mlua::ffi::lua_State, outcome: Direct) -> bool {
     use mlua::ffi;
-    let Some(direct) = DIRECT_CALL.get().copied() else { return false };
-    let Some(prepared) = take_prepared() else { return false };
-    let outcome = catch_unwind(AssertUnwindSafe(|| direct(&prepared.name, &prepared.rest))).unwrap_or(Direct::Deferred);
-    return_prepared(prepared);
     // SAFETY (all pushes): one free slot is guaranteed by the caller; a memory error raised
     // by a push unwinds through frames that own nothing.
     match outcome {
@@ -711,12 +693,13 @@ unsafe fn push_direct(state: *mut mlua::ffi::lua_State) -> bool {
             // array, a status, an error...) drops the table and hands the reply back, for
             // the callback to convert in full.
             // SAFETY: as above; the table stays at -2 while each element is pushed and set.
-            // No size hint: Redis grows the table as it fills it (lua_newtable), and the
-            // layout shows (the border `#` finds once the script makes holes).
+            // Redis grows the table as it fills it (lua_newtable), and the layout shows (the
+            // border `#` finds once the script makes holes): a table that gets no nil (RESP2
+            // turns nulls into false) is made at once in the layout growing it ends with.
             let flat = unsafe {
                 let top = ffi::lua_gettop(state);
-                ffi::lua_createtable(state, 0, 0);
                 let mut elements = resp::Elements::of_array(proto);
+                ffi::lua_createtable(state, if resp3 { 0 } else { grown_array_size(elements.remaining()) }, 0);
                 let mut i: ffi::lua_Integer = 0;
                 let flat = loop {
                     match elements.next() {
@@ -751,6 +734,18 @@ unsafe fn push_direct(state: *mut mlua::ffi::lua_State) -> bool {
     true
 }
 
+/// The array part a new table (`lua_newtable`) ends with after `lua_rawseti` of 1, 2, ..., n
+/// in that order: each key that does not fit rehashes the table into the smallest power of
+/// two holding all of them (ltable.c computesizes), with no hash part. `lua_createtable` of
+/// this size makes the same table (the same `#` with holes, the same `next` order) without
+/// the rehashes. 0 (grown as it is filled) past sizes worth no such care.
+pub fn grown_array_size(n: usize) -> c_int {
+    if n == 0 || n > 1 << 26 {
+        return 0;
+    }
+    c_int::try_from(n.next_power_of_two()).unwrap_or(0)
+}
+
 /// Moves the reply into the parking slot while its bytes are pushed, so that the frames a
 /// Lua memory error may unwind through own nothing with a destructor (a parked reply left
 /// behind is freed by the next park). Returns a handle to read it while parked.
@@ -775,9 +770,10 @@ unsafe extern "C-unwind" fn command_trampoline(state: *mut mlua::ffi::lua_State)
     // at most four are used at a time here.
     unsafe {
         let nargs = ffi::lua_gettop(state);
-        let call_args = if prepare_argv(state, nargs) {
+        let call_args = if let Some(outcome) = call_direct(state, nargs) {
             ffi::lua_settop(state, 0);
-            if push_direct(state) {
+            // The outcome moves on before anything here can raise.
+            if push_direct(state, outcome) {
                 // A number, a string, false or nil: never an error table to raise.
                 return 1;
             }
@@ -842,23 +838,51 @@ impl<'a> RunArgs<'a> {
     }
 }
 
+/// A script's result read where it lies on the Lua stack: a scalar, or the header of a
+/// plain array (then its elements follow, each a `Number`, `Str` or `Bool`).
+pub enum Scalar<'a> {
+    Number(f64),
+    Str(&'a [u8]),
+    Bool(bool),
+    Nil,
+    /// A table with no hash part (so none of the special fields `err`, `ok`, `map`...) whose
+    /// elements up to the first nil are `len` strings, numbers and booleans, the strings
+    /// `bytes` long in all.
+    Array {
+        len: usize,
+        bytes: usize,
+    },
+}
+
+/// What `call_run` gives back.
+pub enum Ran {
+    /// The result was a scalar and `scalar` wrote it.
+    Written,
+    /// `(true, result)`, or `(false, error)` with the handler's value.
+    Value(bool, mlua::Value),
+}
+
 /// Runs `f` (a compiled script or function, from the registry) under `handler`, the way
 /// luaCallFunction does: one raw `lua_pcall` of the VM's run entry (`entry`, made by
 /// `run_entry_function`) with `handler` as its message handler, so no Lua frame, xpcall or
-/// closure stands between the call and the script. Returns `(true, result)`, or
-/// `(false, error)` with the handler's value (a memory error's message as it is).
+/// closure stands between the call and the script. A result that is a number, string,
+/// boolean or nil, or a plain array of those (see `Scalar::Array`), is offered to `scalar`
+/// first, where it lies (no Lua value crosses into Rust); when `scalar` returns false (for
+/// an array: to its header) it comes back as a value like the rest.
 pub fn call_run(
     lua: &mlua::Lua,
     handler: &mlua::Function,
     entry: &mlua::Function,
     f: &mlua::RegistryKey,
     run_args: &RunArgs<'_>,
-) -> mlua::Result<(bool, mlua::Value)> {
+    scalar: &mut dyn FnMut(Scalar<'_>) -> bool,
+) -> mlua::Result<Ran> {
     use mlua::ffi;
     lua.exec_raw_lua(|raw| {
         // SAFETY: the stack is checked for room and restored to `top` on every path; the
         // registry slot holds the compiled function (`f` keeps it alive); the light userdata
-        // points at `run_args`, which outlives the call.
+        // points at `run_args`, which outlives the call; a string's bytes are read while it
+        // is on the stack.
         unsafe {
             let state = raw.state();
             let top = ffi::lua_gettop(state);
@@ -872,11 +896,93 @@ pub fn call_run(
             ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.id()));
             ffi::lua_pushlightuserdata(state, run_args.as_light_userdata().0);
             let status = ffi::lua_pcall(state, 2, 1, top + 1);
+            if status == 0 {
+                let result = match ffi::lua_type(state, -1) {
+                    ffi::LUA_TNUMBER => Some(Scalar::Number(ffi::lua_tonumber(state, -1))),
+                    ffi::LUA_TSTRING => {
+                        let mut len = 0usize;
+                        let p = ffi::lua_tolstring(state, -1, &mut len);
+                        (!p.is_null()).then(|| Scalar::Str(std::slice::from_raw_parts(p.cast::<u8>(), len)))
+                    }
+                    ffi::LUA_TBOOLEAN => Some(Scalar::Bool(ffi::lua_toboolean(state, -1) != 0)),
+                    ffi::LUA_TNIL => Some(Scalar::Nil),
+                    ffi::LUA_TTABLE if lua_c::lua_alt_hashpart(state, -1) == 0 => plain_array(state),
+                    _ => None,
+                };
+                let array = matches!(result, Some(Scalar::Array { .. }));
+                if result.is_some_and(&mut *scalar) {
+                    if array {
+                        each_element(state, scalar);
+                    }
+                    ffi::lua_settop(state, top);
+                    return Ok(Ran::Written);
+                }
+            }
             let value = raw.pop_value();
             ffi::lua_settop(state, top);
-            Ok((status == 0, value))
+            Ok(Ran::Value(status == 0, value))
         }
     })
+}
+
+/// The header of the table at the top of the stack (one without a hash part) if its
+/// elements up to the first nil are all strings, numbers and booleans.
+///
+/// # Safety
+/// `state` has a table at -1 and room for one more value; rawgeti runs no Lua code.
+unsafe fn plain_array(state: *mut mlua::ffi::lua_State) -> Option<Scalar<'static>> {
+    use mlua::ffi;
+    let (mut len, mut bytes) = (0usize, 0usize);
+    loop {
+        // SAFETY: as this function's; each element is popped before the next.
+        let ty = unsafe {
+            ffi::lua_rawgeti(state, -1, ffi::lua_Integer::try_from(len + 1).ok()?);
+            ffi::lua_type(state, -1)
+        };
+        if ty == ffi::LUA_TSTRING {
+            // SAFETY: a string at -1.
+            bytes = bytes.saturating_add(unsafe { ffi::lua_objlen(state, -1) });
+        }
+        // SAFETY: the element pushed above.
+        unsafe { ffi::lua_pop(state, 1) };
+        match ty {
+            ffi::LUA_TNIL => return Some(Scalar::Array { len, bytes }),
+            ffi::LUA_TSTRING | ffi::LUA_TNUMBER | ffi::LUA_TBOOLEAN => len += 1,
+            _ => return None,
+        }
+    }
+}
+
+/// Hands `write` every element of the plain array at the top of the stack (`plain_array`
+/// said it is one), in order.
+///
+/// # Safety
+/// As `plain_array`'s.
+unsafe fn each_element(state: *mut mlua::ffi::lua_State, write: &mut dyn FnMut(Scalar<'_>) -> bool) {
+    use mlua::ffi;
+    let mut i: ffi::lua_Integer = 1;
+    loop {
+        // SAFETY: as this function's; a string's bytes are read while it is on the stack.
+        unsafe {
+            ffi::lua_rawgeti(state, -1, i);
+            let element = match ffi::lua_type(state, -1) {
+                ffi::LUA_TSTRING => {
+                    let mut len = 0usize;
+                    let p = ffi::lua_tolstring(state, -1, &mut len);
+                    Scalar::Str(if p.is_null() { &[] } else { std::slice::from_raw_parts(p.cast::<u8>(), len) })
+                }
+                ffi::LUA_TNUMBER => Scalar::Number(ffi::lua_tonumber(state, -1)),
+                ffi::LUA_TBOOLEAN => Scalar::Bool(ffi::lua_toboolean(state, -1) != 0),
+                _ => {
+                    ffi::lua_pop(state, 1);
+                    return;
+                }
+            };
+            write(element);
+            ffi::lua_pop(state, 1);
+        }
+        i += 1;
+    }
 }
 
 /// The Lua types (`LUA_T*`) of `t[k]` for each of `keys`, raw lookups in one entry into the
@@ -935,8 +1041,9 @@ unsafe extern "C-unwind" fn run_entry(state: *mut mlua::ffi::lua_State) -> c_int
         let Some(run) = p.as_ref() else { return 0 };
         ffi::lua_settop(state, 1);
         for (name, items) in [(c"KEYS", run.keys), (c"ARGV", run.args)] {
-            // Grown as Redis grows it (luaCreateArray: lua_newtable, no size hint).
-            ffi::lua_createtable(state, 0, 0);
+            // In the layout Redis's growing it ends with (luaCreateArray: lua_newtable, then
+            // one lua_rawseti after the other), made at once.
+            ffi::lua_createtable(state, grown_array_size(items.len()), 0);
             for (i, item) in items.iter().enumerate() {
                 ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
                 ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i + 1).unwrap_or(ffi::lua_Integer::MAX));

@@ -674,7 +674,7 @@ impl Ctx {
             rm!(RedisModule_Call(self.raw, cmd.as_ptr(), flags.as_ptr(), strings.as_ptr().cast_mut(), strings.len())
                 else ptr::null_mut())
         };
-        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        let errno = errno();
         ((!reply.is_null()).then(|| CallReply { raw: reply }), errno)
     }
 
@@ -720,7 +720,7 @@ impl Ctx {
         let argc = c_int::try_from(strings.len()).unwrap_or(c_int::MAX);
         let status = rm!(RedisModule_ACLCheckCommandPermissions(user, strings.as_ptr().cast_mut(), argc)
             else raw::REDISMODULE_ERR as c_int);
-        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        let errno = errno();
         rm!(RedisModule_FreeModuleUser(user) else ());
         if status == raw::REDISMODULE_OK as c_int {
             Some(true)
@@ -935,36 +935,62 @@ fn set_errno(value: c_int) {
     unsafe { *libc::__errno_location() = value };
 }
 
-/// Arguments for RM_Call: their bytes, kept in one buffer; host strings of them are made
-/// only where one is needed (an ACL or key lookup, a long command line), and freed on
-/// `clear` or drop. RM_Call takes its own references, so an Argv can be reused or dropped
-/// right after the call.
+/// This thread's errno, read straight (no io::Error made and dropped on every RM_Call).
+fn errno() -> c_int {
+    // SAFETY: as in set_errno.
+    unsafe { *libc::__errno_location() }
+}
+
+/// Arguments for RM_Call: their bytes, kept in one buffer, or borrowed from the caller
+/// (`borrowing`: redis.call's arguments read straight off the Lua stack, no copy); host
+/// strings of them are made only where one is needed (an ACL or key lookup, a long command
+/// line), and freed on drop. RM_Call takes its own references, so an Argv can be
+/// reused or dropped right after the call.
 #[derive(Default)]
-pub struct Argv {
+pub struct Argv<'a> {
     /// The arguments' bytes, one after the other.
     bytes: Vec<u8>,
     /// Where each argument ends in `bytes`.
     ends: Vec<usize>,
+    /// The arguments, when borrowed (then `bytes` and `ends` are empty). An empty list
+    /// reads the same either way.
+    borrowed: &'a [&'a [u8]],
     /// Host strings of the arguments, made on first need.
     strings: std::cell::OnceCell<Vec<*mut raw::RedisModuleString>>,
 }
 
-impl Argv {
-    pub fn with_capacity(n: usize) -> Argv {
-        Argv { bytes: Vec::new(), ends: Vec::with_capacity(n), strings: std::cell::OnceCell::new() }
+impl<'a> Argv<'a> {
+    pub fn with_capacity(n: usize) -> Argv<'a> {
+        Argv { bytes: Vec::new(), ends: Vec::with_capacity(n), borrowed: &[], strings: std::cell::OnceCell::new() }
+    }
+
+    /// The arguments `args`, borrowed for the life of the Argv.
+    pub fn borrowing(args: &'a [&'a [u8]]) -> Argv<'a> {
+        Argv { bytes: Vec::new(), ends: Vec::new(), borrowed: args, strings: std::cell::OnceCell::new() }
     }
 
     pub fn push(&mut self, bytes: &[u8]) {
         self.free_strings();
+        for arg in std::mem::take(&mut self.borrowed) {
+            self.bytes.extend_from_slice(arg);
+            self.ends.push(self.bytes.len());
+        }
         self.bytes.extend_from_slice(bytes);
         self.ends.push(self.bytes.len());
     }
 
     pub fn len(&self) -> usize {
-        self.ends.len()
+        if self.borrowed.is_empty() {
+            self.ends.len()
+        } else {
+            self.borrowed.len()
+        }
     }
 
     pub fn get(&self, i: usize) -> Option<&[u8]> {
+        if !self.borrowed.is_empty() {
+            return self.borrowed.get(i).copied();
+        }
         let end = *self.ends.get(i)?;
         let start = if i == 0 { 0 } else { *self.ends.get(i - 1)? };
         self.bytes.get(start..end)
@@ -994,18 +1020,11 @@ impl Argv {
             }
         }
     }
-
-    /// Empties the arguments, keeping the buffers.
-    pub fn clear(&mut self) {
-        self.free_strings();
-        self.bytes.clear();
-        self.ends.clear();
-    }
 }
 
-impl Drop for Argv {
+impl Drop for Argv<'_> {
     fn drop(&mut self) {
-        self.clear();
+        self.free_strings();
     }
 }
 

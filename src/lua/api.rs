@@ -156,7 +156,7 @@ impl ArgBytes {
 }
 
 /// The command name and the remaining arguments, copied straight into host strings.
-fn command_argv(args: &MultiValue) -> Result<(ArgBytes, Argv), &'static str> {
+fn command_argv(args: &MultiValue) -> Result<(ArgBytes, Argv<'static>), &'static str> {
     const NOT_STRING: &str = "ERR Lua redis lib command arguments must be strings or integers";
     if let (3, Some(Value::LightUserData(mark)), Some(Value::Table(packed)), Some(count)) =
         (args.len(), args.front(), args.get(1), args.get(2))
@@ -190,7 +190,7 @@ fn acl_check_cmd(_: &Lua, args: MultiValue) -> mlua::Result<bool> {
 
 /// A packed argument list (see host::command_function): read one value at a time, so no
 /// more than a few Lua references are alive however many arguments there are.
-fn packed_argv(packed: &Table, count: &Value) -> Result<(ArgBytes, Argv), &'static str> {
+fn packed_argv(packed: &Table, count: &Value) -> Result<(ArgBytes, Argv<'static>), &'static str> {
     const NOT_STRING: &str = "ERR Lua redis lib command arguments must be strings or integers";
     let count = match count {
         Value::Integer(i) => usize::try_from(*i).unwrap_or(0),

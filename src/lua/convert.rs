@@ -83,9 +83,12 @@ fn reply_to_lua_at(lua: &Lua, reply: ReplyRef<'_>, resp3: bool, depth: usize) ->
         }
         // Containers start empty and grow as they are filled, in reply order, as Redis builds
         // them (lua_newtable, no size hint): a table's layout decides the order of pairs()
-        // and of the map or set the script returns, and the border `#` finds after holes.
+        // and of the map or set the script returns, and the border `#` finds after holes. An
+        // array that gets no nil (RESP2) is made at once in the layout its growing ends with
+        // (host::grown_array_size).
         ReplyKind::Array(n) => {
-            let t = lua.create_table()?;
+            let presized = if resp3 { 0 } else { usize::try_from(crate::host::grown_array_size(n)).unwrap_or(0) };
+            let t = lua.create_table_with_capacity(presized, 0)?;
             for i in 0..n {
                 let v = match reply.element(i) {
                     Some(e) => reply_to_lua_at(lua, e, resp3, depth + 1)?,
@@ -198,6 +201,46 @@ pub fn write_result(sink: &mut dyn ReplySink, value: Value, script_resp3: bool, 
             frame.close(w.sink);
         }
     }
+}
+
+/// Writes a result that is not a table exactly as `write_result` would (`write_one`
+/// through a fresh budget), or the header of a plain array (`write_flat`'s, its elements
+/// then coming one by one); false, having written nothing, for a string or an array the
+/// budget refuses (`write_result` then writes it with its replacement). `script_resp3` is
+/// asked only for a boolean.
+pub fn write_scalar(sink: &mut dyn ReplySink, value: crate::host::Scalar<'_>, script_resp3: fn() -> bool) -> bool {
+    use crate::host::Scalar;
+    match value {
+        Scalar::Str(s) => {
+            let limit = crate::config::script_memory_limit();
+            if limit > 0 && s.len().saturating_add(ELEMENT_COST) > limit {
+                return false;
+            }
+            sink.bulk(s)
+        }
+        Scalar::Number(n) => sink.int(number_to_int(n)),
+        Scalar::Bool(b) => {
+            if script_resp3() {
+                sink.boolean(b)
+            } else if b {
+                sink.int(1)
+            } else {
+                sink.null()
+            }
+        }
+        Scalar::Nil => sink.null(),
+        Scalar::Array { len, bytes } => {
+            // Written at once only if the whole array fits the budget: then no element of
+            // it could have been cut (each costs its bytes and ELEMENT_COST, as the header).
+            let limit = crate::config::script_memory_limit();
+            let cost = bytes.saturating_add(len.saturating_add(1).saturating_mul(ELEMENT_COST));
+            if limit > 0 && cost > limit {
+                return false;
+            }
+            sink.array(Some(len))
+        }
+    }
+    true
 }
 
 /// The reply being written, held to `alt.script-memory-limit` in bytes (0: no bound, as

@@ -475,8 +475,9 @@ impl LuaVm {
         sink: &mut dyn ReplySink,
         name: &dyn std::fmt::Display,
     ) -> Result<(), ScriptFailure> {
-        self.run(sink, name, |vm| {
-            crate::host::call_run(&vm.lua, &vm.handler, &vm.entry, &f.0, &crate::host::RunArgs::tables(keys, args))
+        self.run(sink, name, |vm, scalar| {
+            let run_args = crate::host::RunArgs::tables(keys, args);
+            crate::host::call_run(&vm.lua, &vm.handler, &vm.entry, &f.0, &run_args, scalar)
         })
     }
 
@@ -511,21 +512,29 @@ impl LuaVm {
         sink: &mut dyn ReplySink,
         name: &dyn std::fmt::Display,
     ) -> Result<(), ScriptFailure> {
-        self.run(sink, name, |vm| {
-            crate::host::call_run(&vm.lua, &vm.handler, &vm.entry, &f.0, &crate::host::RunArgs::globals(keys, args))
+        self.run(sink, name, |vm, scalar| {
+            let run_args = crate::host::RunArgs::globals(keys, args);
+            crate::host::call_run(&vm.lua, &vm.handler, &vm.entry, &f.0, &run_args, scalar)
         })
     }
 
-    /// One run (luaCallFunction): `start` calls the script under the error handler and
-    /// returns (ok, value); the value becomes the reply or the error line.
+    /// One run (luaCallFunction): `start` calls the script under the error handler, offering
+    /// a scalar result to the writer it is given (written where it lies), and returns
+    /// whether that took it or (ok, value); the value becomes the reply or the error line.
     fn run(
         &mut self,
         sink: &mut dyn ReplySink,
         name: &dyn std::fmt::Display,
-        start: impl FnOnce(&Self) -> mlua::Result<(bool, Value)>,
+        start: impl FnOnce(&Self, &mut dyn FnMut(crate::host::Scalar<'_>) -> bool) -> mlua::Result<crate::host::Ran>,
     ) -> Result<(), ScriptFailure> {
         self.prepare_run();
-        let outcome = start(self).and_then(|(ok, value)| {
+        let mut write_scalar = |result: crate::host::Scalar<'_>| {
+            // A script that caught a memory error still fails: the general path says so.
+            !MEMORY_EXHAUSTED.load(Ordering::Relaxed) && convert::write_scalar(&mut *sink, result, run::resp3)
+        };
+        let ran = start(self, &mut write_scalar);
+        let outcome = ran.and_then(|ran| {
+            let crate::host::Ran::Value(ok, value) = ran else { return Ok(None) };
             if ok && MEMORY_EXHAUSTED.load(Ordering::Relaxed) {
                 // The script caught the memory error and went on: the run still fails.
                 Ok(Some(b"ERR not enough memory".to_vec()))
@@ -576,7 +585,9 @@ impl LuaVm {
         // (host::memory_error) with no hook firing before the run ended: put the count hook
         // back then too.
         let line_hook = crate::host::hook_fires_every_line(self.main);
-        if self.hook_rearmed.swap(false, Ordering::SeqCst) | line_hook {
+        // Read first: the swap (a locked instruction) only when it was set.
+        let rearmed = self.hook_rearmed.load(Ordering::SeqCst) && self.hook_rearmed.swap(false, Ordering::SeqCst);
+        if rearmed | line_hook {
             let triggers = HookTriggers::new().every_nth_instruction(HOOK_EVERY);
             let _ = install_hook(&self.lua, triggers, self.hook_rearmed.clone(), self.main);
         }
