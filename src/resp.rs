@@ -80,53 +80,6 @@ fn int_line(buf: &[u8]) -> Option<(i64, usize)> {
     Some((if negative { -v } else { v }, at + 2))
 }
 
-/// The elements of an array reply, in order (see `of_array`).
-pub struct Elements<'a> {
-    buf: &'a [u8],
-    at: usize,
-    left: usize,
-}
-
-impl<'a> Elements<'a> {
-    /// The elements of the array at the start of `buf`, unchecked: `next` gives `Other` for
-    /// bytes that do not parse, and `consumed_all` tells whether the array took all of `buf`.
-    /// (No elements when `buf` is not an array.)
-    pub fn of_array(buf: &'a [u8]) -> Elements<'a> {
-        match item(buf) {
-            (Item::Array(n), start) => Elements { buf, at: start, left: n },
-            _ => Elements { buf, at: buf.len(), left: 0 },
-        }
-    }
-
-    /// Elements not yet read, as the header counts them.
-    pub fn remaining(&self) -> usize {
-        self.left
-    }
-
-    /// After the last element: whether the array ended exactly where `buf` does.
-    pub fn consumed_all(&self) -> bool {
-        self.left == 0 && self.at == self.buf.len()
-    }
-}
-
-impl<'a> Iterator for Elements<'a> {
-    type Item = Item<'a>;
-
-    fn next(&mut self) -> Option<Item<'a>> {
-        if self.left == 0 {
-            return None;
-        }
-        let (it, used) = item(self.buf.get(self.at..)?);
-        if used == 0 {
-            self.left = 0;
-            return Some(Item::Other);
-        }
-        self.at += used;
-        self.left -= 1;
-        Some(it)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,27 +105,5 @@ mod tests {
         for other in [&b"-ERR x\r\n"[..], b"%1\r\n", b",1.5\r\n", b"#t\r\n", b"$5\r\nab\r\n", b":1x\r\n", b"", b"+OK"] {
             assert_eq!(item(other).0, Item::Other, "{}", other.escape_ascii());
         }
-    }
-
-    #[test]
-    fn arrays_element_by_element() {
-        // A flat array: every element, then the end of the buffer.
-        fn flat(buf: &[u8]) -> Option<Vec<Item<'_>>> {
-            let mut e = Elements::of_array(buf);
-            let items: Vec<Item<'_>> = e.by_ref().collect();
-            let ok = e.consumed_all() && items.iter().all(|i| matches!(i, Item::Int(_) | Item::Bulk(_) | Item::Null));
-            ok.then_some(items)
-        }
-        assert_eq!(flat(b"*3\r\n:1\r\n$1\r\nx\r\n$-1\r\n"), Some(vec![Item::Int(1), Item::Bulk(b"x"), Item::Null]));
-        assert_eq!(flat(b"*0\r\n"), Some(vec![]));
-        assert!(flat(b"*1\r\n*0\r\n").is_none());
-        assert!(flat(b"*1\r\n+OK\r\n").is_none());
-        assert!(flat(b"*2\r\n:1\r\n").is_none());
-        assert!(flat(b"*1\r\n:1\r\n:2\r\n").is_none());
-        // Bytes that do not parse end the elements with Other.
-        let mut e = Elements::of_array(b"*2\r\n$9\r\nx\r\n:1\r\n");
-        assert_eq!(e.next(), Some(Item::Other));
-        assert_eq!(e.next(), None);
-        assert!(!e.consumed_all());
     }
 }

@@ -689,32 +689,16 @@ unsafe fn push_direct(state: *mut mlua::ffi::lua_State, outcome: Direct) -> bool
         }
         Direct::FlatArray(reply, resp3) => {
             let Some(proto) = park(reply) else { return false };
-            // One pass: each element is read and set; an element of another kind (a nested
-            // array, a status, an error...) drops the table and hands the reply back, for
-            // the callback to convert in full.
-            // SAFETY: as above; the table stays at -2 while each element is pushed and set.
-            // Redis grows the table as it fills it (lua_newtable), and the layout shows (the
-            // border `#` finds once the script makes holes): a table that gets no nil (RESP2
-            // turns nulls into false) is made at once in the layout growing it ends with.
+            // One pass: each element is read and set, nested arrays and statuses as the
+            // general conversion builds them; an element of another kind (an error, a RESP3
+            // map...) drops what was built and hands the reply back, for the callback to
+            // convert in full.
+            // SAFETY: as above; push_array keeps its table at -2 while each element is
+            // pushed and set, and its frames own nothing (a Lua error may pass through them).
             let flat = unsafe {
                 let top = ffi::lua_gettop(state);
-                let mut elements = resp::Elements::of_array(proto);
-                ffi::lua_createtable(state, if resp3 { 0 } else { grown_array_size(elements.remaining()) }, 0);
-                let mut i: ffi::lua_Integer = 0;
-                let flat = loop {
-                    match elements.next() {
-                        None => break elements.consumed_all(),
-                        Some(Item::Int(v)) => ffi::lua_pushnumber(state, v as ffi::lua_Number),
-                        Some(Item::Bulk(b)) => {
-                            ffi::lua_pushlstring(state, b.as_ptr().cast(), b.len());
-                        }
-                        Some(Item::Null) if resp3 => ffi::lua_pushnil(state),
-                        Some(Item::Null) => ffi::lua_pushboolean(state, 0),
-                        Some(_) => break false,
-                    }
-                    i += 1;
-                    ffi::lua_rawseti(state, -2, i);
-                };
+                let mut at = 0;
+                let flat = push_reply(state, proto, &mut at, resp3, 0) && at == proto.len();
                 if !flat {
                     ffi::lua_settop(state, top);
                 }
@@ -744,6 +728,63 @@ pub fn grown_array_size(n: usize) -> c_int {
         return 0;
     }
     c_int::try_from(n.next_power_of_two()).unwrap_or(0)
+}
+
+/// Nesting the direct conversion follows; deeper replies take the general one.
+const DIRECT_DEPTH: usize = 64;
+
+/// Pushes the reply item at `buf[*at..]` (a whole array, recursively) the way the general
+/// conversion (lua::convert) builds it, and moves `at` past it; false for an item of
+/// another kind, with whatever it pushed still on the stack (the caller drops it). Redis
+/// grows an array's table as it fills it (lua_newtable), and the layout shows (the border
+/// `#` finds once the script makes holes): a table that gets no nil (RESP2 turns nulls into
+/// false) is made at once in the layout growing it ends with.
+///
+/// # Safety
+/// `state` is the running Lua state; `buf` stays valid (parked) while this runs. Nothing
+/// here owns a value with a destructor, so a Lua error raised by a push may unwind through it.
+unsafe fn push_reply(state: *mut mlua::ffi::lua_State, buf: &[u8], at: &mut usize, resp3: bool, depth: usize) -> bool {
+    use mlua::ffi;
+    let Some(rest) = buf.get(*at..) else { return false };
+    let (item, used) = resp::item(rest);
+    if used == 0 {
+        return false;
+    }
+    *at += used;
+    // SAFETY: as this function's; lua_checkstack makes room for the table and an element.
+    unsafe {
+        if ffi::lua_checkstack(state, 3) == 0 {
+            return false;
+        }
+        match item {
+            Item::Int(v) => ffi::lua_pushnumber(state, v as ffi::lua_Number),
+            Item::Bulk(b) => {
+                ffi::lua_pushlstring(state, b.as_ptr().cast(), b.len());
+            }
+            Item::Null if resp3 => ffi::lua_pushnil(state),
+            Item::Null => ffi::lua_pushboolean(state, 0),
+            // A fresh table has no metatable, so setfield runs no code.
+            Item::Status(text) => {
+                ffi::lua_createtable(state, 0, 1);
+                ffi::lua_pushlstring(state, text.as_ptr().cast(), text.len());
+                ffi::lua_setfield(state, -2, c"ok".as_ptr());
+            }
+            Item::Array(n) => {
+                if depth >= DIRECT_DEPTH {
+                    return false;
+                }
+                ffi::lua_createtable(state, if resp3 { 0 } else { grown_array_size(n) }, 0);
+                for i in 1..=n {
+                    if !push_reply(state, buf, at, resp3, depth + 1) {
+                        return false;
+                    }
+                    ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i).unwrap_or(ffi::lua_Integer::MAX));
+                }
+            }
+            Item::Other => return false,
+        }
+    }
+    true
 }
 
 /// Moves the reply into the parking slot while its bytes are pushed, so that the frames a
