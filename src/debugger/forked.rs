@@ -151,7 +151,11 @@ pub(super) fn client_gone(id: u64) {
     if let Ok(mut all) = FORKED.lock() {
         for s in all.iter_mut().filter(|s| s.client == id) {
             session::kill_child(s.pid);
-            s.parked = None;
+            // A parked client that goes away is still unblocked once, which frees its
+            // handle (no reply is written: it has no connection any more).
+            if let Some(parked) = s.parked.take() {
+                parked.answer(Vec::new());
+            }
             s.ended = true;
         }
     }
