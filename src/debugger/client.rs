@@ -72,7 +72,13 @@ fn learn_commands(ctx: &Ctx) {
 }
 
 fn is_command(name: &[u8]) -> bool {
-    KNOWN.lock().ok().and_then(|k| k.as_ref().map(|k| k.contains(&name.to_ascii_lowercase()))).unwrap_or(true)
+    // Every command's line passes here while a session runs: lowercased on the stack.
+    let mut buf = [0u8; 64];
+    let Some(lower) = buf.get_mut(..name.len()) else { return false };
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    let lower: &[u8] = lower;
+    KNOWN.lock().ok().and_then(|k| k.as_ref().map(|k| k.contains(lower))).unwrap_or(true)
 }
 
 /// The command filter's part: while sessions run, a debugging client's command line goes to
