@@ -1751,7 +1751,12 @@ fn random_sessions() {
         };
         let (want, got) = (cut(&want), cut(&got));
         assert_same(&want, &got, &format!("case {n} ({mode}) of seed {seed}: {script:?} typing {typed:?}"));
-        assert_eq!(keyspace(&mut server.con()), want_keys, "case {n} ({mode}): keyspaces differ");
+        assert_eq!(
+            keyspace(&mut server.con()),
+            want_keys,
+            "case {n} ({mode}): keyspaces differ after {script:?} typing {typed:?}:\n{}",
+            got.join("\n")
+        );
         compared += 1;
     }
     println!("{compared} of {cases} sessions compared");
