@@ -548,7 +548,8 @@ unsafe fn call_direct(state: *mut mlua::ffi::lua_State, nargs: c_int) -> Option<
     let direct = DIRECT_CALL.get().copied()?;
     let n = usize::try_from(nargs).ok().filter(|n| (1..=PACK_ABOVE as usize).contains(n))?;
     // Nothing below calls into Lua in a way that can raise: lua_tolstring on a string and
-    // lua_tonumber do not allocate. A panic is caught here.
+    // lua_tonumber do not allocate. A panic reading the arguments is caught here (the general
+    // path then runs the call); one once the command may have run, in run_direct.
     catch_unwind(AssertUnwindSafe(|| {
         if n <= INLINE_ARGS {
             let mut numbers: [Option<crate::lua::number::NumText>; INLINE_ARGS] = Default::default();
@@ -556,7 +557,7 @@ unsafe fn call_direct(state: *mut mlua::ffi::lua_State, nargs: c_int) -> Option<
             // SAFETY: as this function's.
             let (name, rest) = unsafe { read_args(state, numbers.get_mut(..n)?, args.get_mut(..n)?)? };
             let argv = Argv::borrowing(rest);
-            Some(direct(name, &argv))
+            Some(run_direct(direct, name, &argv))
         } else {
             let mut numbers: Vec<Option<crate::lua::number::NumText>> =
                 std::iter::repeat_with(|| None).take(n).collect();
@@ -564,11 +565,17 @@ unsafe fn call_direct(state: *mut mlua::ffi::lua_State, nargs: c_int) -> Option<
             // SAFETY: as this function's.
             let (name, rest) = unsafe { read_args(state, &mut numbers, &mut args)? };
             let argv = Argv::borrowing(rest);
-            Some(direct(name, &argv))
+            Some(run_direct(direct, name, &argv))
         }
     }))
     .ok()
     .flatten()
+}
+
+/// Runs the command line; a panic once it may have run gives `Deferred` (the callback then
+/// reports the lost outcome), never a second run by the general path.
+fn run_direct(direct: DirectCall, name: &[u8], rest: &Argv<'_>) -> Direct {
+    catch_unwind(AssertUnwindSafe(|| direct(name, rest))).unwrap_or(Direct::Deferred)
 }
 
 /// Reads arguments 1..=args.len() of the call into `args` (numbers formatted into
