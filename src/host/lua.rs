@@ -550,7 +550,8 @@ unsafe fn call_direct(state: *mut mlua::ffi::lua_State, nargs: c_int) -> Option<
     let direct = DIRECT_CALL.get().copied()?;
     let n = usize::try_from(nargs).ok().filter(|n| (1..=PACK_ABOVE as usize).contains(n))?;
     // Nothing below calls into Lua in a way that can raise: lua_tolstring on a string and
-    // lua_tonumber do not allocate. A panic is caught here.
+    // lua_tonumber do not allocate. A panic reading the arguments is caught here (the general
+    // path then runs the call); one once the command may have run, in run_direct.
     catch_unwind(AssertUnwindSafe(|| {
         if n <= INLINE_ARGS {
             let mut numbers: [Option<crate::lua::number::NumText>; INLINE_ARGS] = Default::default();
@@ -558,7 +559,7 @@ unsafe fn call_direct(state: *mut mlua::ffi::lua_State, nargs: c_int) -> Option<
             // SAFETY: as this function's.
             let (name, rest) = unsafe { read_args(state, numbers.get_mut(..n)?, args.get_mut(..n)?)? };
             let argv = Argv::borrowing(rest);
-            Some(direct(name, &argv))
+            Some(run_direct(direct, name, &argv))
         } else {
             let mut numbers: Vec<Option<crate::lua::number::NumText>> =
                 std::iter::repeat_with(|| None).take(n).collect();
@@ -566,11 +567,17 @@ unsafe fn call_direct(state: *mut mlua::ffi::lua_State, nargs: c_int) -> Option<
             // SAFETY: as this function's.
             let (name, rest) = unsafe { read_args(state, &mut numbers, &mut args)? };
             let argv = Argv::borrowing(rest);
-            Some(direct(name, &argv))
+            Some(run_direct(direct, name, &argv))
         }
     }))
     .ok()
     .flatten()
+}
+
+/// Runs the command line; a panic once it may have run gives `Deferred` (the callback then
+/// reports the lost outcome), never a second run by the general path.
+fn run_direct(direct: DirectCall, name: &[u8], rest: &Argv<'_>) -> Direct {
+    catch_unwind(AssertUnwindSafe(|| direct(name, rest))).unwrap_or(Direct::Deferred)
 }
 
 /// Reads arguments 1..=args.len() of the call into `args` (numbers formatted into
@@ -733,9 +740,9 @@ pub fn grown_array_size(n: usize) -> c_int {
 /// Nesting the direct conversion follows; deeper replies take the general one.
 const DIRECT_DEPTH: usize = 64;
 
-/// Pushes the reply item at `buf[*at..]` (a whole array, recursively) the way the general
-/// conversion (lua::convert) builds it, and moves `at` past it; false for an item of
-/// another kind, with whatever it pushed still on the stack (the caller drops it). Redis
+/// Pushes the array reply at the start of `buf` (its elements, recursively) the way the
+/// general conversion (lua::convert) builds it, and moves `at` past it; false for an element
+/// of another kind, with whatever it pushed still on the stack (the caller drops it). Redis
 /// grows an array's table as it fills it (lua_newtable), and the layout shows (the border
 /// `#` finds once the script makes holes): a table that gets no nil (RESP2 turns nulls into
 /// false) is made at once in the layout growing it ends with.
@@ -744,44 +751,62 @@ const DIRECT_DEPTH: usize = 64;
 /// `state` is the running Lua state; `buf` stays valid (parked) while this runs. Nothing
 /// here owns a value with a destructor, so a Lua error raised by a push may unwind through it.
 unsafe fn push_reply(state: *mut mlua::ffi::lua_State, buf: &[u8], at: &mut usize, resp3: bool, depth: usize) -> bool {
+    let Some((Item::Array(n), used)) = buf.get(*at..).map(resp::item) else { return false };
+    *at += used;
+    // SAFETY: as this function's.
+    unsafe { push_array(state, buf, at, n, resp3, depth) }
+}
+
+/// `push_reply` of an array of `n` elements whose header `at` has passed.
+///
+/// # Safety
+/// As `push_reply`'s.
+unsafe fn push_array(
+    state: *mut mlua::ffi::lua_State,
+    buf: &[u8],
+    at: &mut usize,
+    n: usize,
+    resp3: bool,
+    depth: usize,
+) -> bool {
     use mlua::ffi;
-    let Some(rest) = buf.get(*at..) else { return false };
-    let (item, used) = resp::item(rest);
-    if used == 0 {
+    if depth >= DIRECT_DEPTH {
         return false;
     }
-    *at += used;
-    // SAFETY: as this function's; lua_checkstack makes room for the table and an element.
+    // SAFETY: as this function's; the room checked holds the table, an element and a
+    // status's string; a fresh table has no metatable, so setfield runs no code.
     unsafe {
         if ffi::lua_checkstack(state, 3) == 0 {
             return false;
         }
-        match item {
-            Item::Int(v) => ffi::lua_pushnumber(state, v as ffi::lua_Number),
-            Item::Bulk(b) => {
-                ffi::lua_pushlstring(state, b.as_ptr().cast(), b.len());
+        ffi::lua_createtable(state, if resp3 { 0 } else { grown_array_size(n) }, 0);
+        for i in 1..=n {
+            let Some(rest) = buf.get(*at..) else { return false };
+            let (item, used) = resp::item(rest);
+            if used == 0 {
+                return false;
             }
-            Item::Null if resp3 => ffi::lua_pushnil(state),
-            Item::Null => ffi::lua_pushboolean(state, 0),
-            // A fresh table has no metatable, so setfield runs no code.
-            Item::Status(text) => {
-                ffi::lua_createtable(state, 0, 1);
-                ffi::lua_pushlstring(state, text.as_ptr().cast(), text.len());
-                ffi::lua_setfield(state, -2, c"ok".as_ptr());
-            }
-            Item::Array(n) => {
-                if depth >= DIRECT_DEPTH {
-                    return false;
+            *at += used;
+            match item {
+                Item::Int(v) => ffi::lua_pushnumber(state, v as ffi::lua_Number),
+                Item::Bulk(b) => {
+                    ffi::lua_pushlstring(state, b.as_ptr().cast(), b.len());
                 }
-                ffi::lua_createtable(state, if resp3 { 0 } else { grown_array_size(n) }, 0);
-                for i in 1..=n {
-                    if !push_reply(state, buf, at, resp3, depth + 1) {
+                Item::Null if resp3 => ffi::lua_pushnil(state),
+                Item::Null => ffi::lua_pushboolean(state, 0),
+                Item::Status(text) => {
+                    ffi::lua_createtable(state, 0, 1);
+                    ffi::lua_pushlstring(state, text.as_ptr().cast(), text.len());
+                    ffi::lua_setfield(state, -2, c"ok".as_ptr());
+                }
+                Item::Array(m) => {
+                    if !push_array(state, buf, at, m, resp3, depth + 1) {
                         return false;
                     }
-                    ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i).unwrap_or(ffi::lua_Integer::MAX));
                 }
+                Item::Other => return false,
             }
-            Item::Other => return false,
+            ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i).unwrap_or(ffi::lua_Integer::MAX));
         }
     }
     true
