@@ -171,10 +171,20 @@ pub fn start(ctx: &mut Ctx, mode: Mode, script: Script<'_>) -> Result<(), Script
         body: script.body.to_vec(),
         target: Target::Script(Sha::of(script.body)),
         flags,
-        keys: script.keys.iter().map(|k| k.to_vec()).collect(),
-        args: script.args.iter().map(|a| a.to_vec()).collect(),
+        keys: owned(script.keys),
+        args: owned(script.args),
         access: script.access,
     };
+    launch(ctx, id, mode, run)
+}
+
+fn owned(list: &[&[u8]]) -> Vec<Vec<u8>> {
+    list.iter().map(|a| a.to_vec()).collect()
+}
+
+/// The session starts: the client's debugging mode is used up (as ldbDisable after a
+/// session), and the run goes to its kind of session.
+fn launch(ctx: &mut Ctx, id: u64, mode: Mode, run: Prepared) -> Result<(), ScriptError> {
     forget_mode(id);
     match mode {
         Mode::Sync => sync::start(ctx, id, run),
@@ -242,17 +252,13 @@ pub fn start_function(ctx: &mut Ctx, mode: Mode, call: FunctionCall<'_>) -> Resu
         vm,
         function,
         body: call.code.to_vec(),
-        target: Target::Function(display, call.argv.iter().map(|a| a.to_vec()).collect()),
+        target: Target::Function(display, owned(call.argv)),
         flags: call.flags,
-        keys: call.keys.iter().map(|k| k.to_vec()).collect(),
-        args: call.args.iter().map(|a| a.to_vec()).collect(),
+        keys: owned(call.keys),
+        args: owned(call.args),
         access: call.access,
     };
-    forget_mode(id);
-    match mode {
-        Mode::Sync => sync::start(ctx, id, run),
-        Mode::Forked => forked::start(ctx, id, run),
-    }
+    launch(ctx, id, mode, run)
 }
 
 fn busy_after() -> Duration {
