@@ -1736,7 +1736,11 @@ fn random_sessions() {
             configure(&server);
             continue;
         }
-        let ended = want.iter().any(|l| l == &format!("  +{END}")) && want.iter().any(|l| l == "connection closed");
+        // (A native session whose final reply never came, as for a table holding itself, which
+        // native writes until the connection breaks, is no oracle either.)
+        let ended = want.iter().any(|l| l == &format!("  +{END}"))
+            && want.iter().any(|l| l == "connection closed")
+            && !want.iter().any(|l| l == "final: <connection closed>");
         if !ended || native_only() {
             if std::env::var("DEBUGGER_FUZZ_VERBOSE").is_ok() {
                 println!("case {n} skipped:\n{}", want.join("\n"));
