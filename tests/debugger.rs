@@ -1795,3 +1795,22 @@ fn breakpoint_removal_keeps_the_others() {
         assert!(text.contains("* Stopped at 4, stop reason = break point"), "{mode}:\n{text}");
     }
 }
+
+/// What the C stack bounds (pattern matching's depth) goes as deep under the debugger, in a
+/// SYNC session's fiber and a YES session's child, as in an ordinary run: the same answer for
+/// a pattern just within the bound and one past it.
+#[test]
+fn c_stack_bounds_are_the_same_under_the_debugger() {
+    let server = Server::start();
+    for n in [100_000, 300_000] {
+        let script = format!("return string.find(string.rep('a', {n}), string.rep('a?', {n}))");
+        let plain = run_str(&mut server.con(), &["ALT.EVAL", &script, "0"]);
+        for mode in ["YES", "SYNC"] {
+            let mut s = stopped(&server, Names::Alt, mode, &script, &[]);
+            s.typed("c");
+            let t = s.close();
+            let last = t.iter().rev().find_map(|l| l.strip_prefix("final: ")).unwrap_or_default().to_string();
+            assert_eq!(normalize(&last), normalize(&plain), "{mode}, {n} levels:\n{}", t.join("\n"));
+        }
+    }
+}

@@ -7,8 +7,30 @@ use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
-/// The stack of a paused run: the Lua C stack limit (200 nested C calls) fits easily.
-const STACK_BYTES: usize = 16 << 20;
+/// The stack of a paused run when the main thread's size is unknown. The fiber gets the main
+/// thread's size, so that what is bounded by the C stack (pattern matching's depth) goes as
+/// deep in a SYNC debugging session as in an ordinary run.
+const DEFAULT_STACK_BYTES: usize = 8 << 20;
+
+/// The main thread's stack size (called on it), within 1 MB .. 1 GB.
+fn main_stack_bytes() -> usize {
+    // SAFETY: pthread_getattr_np fills `attr`, destroyed after reading its size.
+    let size = unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return DEFAULT_STACK_BYTES;
+        }
+        let mut addr = ptr::null_mut();
+        let mut size = 0usize;
+        let got = libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
+        libc::pthread_attr_destroy(&mut attr);
+        if got != 0 {
+            return DEFAULT_STACK_BYTES;
+        }
+        size
+    };
+    size.clamp(1 << 20, 1 << 30) & !4095
+}
 
 struct Inner {
     context: libc::ucontext_t,
@@ -16,6 +38,7 @@ struct Inner {
     entry: Option<Box<dyn FnOnce()>>,
     done: bool,
     stack: *mut libc::c_void,
+    bytes: usize,
 }
 
 /// A body of code with its own stack, run in slices by `resume`.
@@ -35,11 +58,13 @@ thread_local! {
 impl Fiber {
     /// A fiber that will run `entry`; `None` when its stack cannot be had.
     pub fn new(entry: Box<dyn FnOnce()>) -> Option<Fiber> {
+        // One guard page more than the main thread's stack.
+        let bytes = main_stack_bytes() + 4096;
         // SAFETY: an anonymous private mapping; its lowest page becomes the guard.
         let stack = unsafe {
             libc::mmap(
                 ptr::null_mut(),
-                STACK_BYTES,
+                bytes,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK,
                 -1,
@@ -58,15 +83,16 @@ impl Fiber {
             entry: Some(entry),
             done: false,
             stack,
+            bytes,
         });
         // SAFETY: getcontext fills the context; makecontext points it at our stack and entry.
         unsafe {
             if libc::getcontext(&mut inner.context) != 0 {
-                libc::munmap(stack, STACK_BYTES);
+                libc::munmap(stack, bytes);
                 return None;
             }
             inner.context.uc_stack.ss_sp = stack;
-            inner.context.uc_stack.ss_size = STACK_BYTES;
+            inner.context.uc_stack.ss_size = bytes;
             inner.context.uc_link = ptr::null_mut();
             libc::makecontext(&mut inner.context, start, 0);
         }
@@ -125,6 +151,6 @@ impl Drop for Fiber {
         // A fiber dropped while paused leaks what its stack owns (it never ran to the end);
         // the session ends its runs before dropping them.
         // SAFETY: the mapping made in `new`, not in use (we are not running on it).
-        unsafe { libc::munmap(self.inner.stack, STACK_BYTES) };
+        unsafe { libc::munmap(self.inner.stack, self.inner.bytes) };
     }
 }
