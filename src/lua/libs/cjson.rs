@@ -282,17 +282,8 @@ fn format_g_digits(out: &mut impl super::ByteSink, scratch: &mut String, x: f64,
     let a = x.abs();
     // Integers with at most `p` digits print as themselves.
     if p <= 17 && a.fract() == 0.0 && a < 10f64.powi(p as i32) {
-        let mut n = a as u64;
         let mut buf = [0u8; 20];
-        let mut i = buf.len();
-        while n > 0 && i > 0 {
-            i -= 1;
-            if let Some(slot) = buf.get_mut(i) {
-                *slot = b'0' + (n % 10) as u8;
-            }
-            n /= 10;
-        }
-        out.extend_from_slice(buf.get(i..).unwrap_or_default());
+        out.extend_from_slice(decimal(a as u64, &mut buf));
         return;
     }
     // The significant digits and the decimal exponent of the first. First the shortest
@@ -363,6 +354,19 @@ fn format_g_digits(out: &mut impl super::ByteSink, scratch: &mut String, x: f64,
     }
 }
 
+/// The decimal digits of `n` (none for 0), written at the end of `buf`.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    while n > 0 && i > 0 {
+        i -= 1;
+        if let Some(slot) = buf.get_mut(i) {
+            *slot = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+    }
+    buf.get(i..).unwrap_or_default()
+}
+
 /// The digits of a decimal of at most 4 places and 15 significant digits (n / 10^d) whose
 /// nearest double is `a`, as `decimal_digits` returns them: like ryu's digits, they lie
 /// within half an ulp of `a`, which is all `format_g_digits` needs of them. A quick test that
@@ -379,17 +383,8 @@ fn short_decimal(a: f64, digits: &mut [u8; 48]) -> Option<(usize, i32)> {
         }
         // n and 10^d are exact doubles: the quotient is the double nearest n / 10^d.
         if n / scale == a {
-            let mut n = n as u64;
             let mut buf = [0u8; 20];
-            let mut i = buf.len();
-            while n > 0 && i > 0 {
-                i -= 1;
-                if let Some(slot) = buf.get_mut(i) {
-                    *slot = b'0' + (n % 10) as u8;
-                }
-                n /= 10;
-            }
-            let text = buf.get(i..).unwrap_or_default();
+            let text = decimal(n as u64, &mut buf);
             let len = i32::try_from(text.len()).unwrap_or(0);
             let end = text.iter().rposition(|&b| b != b'0').map_or(0, |k| k + 1);
             for (slot, &b) in digits.iter_mut().zip(text.get(..end).unwrap_or_default()) {
