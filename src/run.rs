@@ -535,6 +535,11 @@ pub fn call(name: &[u8], args: &Argv) -> CallOutcome {
     call_untraced(name, args)
 }
 
+/// The run may not yield to other clients (a forked debugging session's process has none).
+pub fn no_yield() {
+    with_run(|r| r.can_yield = false);
+}
+
 /// A run taken out of service while a debugged script waits at a stop (other scripts may
 /// run meanwhile); `restore` puts it back.
 pub struct Suspended(Run, Option<CallState>);

@@ -57,7 +57,13 @@ pub(super) fn start(ctx: &mut Ctx, id: u64, run: Prepared) -> Result<(), ScriptE
         Forked::Child { from_parent, to_parent } => {
             host::log_to_ctx(ctx, "Redis forked for debugging eval");
             run::set_tracing(true);
-            let end = run_debugged(run, *ctx, Box::new(PipeTransport { from_parent, to_parent }));
+            // Whatever happens, the child never returns into the server's code (it would
+            // run the event loop of a copy whose descriptors are closed).
+            let c = *ctx;
+            let end = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_debugged(run, c, Box::new(PipeTransport { from_parent, to_parent }), true)
+            }))
+            .unwrap_or_else(|_| Message::Failed(b"ERR the Lua debugger failed".to_vec()));
             session::write_all(to_parent, &wire::frame(&end));
             host::log_to_ctx(ctx, "Lua debugging session child exiting");
             session::exit_child()
@@ -138,7 +144,10 @@ pub(super) fn send(ctx: &Ctx, id: u64, line: Vec<Vec<u8>>) -> Result<bool, Scrip
     };
     s.idle_since = Instant::now();
     s.parked = Some(parked);
-    if !session::write_all(s.to_child, &wire::frame(&Message::Command(line))) {
+    // The child reads as soon as it has answered; one that does not within a second (stuck)
+    // must not hold the server: the line is not written whole, and the session ends.
+    if !session::write_all_within(s.to_child, &wire::frame(&Message::Command(line)), 1000) {
+        session::kill_child(s.pid);
         if let Some(parked) = s.parked.take() {
             parked.answer(wire::frame(&Message::Failed(b"ERR the Lua debugging session's process ended".to_vec())));
         }

@@ -270,7 +270,9 @@ fn busy_after() -> Duration {
 
 /// Runs the script with the debugger on this thread; the last message (the remaining logs
 /// with `<endsession>`, and the result).
-fn run_debugged(mut p: Prepared, ctx: Ctx, transport: Box<dyn Transport>) -> Message {
+/// `in_child`: in a forked session's process, which has no event loop to yield to (the
+/// pattern matcher's interrupt poll may yield past busy-reply-threshold).
+fn run_debugged(mut p: Prepared, ctx: Ctx, transport: Box<dyn Transport>, in_child: bool) -> Message {
     ldb::begin(&p.body, busy_after(), transport);
     let keys: Vec<&[u8]> = p.keys.iter().map(Vec::as_slice).collect();
     let args: Vec<&[u8]> = p.args.iter().map(Vec::as_slice).collect();
@@ -284,6 +286,9 @@ fn run_debugged(mut p: Prepared, ctx: Ctx, transport: Box<dyn Transport>) -> Mes
     };
     let outcome = match RunGuard::enter(&ctx, name, p.flags, p.access, &keys) {
         Ok(guard) => {
+            if in_child {
+                run::no_yield();
+            }
             let r = match &p.target {
                 Target::Script(sha) => p.vm.run_eval(&p.function, &keys, &args, &mut result, sha),
                 Target::Function(name, _) => p.vm.run_function(&p.function, &keys, &args, &mut result, name),

@@ -62,6 +62,7 @@ pub fn fork_session() -> Forked {
     if pid > 0 {
         close(child_in);
         close(child_out);
+        non_blocking(parent_out);
         return Forked::Parent { pid, to_child: parent_out, from_child: parent_in };
     }
     // The child.
@@ -135,6 +136,44 @@ pub fn write_all(fd: c_int, mut bytes: &[u8]) -> bool {
     true
 }
 
+/// Writes all of `bytes` to a non-blocking descriptor, waiting at most `ms` milliseconds in
+/// all for room; false on an error or when the time is up.
+pub fn write_all_within(fd: c_int, mut bytes: &[u8], ms: u64) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+    while !bytes.is_empty() {
+        // SAFETY: a readable buffer of that length.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n >= 0 {
+            bytes = bytes.get(usize::try_from(n).unwrap_or(0)..).unwrap_or_default();
+            continue;
+        }
+        match std::io::Error::last_os_error().kind() {
+            std::io::ErrorKind::Interrupted => continue,
+            std::io::ErrorKind::WouldBlock => {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    return false;
+                }
+                let mut pfd = libc::pollfd { fd, events: libc::POLLOUT, revents: 0 };
+                let wait = c_int::try_from(left.as_millis().max(1)).unwrap_or(c_int::MAX);
+                // SAFETY: one pollfd.
+                unsafe { libc::poll(&mut pfd, 1, wait) };
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Makes a descriptor non-blocking.
+fn non_blocking(fd: c_int) {
+    // SAFETY: fcntl on our own descriptor.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+    }
+}
+
 /// Reads exactly `len` bytes, blocking; false at end of file or on an error.
 pub fn read_exact(fd: c_int, out: &mut [u8]) -> bool {
     let mut at = 0;
@@ -199,11 +238,7 @@ extern "C" fn readable(fd: c_int, _data: *mut c_void, _mask: c_int) {
 /// descriptor is made non-blocking.
 pub fn watch(fd: c_int, on_readable: fn(c_int)) -> bool {
     let _ = ON_READABLE.set(on_readable);
-    // SAFETY: fcntl on our own descriptor.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
-    }
+    non_blocking(fd);
     rm!(RedisModule_EventLoopAdd(fd, raw::REDISMODULE_EVENTLOOP_READABLE as c_int, Some(readable), ptr::null_mut())
         else raw::REDISMODULE_ERR as c_int)
         == raw::REDISMODULE_OK as c_int
