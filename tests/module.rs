@@ -161,7 +161,9 @@ fn load_arguments_take_what_config_set_takes() {
         "9223372036854775808",
         "18446744073709551615",
     ];
-    for name in ["script-memory-limit", "script-time-limit", "eval-scripts-max", "eval-scripts-max-bytes"] {
+    for name in
+        ["script-memory-limit", "script-time-limit", "eval-scripts-max", "eval-scripts-max-bytes", "debug-idle-timeout"]
+    {
         let full = format!("alt.{name}");
         let default = run_str(&mut admin, &["CONFIG", "GET", &full]);
         for value in values {
