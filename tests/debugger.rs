@@ -1814,3 +1814,19 @@ fn c_stack_bounds_are_the_same_under_the_debugger() {
         }
     }
 }
+
+/// A SYNC run whose client leaves at a timeout stop ends with native's error, and stays
+/// ended when the script swallows that error with pcall and loops on (it runs on the main
+/// thread: a loop there would hold the server for good).
+#[test]
+fn a_swallowed_timeout_after_the_client_left_still_ends_the_run() {
+    let server = Server::start();
+    run_str(&mut server.con(), &["CONFIG", "SET", "busy-reply-threshold", "300"]);
+    let script = "while true do pcall(function() while true do end end) end";
+    let mut s = stopped(&server, Names::Alt, "SYNC", script, &[]);
+    s.typed("c");
+    drop(s.close());
+    thread::sleep(Duration::from_millis(800));
+    ping(&server);
+    assert_eq!(run_str(&mut server.con(), &["ALT.EVAL", "return 1", "0"]), ":1");
+}

@@ -32,6 +32,9 @@ pub struct Ldb {
     logs: Vec<Vec<u8>>,
     /// The client is gone: no more stops wait for commands.
     gone: bool,
+    /// The run was ended for good (its client gone at a timeout stop): raised again at every
+    /// hook, so that pcall cannot swallow it and loop on (the server would never get back).
+    doomed: Option<Vec<u8>>,
     /// When the run last (re)started running: stops past busy-reply-threshold.
     started: Instant,
     busy_after: Duration,
@@ -65,6 +68,7 @@ pub fn begin(body: &[u8], busy_after: Duration, transport: Box<dyn Transport>) {
         maxlen_hint_sent: false,
         logs: Vec::new(),
         gone: false,
+        doomed: None,
         started: Instant::now(),
         busy_after,
         transport: Some(transport),
@@ -150,6 +154,9 @@ impl Ldb {
 
 /// The hook: luaLdbLineHook.
 pub fn on_hook(frame: &mut Frame, event: Event, line: i32, user: bool) -> Action {
+    if let Some(text) = with(|l| l.doomed.clone()).flatten() {
+        return Action::Raise(text);
+    }
     let stop = with(|l| {
         l.currentline = line;
         if !user {
@@ -192,7 +199,9 @@ pub fn on_hook(frame: &mut Frame, event: Event, line: i32, user: bool) -> Action
         // The client is gone: the rest runs without stops (as the gone client's user), unless
         // the stop was a timeout, where it would never end.
         Repl::Gone if timeout => {
-            return Action::Raise(b"ERR timeout during Lua debugging with client closing connection".to_vec())
+            let text = b"ERR timeout during Lua debugging with client closing connection".to_vec();
+            with(|l| l.doomed = Some(text.clone()));
+            return Action::Raise(text);
         }
         Repl::Gone => {}
         Repl::Raise(text) => return Action::Raise(text),
