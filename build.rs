@@ -89,9 +89,9 @@ const PATCHES: &[Patch] = &[
     },
     Patch {
         file: "lapi.c",
-        why: "whether a table has a hash part: the API",
+        why: "whether a table has a hash part, and reusing an array table: the API",
         find: "LUA_API int lua_gettop (lua_State *L) {\n",
-        replace: "/* redis-alt: 1 if the value at idx is a table with a hash part (ltable.c). */\nint luaH_alt_hashpart (const Table *t);\n\nLUA_API int lua_alt_hashpart (lua_State *L, int idx) {\n  StkId o = index2adr(L, idx);\n  return ttistable(o) && luaH_alt_hashpart(hvalue(o));\n}\n\n\nLUA_API int lua_gettop (lua_State *L) {\n",
+        replace: "/* redis-alt: 1 if the value at idx is a table with a hash part (ltable.c). */\nint luaH_alt_hashpart (const Table *t);\n\nLUA_API int lua_alt_hashpart (lua_State *L, int idx) {\n  StkId o = index2adr(L, idx);\n  return ttistable(o) && luaH_alt_hashpart(hvalue(o));\n}\n\n\n/* redis-alt: makes the table at idx what lua_createtable(L, size, 0) makes (no metatable,\n   no hash part, `size` array slots, all nil) if that needs no allocation: it has no\n   metatable, no hash part, is not read-only and its array part has exactly `size` slots.\n   Returns 1 then, 0 having changed nothing otherwise. Clearing needs no GC barrier. */\nLUA_API int lua_alt_reuse_array (lua_State *L, int idx, int size) {\n  StkId o = index2adr(L, idx);\n  Table *t;\n  int i;\n  if (!ttistable(o)) return 0;\n  t = hvalue(o);\n  if (t->readonly || t->metatable != NULL || t->sizearray != size || luaH_alt_hashpart(t))\n    return 0;\n  for (i = 0; i < size; i++)\n    setnilvalue(&t->array[i]);\n  t->flags = cast_byte(~0);\n  return 1;\n}\n\n\nLUA_API int lua_gettop (lua_State *L) {\n",
     },
     // Not in Redis: the encoders walk nested tables on the Lua stack (host::Reader) holding
     // Rust state that must not be skipped by a longjmp, so the stack grows without raising.

@@ -17,6 +17,9 @@ pub(super) mod lua_c {
         pub fn lua_isreadonlytable(state: *mut lua_State, index: c_int) -> c_int;
         /// 1 if the value at `index` is a table with a hash part (build.rs patch of ltable.c).
         pub fn lua_alt_hashpart(state: *mut lua_State, index: c_int) -> c_int;
+        /// Clears the table at `index` into a new `lua_createtable(size, 0)` table if that
+        /// needs no allocation: 1, or 0 having changed nothing (build.rs patch of lapi.c).
+        pub fn lua_alt_reuse_array(state: *mut lua_State, index: c_int, size: c_int) -> c_int;
         /// Polled by the pattern matcher (build.rs patch of lstrlib.c).
         pub static mut lua_alt_match_interrupt: Option<unsafe extern "C" fn() -> c_int>;
         /// Sets this thread's floor for pattern matching (lstrlib.c); returns the old one.
@@ -1087,37 +1090,62 @@ pub fn field_types<const N: usize>(
     })
 }
 
-/// The VM's run entry (see `call_run`): a C function, made once per VM.
+/// The VM's run entry (see `call_run`): a C closure, made once per VM, whose two upvalues
+/// keep the KEYS and ARGV tables of the last EVAL run.
 pub fn run_entry_function(lua: &mlua::Lua) -> mlua::Result<mlua::Function> {
-    // SAFETY: `run_entry` follows the lua_CFunction contract (see there).
-    unsafe { lua.create_c_function(run_entry) }
+    // SAFETY: `run_entry` follows the lua_CFunction contract (see there); exec_raw pushes the
+    // two nils that become its upvalues and takes the closure left on the stack.
+    unsafe {
+        lua.exec_raw::<mlua::Function>((mlua::Value::Nil, mlua::Value::Nil), |state| {
+            mlua::ffi::lua_pushcclosure(state, run_entry, 2)
+        })
+    }
 }
 
 /// `entry(f, p)`: `p` is a `RunArgs` light userdata. Builds KEYS and ARGV, as globals
 /// (lifting the globals' read-only flag only for that) or as two arrays, then calls `f`
 /// (with the two arrays, or with nothing) for one result. Only `call_run` calls it (scripts
 /// cannot reach it), with the pointer of a `RunArgs` that outlives the call.
+///
+/// An EVAL run refills the previous run's KEYS and ARGV tables (kept as the closure's
+/// upvalues, and still the globals) when they can be made exactly what a new table would be
+/// without allocating (lua_alt_reuse_array: no metatable, no hash part, the same array
+/// size). No script can keep a reference to them past its run (the globals, every table
+/// reachable from them and the string metatable are read-only: lua::sandbox), so no script
+/// can tell; a function's two arrays are always new (its library can keep them).
 unsafe extern "C-unwind" fn run_entry(state: *mut mlua::ffi::lua_State) -> c_int {
     use mlua::ffi;
     // SAFETY: the pointer is a live `RunArgs` (contract above); nothing here has a
     // destructor, so a Lua error raised by a push or by `f` may unwind (longjmp) through
-    // this frame; every string is copied by lua_pushlstring.
+    // this frame; every string is copied by lua_pushlstring. A kept table is replaced (upvalue
+    // and global) only once its successor is complete, so the two always agree.
     unsafe {
         let p = ffi::lua_touserdata(state, 2) as *const RunArgs<'_>;
         let Some(run) = p.as_ref() else { return 0 };
         ffi::lua_settop(state, 1);
-        for (name, items) in [(c"KEYS", run.keys), (c"ARGV", run.args)] {
+        for (slot, name, items) in [(1, c"KEYS", run.keys), (2, c"ARGV", run.args)] {
             // In the layout Redis's growing it ends with (luaCreateArray: lua_newtable, then
             // one lua_rawseti after the other), made at once.
-            ffi::lua_createtable(state, grown_array_size(items.len()), 0);
+            let size = grown_array_size(items.len());
+            let kept = ffi::lua_upvalueindex(slot);
+            let reused = run.as_globals && lua_c::lua_alt_reuse_array(state, kept, size) != 0;
+            if reused {
+                ffi::lua_pushvalue(state, kept);
+            } else {
+                ffi::lua_createtable(state, size, 0);
+            }
             for (i, item) in items.iter().enumerate() {
                 ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
                 ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i + 1).unwrap_or(ffi::lua_Integer::MAX));
             }
-            if run.as_globals {
+            if reused {
+                ffi::lua_pop(state, 1);
+            } else if run.as_globals {
+                ffi::lua_pushvalue(state, -1);
                 lua_c::lua_enablereadonlytable(state, ffi::LUA_GLOBALSINDEX, 0);
                 ffi::lua_setfield(state, ffi::LUA_GLOBALSINDEX, name.as_ptr());
                 lua_c::lua_enablereadonlytable(state, ffi::LUA_GLOBALSINDEX, 1);
+                ffi::lua_replace(state, kept);
             }
         }
         ffi::lua_call(state, if run.as_globals { 0 } else { 2 }, 1);
