@@ -1090,14 +1090,16 @@ pub fn field_types<const N: usize>(
     })
 }
 
-/// The VM's run entry (see `call_run`): a C closure, made once per VM, whose two upvalues
-/// keep the KEYS and ARGV tables of the last EVAL run.
+/// The VM's run entry (see `call_run`): a C closure, made once per VM, whose upvalues keep
+/// the KEYS and ARGV tables of the last EVAL run (1, 2) and the two arrays of the last run
+/// of a function that could not keep them (3, 4).
 pub fn run_entry_function(lua: &mlua::Lua) -> mlua::Result<mlua::Function> {
     // SAFETY: `run_entry` follows the lua_CFunction contract (see there); exec_raw pushes the
     // two nils that become its upvalues and takes the closure left on the stack.
     unsafe {
-        lua.exec_raw::<mlua::Function>((mlua::Value::Nil, mlua::Value::Nil), |state| {
-            mlua::ffi::lua_pushcclosure(state, run_entry, 2)
+        let nil = mlua::Value::Nil;
+        lua.exec_raw::<mlua::Function>((nil.clone(), nil.clone(), nil.clone(), nil), |state| {
+            mlua::ffi::lua_pushcclosure(state, run_entry, 4)
         })
     }
 }
@@ -1107,12 +1109,13 @@ pub fn run_entry_function(lua: &mlua::Lua) -> mlua::Result<mlua::Function> {
 /// (with the two arrays, or with nothing) for one result. Only `call_run` calls it (scripts
 /// cannot reach it), with the pointer of a `RunArgs` that outlives the call.
 ///
-/// An EVAL run refills the previous run's KEYS and ARGV tables (kept as the closure's
-/// upvalues, and still the globals) when they can be made exactly what a new table would be
-/// without allocating (lua_alt_reuse_array: no metatable, no hash part, the same array
-/// size). No script can keep a reference to them past its run (the globals, every table
-/// reachable from them and the string metatable are read-only: lua::sandbox), so no script
-/// can tell; a function's two arrays are always new (its library can keep them).
+/// A run refills the previous run's tables (kept as the closure's upvalues; for EVAL, still
+/// the globals) when they can be made exactly what a new table would be without allocating
+/// (lua_alt_reuse_array: no metatable, no hash part, the same array size), and when nothing
+/// can have kept a reference to them past that run: the globals, every table reachable from
+/// them and the string metatable are read-only (lua::sandbox), so an EVAL script cannot, nor
+/// can a function that is a Lua function without upvalues (it reaches nothing its library
+/// made). A function with upvalues always gets new arrays, never kept.
 unsafe extern "C-unwind" fn run_entry(state: *mut mlua::ffi::lua_State) -> c_int {
     use mlua::ffi;
     // SAFETY: the pointer is a live `RunArgs` (contract above); nothing here has a
@@ -1123,12 +1126,14 @@ unsafe extern "C-unwind" fn run_entry(state: *mut mlua::ffi::lua_State) -> c_int
         let p = ffi::lua_touserdata(state, 2) as *const RunArgs<'_>;
         let Some(run) = p.as_ref() else { return 0 };
         ffi::lua_settop(state, 1);
-        for (slot, name, items) in [(1, c"KEYS", run.keys), (2, c"ARGV", run.args)] {
+        let keeps = run.as_globals || (ffi::lua_iscfunction(state, 1) == 0 && !has_upvalue(state, 1));
+        let first = if run.as_globals { 1 } else { 3 };
+        for (slot, name, items) in [(first, c"KEYS", run.keys), (first + 1, c"ARGV", run.args)] {
             // In the layout Redis's growing it ends with (luaCreateArray: lua_newtable, then
             // one lua_rawseti after the other), made at once.
             let size = grown_array_size(items.len());
             let kept = ffi::lua_upvalueindex(slot);
-            let reused = run.as_globals && lua_c::lua_alt_reuse_array(state, kept, size) != 0;
+            let reused = keeps && lua_c::lua_alt_reuse_array(state, kept, size) != 0;
             if reused {
                 ffi::lua_pushvalue(state, kept);
             } else {
@@ -1138,9 +1143,15 @@ unsafe extern "C-unwind" fn run_entry(state: *mut mlua::ffi::lua_State) -> c_int
                 ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
                 ffi::lua_rawseti(state, -2, ffi::lua_Integer::try_from(i + 1).unwrap_or(ffi::lua_Integer::MAX));
             }
-            if reused {
+            if !run.as_globals {
+                // The function's argument stays on the stack.
+                if keeps && !reused {
+                    ffi::lua_pushvalue(state, -1);
+                    ffi::lua_replace(state, kept);
+                }
+            } else if reused {
                 ffi::lua_pop(state, 1);
-            } else if run.as_globals {
+            } else {
                 ffi::lua_pushvalue(state, -1);
                 lua_c::lua_enablereadonlytable(state, ffi::LUA_GLOBALSINDEX, 0);
                 ffi::lua_setfield(state, ffi::LUA_GLOBALSINDEX, name.as_ptr());
@@ -1151,6 +1162,21 @@ unsafe extern "C-unwind" fn run_entry(state: *mut mlua::ffi::lua_State) -> c_int
         ffi::lua_call(state, if run.as_globals { 0 } else { 2 }, 1);
         1
     }
+}
+
+/// Whether the function at `index` has an upvalue (a Lua function reaches no other state).
+///
+/// # Safety
+/// `index` is a valid stack index with room for one more value.
+unsafe fn has_upvalue(state: *mut mlua::ffi::lua_State, index: c_int) -> bool {
+    // SAFETY: lua_getupvalue pushes the upvalue only when it exists.
+    unsafe {
+        if mlua::ffi::lua_getupvalue(state, index, 1).is_null() {
+            return false;
+        }
+        mlua::ffi::lua_pop(state, 1);
+    }
+    true
 }
 
 /// What `flat_array` hands over: the count first, then each element.
