@@ -20,6 +20,9 @@ pub(super) mod lua_c {
         /// Clears the table at `index` into a new `lua_createtable(size, 0)` table if that
         /// needs no allocation: 1, or 0 having changed nothing (build.rs patch of lapi.c).
         pub fn lua_alt_reuse_array(state: *mut lua_State, index: c_int, size: c_int) -> c_int;
+        /// How many results the caller of the running C function takes (-1: all; 0: the call
+        /// is a statement) (build.rs patch of lapi.c).
+        pub fn lua_alt_wanted(state: *mut lua_State) -> c_int;
         /// Polled by the pattern matcher (build.rs patch of lstrlib.c).
         pub static mut lua_alt_match_interrupt: Option<unsafe extern "C" fn() -> c_int>;
         /// Sets this thread's floor for pattern matching (lstrlib.c); returns the old one.
@@ -841,6 +844,12 @@ unsafe extern "C-unwind" fn command_trampoline(state: *mut mlua::ffi::lua_State)
         let nargs = ffi::lua_gettop(state);
         let call_args = if let Some(outcome) = call_direct(state, nargs) {
             ffi::lua_settop(state, 0);
+            if !matches!(outcome, Direct::Deferred) && lua_c::lua_alt_wanted(state) == 0 {
+                // A call made as a statement: its value would be dropped unseen, so it is not
+                // built (a direct outcome is never an error reply, the one value that raises).
+                drop(outcome);
+                return 0;
+            }
             // The outcome moves on before anything here can raise.
             if push_direct(state, outcome) {
                 // A number, a string, false or nil: never an error table to raise.
