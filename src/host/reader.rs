@@ -21,6 +21,11 @@ use mlua::ffi;
 unsafe extern "C" {
     /// lua_checkstack that returns 0 instead of raising (build.rs patch of lapi.c).
     fn lua_alt_checkstack(state: *mut ffi::lua_State, size: c_int) -> c_int;
+    /// The string at `idx` (1..top), unconverted, or null (build.rs patch of lapi.c).
+    fn lua_alt_string_at(state: *mut ffi::lua_State, idx: c_int, len: *mut usize) -> *const std::ffi::c_char;
+    /// lua_isnumber + lua_tonumber of `idx` (1..top) in one step: 1 and `*n`, or 0 (build.rs
+    /// patch of lapi.c).
+    fn lua_alt_number_at(state: *mut ffi::lua_State, idx: c_int, n: *mut ffi::lua_Number) -> c_int;
 }
 
 /// A stack position (absolute index) holding a value of the walk.
@@ -442,14 +447,21 @@ unsafe fn run_raw(state: *mut ffi::lua_State, f: impl FnOnce(&mut Call<'_>) -> m
     unsafe {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let nargs = ffi::lua_gettop(state);
-            let mut call = Call { state, nargs, room: 0, _frame: PhantomData };
+            let mut call = Call { state, nargs, room: 0, tail: None, _frame: PhantomData };
             match f(&mut call) {
-                Ok(n) => Ok(n),
+                Ok(n) => Ok((n, call.tail.take())),
                 Err(e) => Err(crate::lua::raw_error_message(&e)),
             }
         }));
         let (here, msg) = match outcome {
-            Ok(Ok(n)) => return n,
+            Ok(Ok((n, None))) => return n,
+            Ok(Ok((n, Some(tail)))) => {
+                // Room was made for it; a memory error raised by the push unwinds through
+                // frames that own nothing (the tail's bytes are plain data).
+                let bytes = tail.bytes.get(..tail.len).unwrap_or_default();
+                ffi::lua_pushlstring(state, bytes.as_ptr().cast(), bytes.len());
+                return n;
+            }
             Ok(Err(m)) => m,
             Err(_) => (false, b"internal error in a library function".to_vec()),
         };
@@ -480,8 +492,20 @@ pub struct Call<'f> {
     state: *mut ffi::lua_State,
     nargs: c_int,
     room: c_int,
+    /// A small last result, pushed by the trampoline once the function's frames are gone
+    /// (see `push_buffer_last`).
+    tail: Option<Tail>,
     _frame: PhantomData<&'f ()>,
 }
+
+/// The bytes of a small last result (see `Call::push_buffer_last`).
+struct Tail {
+    bytes: [u8; TAIL],
+    len: usize,
+}
+
+/// The largest last result pushed by the trampoline.
+const TAIL: usize = 64;
 
 impl<'f> Call<'f> {
     /// How many arguments the function got.
@@ -522,15 +546,25 @@ impl<'f> Call<'f> {
     /// lua_isnumber + lua_tonumber: numbers, and strings Lua reads as numbers (no
     /// conversion is stored, nothing allocated).
     pub fn number(&self, idx: usize) -> Option<f64> {
-        let i = self.index(idx)?;
-        // SAFETY: a valid index; both only read the value.
-        unsafe { (ffi::lua_isnumber(self.state, i) != 0).then(|| ffi::lua_tonumber(self.state, i)) }
+        let i = c_int::try_from(idx).ok()?;
+        let mut n: ffi::lua_Number = 0.0;
+        // SAFETY: lua_alt_number_at checks the index against the top and only reads the value.
+        (unsafe { lua_alt_number_at(self.state, i, &mut n) } != 0).then_some(n)
     }
 
     /// lua_tolstring of an argument: strings, and numbers converted in place (as
     /// luaL_checklstring does); `None` for other types.
     pub fn lstring(&mut self, idx: usize) -> mlua::Result<Option<&'f [u8]>> {
-        let Some(i) = self.index(idx).filter(|&i| i <= self.nargs) else { return Ok(None) };
+        let Some(i) = c_int::try_from(idx).ok().filter(|&i| i >= 1 && i <= self.nargs) else { return Ok(None) };
+        let mut len = 0usize;
+        // SAFETY: an argument index (lua_alt_string_at checks it against the top too); the
+        // bytes of a string argument live as long as it stays in its slot, the whole call.
+        unsafe {
+            let p = lua_alt_string_at(self.state, i, &mut len);
+            if !p.is_null() {
+                return Ok(Some(std::slice::from_raw_parts(p.cast::<u8>(), len)));
+            }
+        }
         // SAFETY: a valid argument index. A number is converted in place by a protected
         // step (it allocates the string); the bytes of a string argument live as long as the
         // argument stays in its slot, which is the whole call (`'f`).
@@ -622,7 +656,13 @@ impl<'f> Call<'f> {
     /// see LuaBuf::finish).
     pub fn push_buffer(&mut self, mut buf: super::LuaBuf) -> mlua::Result<()> {
         self.make_room(1)?;
-        match buf.finish()? {
+        let finished = buf.finish()?;
+        self.push_finished(finished)
+    }
+
+    /// Pushes finished bytes (room for one value made by the caller).
+    fn push_finished(&mut self, finished: super::lua::Finished<'_>) -> mlua::Result<()> {
+        match finished {
             super::lua::Finished::Bytes(b) => self.protected(OP_PUSHSTRING, 0, b)?,
             super::lua::Finished::Block(data, len) => {
                 // SAFETY: the block is exactly `len` bytes of this VM; the operation hands it
@@ -634,6 +674,28 @@ impl<'f> Call<'f> {
         }
         self.room -= 1;
         Ok(())
+    }
+
+    /// As `push_buffer`, for the function's last push: a small output is copied aside and
+    /// pushed by the trampoline after the function returned (a plain push: no protected step
+    /// is needed once no Rust frame is left to skip). Nothing may be pushed after it.
+    pub fn push_buffer_last(&mut self, mut buf: super::LuaBuf) -> mlua::Result<()> {
+        if buf.len() > TAIL {
+            return self.push_buffer(buf);
+        }
+        self.make_room(1)?;
+        let finished = buf.finish()?;
+        if let super::lua::Finished::Bytes(b) = finished {
+            let mut tail = Tail { bytes: [0; TAIL], len: 0 };
+            if let Some(dst) = tail.bytes.get_mut(..b.len()) {
+                dst.copy_from_slice(b);
+                tail.len = b.len();
+                self.tail = Some(tail);
+                self.room -= 1;
+                return Ok(());
+            }
+        }
+        self.push_finished(finished)
     }
 
     /// luaL_argerror's text for argument `narg` (the function's name from its call info,

@@ -279,7 +279,7 @@ fn pack(c: &mut Call<'_>) -> Result<c_int> {
         }
         total = total.wrapping_add(size);
     }
-    c.push_buffer(out)?;
+    c.push_buffer_last(out)?;
     Ok(1)
 }
 
