@@ -17,6 +17,21 @@ pub(super) mod lua_c {
         pub fn lua_isreadonlytable(state: *mut lua_State, index: c_int) -> c_int;
         /// 1 if the value at `index` is a table with a hash part (build.rs patch of ltable.c).
         pub fn lua_alt_hashpart(state: *mut lua_State, index: c_int) -> c_int;
+        /// Element `n` of the table at `idx`, read where it lies: its type, and a string's
+        /// bytes, a number or a boolean's truth (build.rs patch of lapi.c).
+        pub fn lua_alt_array_item(
+            state: *mut lua_State,
+            idx: c_int,
+            n: c_int,
+            s: *mut *const std::ffi::c_char,
+            len: *mut usize,
+            num: *mut mlua::ffi::lua_Number,
+        ) -> c_int;
+        /// The string at `idx` (1..top), unconverted, or null (build.rs patch of lapi.c).
+        pub fn lua_alt_string_at(state: *mut lua_State, idx: c_int, len: *mut usize) -> *const std::ffi::c_char;
+        /// lua_isnumber + lua_tonumber of `idx` (1..top) in one step: 1 and `*n`, or 0
+        /// (build.rs patch of lapi.c).
+        pub fn lua_alt_number_at(state: *mut lua_State, idx: c_int, n: *mut mlua::ffi::lua_Number) -> c_int;
         /// Clears the table at `index` into a new `lua_createtable(size, 0)` table if that
         /// needs no allocation: 1, or 0 having changed nothing (build.rs patch of lapi.c).
         pub fn lua_alt_reuse_array(state: *mut lua_State, index: c_int, size: c_int) -> c_int;
@@ -598,30 +613,28 @@ unsafe fn read_args<'n, 'a>(
     args: &'a mut [&'n [u8]],
 ) -> Option<(&'n [u8], &'a [&'n [u8]])> {
     use mlua::ffi;
-    for (i, slot) in (1..).zip(numbers.iter_mut()) {
-        // SAFETY: index i is within the call's arguments.
-        match unsafe { ffi::lua_type(state, i) } {
-            ffi::LUA_TSTRING => {}
-            // SAFETY: a number at index i.
-            ffi::LUA_TNUMBER => *slot = Some(crate::lua::number::NumText::new(unsafe { ffi::lua_tonumber(state, i) })),
-            _ => return None,
+    // Strings are read in the first pass; numbers are formatted in their own slots, and only
+    // borrowed once none is written any more.
+    for ((i, slot), arg) in (1..).zip(numbers.iter_mut()).zip(args.iter_mut()) {
+        let mut len = 0usize;
+        // SAFETY: index i is within the call's arguments; a string's pointer is valid while
+        // it stays there, and Lua strings are `len` readable bytes.
+        unsafe {
+            let p = lua_c::lua_alt_string_at(state, i, &mut len);
+            if !p.is_null() {
+                *arg = std::slice::from_raw_parts(p.cast::<u8>(), len);
+            } else if ffi::lua_type(state, i) == ffi::LUA_TNUMBER {
+                *slot = Some(crate::lua::number::NumText::new(ffi::lua_tonumber(state, i)));
+            } else {
+                return None;
+            }
         }
     }
     let numbers: &'n [Option<crate::lua::number::NumText>] = numbers;
-    for ((i, arg), number) in (1..).zip(args.iter_mut()).zip(numbers) {
-        *arg = match number {
-            Some(text) => text.as_bytes(),
-            None => {
-                let mut len = 0usize;
-                // SAFETY: a string at index i; the pointer is valid while it stays there.
-                let p = unsafe { ffi::lua_tolstring(state, i, &mut len) };
-                if p.is_null() {
-                    return None;
-                }
-                // SAFETY: Lua strings are `len` readable bytes.
-                unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }
-            }
-        };
+    for (arg, number) in args.iter_mut().zip(numbers) {
+        if let Some(text) = number {
+            *arg = text.as_bytes();
+        }
     }
     let (name, rest) = args.split_first()?;
     Some((name, rest))
@@ -949,8 +962,8 @@ pub enum Ran {
 /// an array: to its header) it comes back as a value like the rest.
 pub fn call_run(
     lua: &mlua::Lua,
-    handler: &mlua::Function,
-    entry: &mlua::Function,
+    handler: &mlua::RegistryKey,
+    entry: &mlua::RegistryKey,
     f: &mlua::RegistryKey,
     run_args: &RunArgs<'_>,
     scalar: &mut dyn FnMut(Scalar<'_>) -> bool,
@@ -967,10 +980,8 @@ pub fn call_run(
             if ffi::lua_checkstack(state, 5) == 0 {
                 return Err(mlua::Error::StackError);
             }
-            if let Err(e) = raw.push(handler).and_then(|()| raw.push(entry)) {
-                ffi::lua_settop(state, top);
-                return Err(e);
-            }
+            ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(handler.id()));
+            ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(entry.id()));
             ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.id()));
             ffi::lua_pushlightuserdata(state, run_args.as_light_userdata().0);
             let status = ffi::lua_pcall(state, 2, 1, top + 1);
@@ -1012,54 +1023,45 @@ unsafe fn plain_array(state: *mut mlua::ffi::lua_State) -> Option<Scalar<'static
     use mlua::ffi;
     let (mut len, mut bytes) = (0usize, 0usize);
     loop {
-        // SAFETY: as this function's; each element is popped before the next.
-        let ty = unsafe {
-            ffi::lua_rawgeti(state, -1, ffi::lua_Integer::try_from(len + 1).ok()?);
-            ffi::lua_type(state, -1)
-        };
-        if ty == ffi::LUA_TSTRING {
-            // SAFETY: a string at -1.
-            bytes = bytes.saturating_add(unsafe { ffi::lua_objlen(state, -1) });
-        }
-        // SAFETY: the element pushed above.
-        unsafe { ffi::lua_pop(state, 1) };
-        match ty {
+        let n = c_int::try_from(len + 1).ok()?;
+        let (mut s, mut size, mut num) = (std::ptr::null(), 0usize, 0.0);
+        // SAFETY: as this function's; nothing is pushed.
+        match unsafe { lua_c::lua_alt_array_item(state, -1, n, &mut s, &mut size, &mut num) } {
             ffi::LUA_TNIL => return Some(Scalar::Array { len, bytes }),
-            ffi::LUA_TSTRING | ffi::LUA_TNUMBER | ffi::LUA_TBOOLEAN => len += 1,
+            ffi::LUA_TSTRING => {
+                bytes = bytes.saturating_add(size);
+                len += 1;
+            }
+            ffi::LUA_TNUMBER | ffi::LUA_TBOOLEAN => len += 1,
             _ => return None,
         }
     }
 }
 
-/// Hands `write` every element of the plain array at the top of the stack (`plain_array`
-/// said it is one), in order.
+/// Writes each element of the plain array at the top of the stack (see `plain_array`), in
+/// order, up to its first nil.
 ///
 /// # Safety
-/// As `plain_array`'s.
+/// `state` has the array at -1; `write` runs no Lua code (a string's bytes are read where
+/// the table holds them).
 unsafe fn each_element(state: *mut mlua::ffi::lua_State, write: &mut dyn FnMut(Scalar<'_>) -> bool) {
     use mlua::ffi;
-    let mut i: ffi::lua_Integer = 1;
+    let mut i: c_int = 1;
     loop {
-        // SAFETY: as this function's; a string's bytes are read while it is on the stack.
-        unsafe {
-            ffi::lua_rawgeti(state, -1, i);
-            let element = match ffi::lua_type(state, -1) {
-                ffi::LUA_TSTRING => {
-                    let mut len = 0usize;
-                    let p = ffi::lua_tolstring(state, -1, &mut len);
-                    Scalar::Str(if p.is_null() { &[] } else { std::slice::from_raw_parts(p.cast::<u8>(), len) })
-                }
-                ffi::LUA_TNUMBER => Scalar::Number(ffi::lua_tonumber(state, -1)),
-                ffi::LUA_TBOOLEAN => Scalar::Bool(ffi::lua_toboolean(state, -1) != 0),
-                _ => {
-                    ffi::lua_pop(state, 1);
-                    return;
-                }
-            };
-            write(element);
-            ffi::lua_pop(state, 1);
-        }
-        i += 1;
+        let (mut s, mut size, mut num) = (std::ptr::null(), 0usize, 0.0);
+        // SAFETY: as this function's; nothing is pushed; a string's bytes stay valid while
+        // the table holds it, which is past `write`.
+        let element = match unsafe { lua_c::lua_alt_array_item(state, -1, i, &mut s, &mut size, &mut num) } {
+            ffi::LUA_TSTRING => {
+                Scalar::Str(if s.is_null() { &[] } else { unsafe { std::slice::from_raw_parts(s.cast::<u8>(), size) } })
+            }
+            ffi::LUA_TNUMBER => Scalar::Number(num),
+            ffi::LUA_TBOOLEAN => Scalar::Bool(num != 0.0),
+            _ => return,
+        };
+        write(element);
+        let Some(next) = i.checked_add(1) else { return };
+        i = next;
     }
 }
 

@@ -21,12 +21,9 @@ use mlua::ffi;
 unsafe extern "C" {
     /// lua_checkstack that returns 0 instead of raising (build.rs patch of lapi.c).
     fn lua_alt_checkstack(state: *mut ffi::lua_State, size: c_int) -> c_int;
-    /// The string at `idx` (1..top), unconverted, or null (build.rs patch of lapi.c).
-    fn lua_alt_string_at(state: *mut ffi::lua_State, idx: c_int, len: *mut usize) -> *const std::ffi::c_char;
-    /// lua_isnumber + lua_tonumber of `idx` (1..top) in one step: 1 and `*n`, or 0 (build.rs
-    /// patch of lapi.c).
-    fn lua_alt_number_at(state: *mut ffi::lua_State, idx: c_int, n: *mut ffi::lua_Number) -> c_int;
 }
+
+use super::lua::lua_c::{lua_alt_number_at, lua_alt_string_at};
 
 /// A stack position (absolute index) holding a value of the walk.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -205,10 +205,11 @@ struct FunctionEnv {
 
 pub struct LuaVm {
     lua: Lua,
-    /// The message handler of every run (`__redis__err__handler`).
-    handler: Function,
-    /// The run entry (host::call_run): builds KEYS/ARGV and calls the script.
-    entry: Function,
+    /// The message handler of every run (`__redis__err__handler`), in the registry (a run
+    /// pushes it by its slot).
+    handler: mlua::RegistryKey,
+    /// The run entry (host::call_run): builds KEYS/ARGV and calls the script; in the registry.
+    entry: mlua::RegistryKey,
     /// Lua's own pcall: runs a library's code at FUNCTION LOAD for its raw error value.
     run_library: Function,
     functions: Option<FunctionEnv>,
@@ -373,7 +374,8 @@ impl LuaVm {
             // registry only (function_lua.c), so libraries never see it.
             globals.raw_set("__redis__err__handler", handler.clone())?;
         }
-        let entry = crate::host::run_entry_function(&lua)?;
+        let entry = lua.create_registry_value(crate::host::run_entry_function(&lua)?)?;
+        let handler = lua.create_registry_value(handler)?;
         sandbox::enclose(&lua)?;
         let functions = match kind {
             VmKind::Eval => None,
