@@ -17,6 +17,9 @@ pub(super) mod lua_c {
         pub fn lua_isreadonlytable(state: *mut lua_State, index: c_int) -> c_int;
         /// 1 if the value at `index` is a table with a hash part (build.rs patch of ltable.c).
         pub fn lua_alt_hashpart(state: *mut lua_State, index: c_int) -> c_int;
+        /// `t[n] = s` for the table `t` on top of the stack, as lua_pushlstring + lua_rawseti
+        /// (build.rs patch of lapi.c).
+        pub fn lua_alt_seti_string(state: *mut lua_State, n: c_int, s: *const std::ffi::c_char, len: usize);
         /// Element `n` of the table at `idx`, read where it lies: its type, and a string's
         /// bytes, a number or a boolean's truth (build.rs patch of lapi.c).
         pub fn lua_alt_array_item(
@@ -809,7 +812,9 @@ unsafe fn push_array(
             match item {
                 Item::Int(v) => ffi::lua_pushnumber(state, v as ffi::lua_Number),
                 Item::Bulk(b) => {
-                    ffi::lua_pushlstring(state, b.as_ptr().cast(), b.len());
+                    let Ok(slot) = c_int::try_from(i) else { return false };
+                    lua_c::lua_alt_seti_string(state, slot, b.as_ptr().cast(), b.len());
+                    continue;
                 }
                 Item::Null if resp3 => ffi::lua_pushnil(state),
                 Item::Null => ffi::lua_pushboolean(state, 0),
