@@ -5,7 +5,6 @@
 //! closes the run.
 
 use std::ffi::{CStr, CString};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::cmdinfo;
@@ -63,11 +62,20 @@ enum SlotRule {
     Fixed(u16),
 }
 
-static CURRENT: Mutex<Option<Run>> = Mutex::new(None);
+thread_local! {
+    /// The run in progress. Scripts run on the main thread only, and so does everything that
+    /// reads their run (another thread sees none): no lock, no atomic operation per run.
+    static CURRENT: std::cell::RefCell<Option<Run>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `f` on the slot of the run in progress; `None` if it is in use already (never: it is
+/// taken only briefly, never across a call back into Redis) or gone (thread exit).
+fn with_current<R>(f: impl FnOnce(&mut Option<Run>) -> R) -> Option<R> {
+    CURRENT.try_with(|c| c.try_borrow_mut().ok().map(|mut slot| f(&mut slot))).ok().flatten()
+}
 
 fn with_run<R>(f: impl FnOnce(&mut Run) -> R) -> Option<R> {
-    let mut guard = CURRENT.lock().ok()?;
-    guard.as_mut().map(f)
+    with_current(|slot| slot.as_mut().map(f)).flatten()
 }
 
 thread_local! {
@@ -209,12 +217,19 @@ impl RunGuard {
                 keys.first().map_or(SlotRule::Open, |k| SlotRule::Fixed(keyslot::key_slot(k)))
             },
         };
-        let mut current = CURRENT.lock().map_err(|_| ScriptError::err("script run state unavailable"))?;
-        if current.is_some() {
-            return Err(ScriptError::err("a script is already running"));
-        }
         let state = run.call_state();
-        *current = Some(run);
+        let placed = with_current(|slot| {
+            if slot.is_some() {
+                return false;
+            }
+            *slot = Some(run);
+            true
+        });
+        match placed {
+            Some(true) => {}
+            Some(false) => return Err(ScriptError::err("a script is already running")),
+            None => return Err(ScriptError::err("script run state unavailable")),
+        }
         let _ = CALL_STATE.try_with(|c| c.set(Some(state)));
         Ok(RunGuard { started })
     }
@@ -228,8 +243,7 @@ impl RunGuard {
 impl Drop for RunGuard {
     fn drop(&mut self) {
         let _ = CALL_STATE.try_with(|c| c.set(None));
-        let Ok(mut current) = CURRENT.lock() else { return };
-        if let Some(run) = current.take() {
+        if let Some(run) = with_current(Option::take).flatten() {
             if run.db_changed {
                 run.ctx.select_db(run.caller_db);
             }
@@ -546,16 +560,14 @@ pub struct Suspended(Run, Option<CallState>);
 
 pub fn suspend() -> Option<Suspended> {
     let state = CALL_STATE.try_with(std::cell::Cell::take).ok().flatten();
-    CURRENT.lock().ok()?.take().map(|run| Suspended(run, state))
+    with_current(Option::take).flatten().map(|run| Suspended(run, state))
 }
 
 /// Puts a suspended run back, with the context of the command that resumes it.
 pub fn restore(run: Option<Suspended>, ctx: &Ctx) {
     let Some(Suspended(mut run, state)) = run else { return };
     run.ctx = *ctx;
-    if let Ok(mut current) = CURRENT.lock() {
-        *current = Some(run);
-    }
+    let _ = with_current(|slot| *slot = Some(run));
     let state = state.map(|s| CallState { ctx: *ctx, ..s });
     let _ = CALL_STATE.try_with(|c| c.set(state));
 }

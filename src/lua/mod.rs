@@ -219,6 +219,8 @@ pub struct LuaVm {
     scratch: Table,
     result_keys: convert::ResultKeys,
     calls: u32,
+    /// The VM's bytes after the last periodic GC step (see collect_garbage_sometimes).
+    bytes_at_step: usize,
     /// The INFO gauge of this VM's memory, read from the VM while it is in service.
     memory_gauge: &'static crate::metrics::LiveGauge,
     /// Set once a kill switched the hook to every line; the next run restores the count hook.
@@ -397,6 +399,7 @@ impl LuaVm {
             scratch,
             result_keys,
             calls: 0,
+            bytes_at_step: 0,
             memory_gauge: match kind {
                 VmKind::Eval => &crate::metrics::EVAL_VM_BYTES,
                 VmKind::Functions => &crate::metrics::FUNCTIONS_VM_BYTES,
@@ -627,7 +630,13 @@ impl LuaVm {
         self.calls += 1;
         if self.calls >= 50 {
             self.calls = 0;
-            let _ = self.lua.gc_step();
+            // Runs that allocated nothing (the VM's bytes unchanged since the last step) leave
+            // the collector nothing to do: the step would only walk the heap again.
+            let bytes = self.lua.used_memory();
+            if bytes != self.bytes_at_step {
+                let _ = self.lua.gc_step();
+                self.bytes_at_step = self.lua.used_memory();
+            }
         }
     }
 
