@@ -229,9 +229,9 @@ impl Functions {
         if let Ok(mut stats) = function.stats.lock() {
             stats.record(run.started(), outcome.is_err());
         }
-        metrics::FCALL_CALLS.add(1);
+        metrics::FCALL_CALLS.bump();
         if outcome.is_err() {
-            metrics::FCALL_ERRORS.add(1);
+            metrics::FCALL_ERRORS.bump();
         }
         outcome.map_err(|failure| ScriptError::Coded(failure.0))
     }

@@ -14,6 +14,11 @@ impl Metric {
     pub fn add(&self, n: u64) {
         self.0.fetch_add(n, Ordering::Relaxed);
     }
+    /// `add(1)` for a counter only the main thread writes (a run's counters): a plain load
+    /// and store, no locked instruction on the run path; readers still see whole values.
+    pub fn bump(&self) {
+        self.0.store(self.0.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    }
     pub fn set(&self, v: u64) {
         self.0.store(v, Ordering::Relaxed);
     }

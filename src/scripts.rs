@@ -192,9 +192,9 @@ impl Scripts {
         let run = RunGuard::enter(ctx, RunName::Sha(*sha), script.flags, access, keys)?;
         let outcome = vm.run_eval(&script.function, keys, args, ctx, sha);
         script.stats.get_or_insert_with(Default::default).record(run.started(), outcome.is_err());
-        metrics::EVAL_CALLS.add(1);
+        metrics::EVAL_CALLS.bump();
         if outcome.is_err() {
-            metrics::EVAL_ERRORS.add(1);
+            metrics::EVAL_ERRORS.bump();
         }
         outcome.map_err(|failure| ScriptError::Coded(failure.0))
     }

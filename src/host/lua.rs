@@ -17,6 +17,8 @@ pub(super) mod lua_c {
         pub fn lua_isreadonlytable(state: *mut lua_State, index: c_int) -> c_int;
         /// 1 if the value at `index` is a table with a hash part (build.rs patch of ltable.c).
         pub fn lua_alt_hashpart(state: *mut lua_State, index: c_int) -> c_int;
+        /// lua_checkstack that returns 0 instead of raising (build.rs patch of lapi.c).
+        pub fn lua_alt_checkstack(state: *mut lua_State, size: c_int) -> c_int;
         /// `t[n] = s` for the table `t` on top of the stack, as lua_pushlstring + lua_rawseti
         /// (build.rs patch of lapi.c).
         pub fn lua_alt_seti_string(state: *mut lua_State, n: c_int, s: *const std::ffi::c_char, len: usize);
@@ -967,6 +969,7 @@ pub enum Ran {
 /// an array: to its header) it comes back as a value like the rest.
 pub fn call_run(
     lua: &mlua::Lua,
+    main: MainThread,
     handler: &mlua::RegistryKey,
     entry: &mlua::RegistryKey,
     f: &mlua::RegistryKey,
@@ -974,49 +977,52 @@ pub fn call_run(
     scalar: &mut dyn FnMut(Scalar<'_>) -> bool,
 ) -> mlua::Result<Ran> {
     use mlua::ffi;
-    lua.exec_raw_lua(|raw| {
-        // SAFETY: the stack is checked for room and restored to `top` on every path; the
-        // registry slot holds the compiled function (`f` keeps it alive); the light userdata
-        // points at `run_args`, which outlives the call; a string's bytes are read while it
-        // is on the stack.
-        unsafe {
-            let state = raw.state();
-            let top = ffi::lua_gettop(state);
-            if ffi::lua_checkstack(state, 5) == 0 {
-                return Err(mlua::Error::StackError);
-            }
-            ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(handler.id()));
-            ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(entry.id()));
-            ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.id()));
-            ffi::lua_pushlightuserdata(state, run_args.as_light_userdata().0);
-            let status = ffi::lua_pcall(state, 2, 1, top + 1);
-            if status == 0 {
-                let result = match ffi::lua_type(state, -1) {
-                    ffi::LUA_TNUMBER => Some(Scalar::Number(ffi::lua_tonumber(state, -1))),
-                    ffi::LUA_TSTRING => {
-                        let mut len = 0usize;
-                        let p = ffi::lua_tolstring(state, -1, &mut len);
-                        (!p.is_null()).then(|| Scalar::Str(std::slice::from_raw_parts(p.cast::<u8>(), len)))
-                    }
-                    ffi::LUA_TBOOLEAN => Some(Scalar::Bool(ffi::lua_toboolean(state, -1) != 0)),
-                    ffi::LUA_TNIL => Some(Scalar::Nil),
-                    ffi::LUA_TTABLE if lua_c::lua_alt_hashpart(state, -1) == 0 => plain_array(state),
-                    _ => None,
-                };
-                let array = matches!(result, Some(Scalar::Array { .. }));
-                if result.is_some_and(&mut *scalar) {
-                    if array {
-                        each_element(state, scalar);
-                    }
-                    ffi::lua_settop(state, top);
-                    return Ok(Ran::Written);
+    let state = main.0 as *mut ffi::lua_State;
+    // SAFETY: `main` is the VM's main thread, on which every run starts (outside any callback,
+    // on the thread that owns the VM: mlua's lock is taken only where mlua reads the result);
+    // the stack is checked for room (never raising) and restored to `top` on every path; the
+    // registry slots hold the handler, the entry and the compiled function (the keys keep
+    // them alive); the light userdata points at `run_args`, which outlives the call; a
+    // string's bytes are read while it is on the stack.
+    unsafe {
+        let top = ffi::lua_gettop(state);
+        if lua_c::lua_alt_checkstack(state, 5) == 0 {
+            return Err(mlua::Error::StackError);
+        }
+        ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(handler.id()));
+        ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(entry.id()));
+        ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.id()));
+        ffi::lua_pushlightuserdata(state, run_args.as_light_userdata().0);
+        let status = ffi::lua_pcall(state, 2, 1, top + 1);
+        if status == 0 {
+            let result = match ffi::lua_type(state, -1) {
+                ffi::LUA_TNUMBER => Some(Scalar::Number(ffi::lua_tonumber(state, -1))),
+                ffi::LUA_TSTRING => {
+                    let mut len = 0usize;
+                    let p = ffi::lua_tolstring(state, -1, &mut len);
+                    (!p.is_null()).then(|| Scalar::Str(std::slice::from_raw_parts(p.cast::<u8>(), len)))
                 }
+                ffi::LUA_TBOOLEAN => Some(Scalar::Bool(ffi::lua_toboolean(state, -1) != 0)),
+                ffi::LUA_TNIL => Some(Scalar::Nil),
+                ffi::LUA_TTABLE if lua_c::lua_alt_hashpart(state, -1) == 0 => plain_array(state),
+                _ => None,
+            };
+            let array = matches!(result, Some(Scalar::Array { .. }));
+            if result.is_some_and(&mut *scalar) {
+                if array {
+                    each_element(state, scalar);
+                }
+                ffi::lua_settop(state, top);
+                return Ok(Ran::Written);
             }
+        }
+        // The value goes to mlua (a table to convert, or the error value).
+        Ok(lua.exec_raw_lua(|raw| {
             let value = raw.pop_value();
             ffi::lua_settop(state, top);
-            Ok(Ran::Value(status == 0, value))
-        }
-    })
+            Ran::Value(status == 0, value)
+        }))
+    }
 }
 
 /// The header of the table at the top of the stack (one without a hash part) if its

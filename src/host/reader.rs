@@ -18,12 +18,7 @@ use std::marker::PhantomData;
 
 use mlua::ffi;
 
-unsafe extern "C" {
-    /// lua_checkstack that returns 0 instead of raising (build.rs patch of lapi.c).
-    fn lua_alt_checkstack(state: *mut ffi::lua_State, size: c_int) -> c_int;
-}
-
-use super::lua::lua_c::{lua_alt_number_at, lua_alt_string_at};
+use super::lua::lua_c::{lua_alt_checkstack, lua_alt_number_at, lua_alt_string_at};
 
 /// A stack position (absolute index) holding a value of the walk.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -482,7 +482,7 @@ impl LuaVm {
     ) -> Result<(), ScriptFailure> {
         self.run(sink, name, |vm, scalar| {
             let run_args = crate::host::RunArgs::tables(keys, args);
-            crate::host::call_run(&vm.lua, &vm.handler, &vm.entry, &f.0, &run_args, scalar)
+            crate::host::call_run(&vm.lua, vm.main, &vm.handler, &vm.entry, &f.0, &run_args, scalar)
         })
     }
 
@@ -519,7 +519,7 @@ impl LuaVm {
     ) -> Result<(), ScriptFailure> {
         self.run(sink, name, |vm, scalar| {
             let run_args = crate::host::RunArgs::globals(keys, args);
-            crate::host::call_run(&vm.lua, &vm.handler, &vm.entry, &f.0, &run_args, scalar)
+            crate::host::call_run(&vm.lua, vm.main, &vm.handler, &vm.entry, &f.0, &run_args, scalar)
         })
     }
 
