@@ -19,6 +19,16 @@ struct Patch {
 }
 
 const PATCHES: &[Patch] = &[
+    // Not in Redis: `a % b` of two integers below 2^52 in magnitude (where `a - floor(a/b)*b`
+    // is exact: the quotient's rounding cannot reach the next integer, and q*b and the
+    // difference stay below 2^53) by an integer remainder instead of a division and a call to
+    // floor. The same value, sign of zero included; other operands take Lua's formula.
+    Patch {
+        file: "luaconf.h",
+        why: "integer a % b without floor",
+        find: "#define luai_nummod(a,b)\t((a) - floor((a)/(b))*(b))\n",
+        replace: "static inline double lua_alt_nummod (double a, double b) {\n  if (a > -4503599627370496.0 && a < 4503599627370496.0 &&\n      b > -4503599627370496.0 && b < 4503599627370496.0 && b != 0 &&\n      a == (double)(long long)a && b == (double)(long long)b) {\n    long long x = (long long)a, y = (long long)b, r = x % y;\n    if (r != 0 && ((r < 0) != (y < 0)))\n      r += y;\n    return (double)r;\n  }\n  return a - floor(a/b)*b;\n}\n#define luai_nummod(a,b)\t(lua_alt_nummod((a), (b)))\n",
+    },
     // Not in Redis: a number becomes the string "%.14g" makes of it (concatenation, tostring,
     // lua_tolstring), but one that is a plain integer below 10^14 (what "%.14g" writes as its
     // digits alone) is written digit by digit instead of through sprintf (about 100
