@@ -439,7 +439,8 @@ unsafe fn run_raw(state: *mut ffi::lua_State, f: impl FnOnce(&mut Call<'_>) -> m
     unsafe {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let nargs = ffi::lua_gettop(state);
-            let mut call = Call { state, nargs, room: 0, tail: None, _frame: PhantomData };
+            // Lua calls every C function with LUA_MINSTACK free slots above its arguments.
+            let mut call = Call { state, nargs, room: ffi::LUA_MINSTACK, tail: None, _frame: PhantomData };
             match f(&mut call) {
                 Ok(n) => Ok((n, call.tail.take())),
                 Err(e) => Err(crate::lua::raw_error_message(&e)),
