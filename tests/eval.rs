@@ -176,6 +176,95 @@ fn keys_and_argv() {
     eval_same(&server, &[], "KEYS[1] = 'changed' return KEYS[1]", &["k"], &[]);
 }
 
+/// One run's changes to KEYS and ARGV (new slots, a hash part, a metatable, holes) never show
+/// in the next run, whose tables the module may refill instead of making new ones: a sequence
+/// of runs on one connection, each seeing what a new table would be.
+#[test]
+fn keys_and_argv_start_fresh_every_run() {
+    let server = Server::start();
+    let show = "local t = {#KEYS, #ARGV, tostring(getmetatable(KEYS)), tostring(getmetatable(ARGV)), \
+                tostring(rawget(KEYS, 'x')), tostring(rawget(ARGV, 'x'))} \
+                for i = 1, 9 do t[#t + 1] = tostring(rawget(KEYS, i)) t[#t + 1] = tostring(rawget(ARGV, i)) end \
+                local n = 0 for _ in pairs(KEYS) do n = n + 1 end t[#t + 1] = n \
+                n = 0 for _ in pairs(ARGV) do n = n + 1 end t[#t + 1] = n return t";
+    let steps: &[&[&str]] = &[
+        &["EVAL", show, "2", "a", "b", "c"],
+        &["EVAL", "KEYS[3] = 'k3' ARGV[2] = 'v2' KEYS.x = 1 return #KEYS", "2", "a", "b", "c"],
+        &["EVAL", show, "2", "a", "b", "c"],
+        &["EVAL", "setmetatable(KEYS, {__index = function() return 'm' end}) ARGV[1] = nil return 1", "2", "a", "b", "c"],
+        &["EVAL", show, "2", "a", "b", "c"],
+        &["EVAL", "KEYS[2] = nil table.insert(ARGV, 'x') table.insert(ARGV, 'y') return {#KEYS, #ARGV}", "3", "a", "b", "c", "d"],
+        &["EVAL", show, "3", "a", "b", "c", "d"],
+        &["EVAL", show, "1", "a"],
+        &["EVAL", "for i = 1, 20 do KEYS[i] = i end return #KEYS", "4", "a", "b", "c", "d"],
+        &["EVAL", show, "4", "a", "b", "c", "d", "e", "f"],
+        &["EVAL", "table.sort(KEYS, function(x, y) return x > y end) return KEYS", "3", "a", "b", "c"],
+        &["EVAL", show, "3", "a", "b", "c"],
+        &["EVAL", "local ok, e = pcall(error, KEYS) KEYS[2] = 'e' return {tostring(ok), tostring(rawequal(e, KEYS))}", "1", "a"],
+        &["EVAL", show, "1", "a"],
+        &["EVAL", show, "0"],
+        &["EVAL", "return {tostring(rawequal(KEYS, ARGV)), #KEYS}", "0"],
+    ];
+    same_as_native(&server, 2, &[], steps);
+    same_as_native(&server, 3, &[], steps);
+}
+
+/// A redis.call made as a statement (its value dropped) still runs the command and raises on
+/// an error reply, under pcall too; one whose value is kept, partly or in a multiple
+/// assignment, gets it whole.
+#[test]
+fn calls_whose_value_is_dropped() {
+    let server = Server::start();
+    let steps: &[&[&str]] = &[
+        &["EVAL", "redis.call('SET', KEYS[1], 'v') redis.call('RPUSH', KEYS[2], 1, 2, 3) redis.call('LRANGE', KEYS[2], 0, -1) \
+                   redis.call('GET', KEYS[1]) redis.call('HGETALL', 'nohash') return redis.call('GET', KEYS[1])", "2", "s", "l"],
+        &["EVAL", "redis.call('INCR', KEYS[1]) return 1", "1", "s"],
+        &["EVAL", "local ok, e = pcall(function() redis.call('INCR', KEYS[1]) end) return {tostring(ok), type(e)}", "1", "s"],
+        &["EVAL", "redis.pcall('INCR', KEYS[1]) return 2", "1", "s"],
+        &["EVAL", "local a, b = redis.call('GET', KEYS[1]) return {a, tostring(b)}", "1", "s"],
+        &["EVAL", "local t = {redis.call('LRANGE', KEYS[1], 0, -1)} return t[1]", "1", "l"],
+        &["EVAL", "return (redis.call('SET', KEYS[1], 'w'))", "1", "s"],
+        &["EVAL", "redis.call('SET', KEYS[1])", "1", "s"],
+        &["EVAL", "redis.call('NOSUCHCOMMAND')", "0"],
+        &["EVAL", "for i = 1, 10 do redis.call('RPUSH', KEYS[1], i) end return redis.call('LLEN', KEYS[1])", "1", "l"],
+    ];
+    same_as_native(&server, 2, &[], steps);
+    same_as_native(&server, 3, &[], steps);
+}
+
+/// Numbers made strings (concatenation, tostring, string arguments) and `%` on every kind of
+/// operand: integers take the module's shortcuts, the rest Lua's formulas, all byte for byte.
+#[test]
+fn number_strings_and_remainders() {
+    let server = Server::start();
+    let values = "local v = {0, 0 * -1, 1, -1, 7, -7, 10, -10, 99999999999999, -99999999999999, 1e14, -1e14, \
+                  123456789012345, 2^51, -2^51, 2^52 - 1, -(2^52 - 1), 2^52, 2^52 + 2, 2^53, -2^53, 2^63, 1e15, \
+                  0.5, -0.5, 2.5, 1/3, 1e-5, 1/0, -1/0, 0/0, 4503599627370497, 9007199254740991}";
+    eval_same(
+        &server,
+        &[],
+        &format!(
+            "{values} local out = {{}} for i, a in ipairs(v) do out[#out + 1] = tostring(a) .. '|' .. a .. '|' .. \
+             string.rep('x', 0) .. a \
+             for j, b in ipairs(v) do out[#out + 1] = string.format('%.17g', a % b) end end \
+             return table.concat(out, ',')"
+        ),
+        &[],
+        &[],
+    );
+    eval_same(
+        &server,
+        &[],
+        "local out = {} local x = 12345 for i = 1, 2000 do x = (x * 1103515245 + 12345) % 2147483648 \
+         local a, b = x - 1073741824, (x % 1000) - 500 \
+         out[#out + 1] = (a % b) .. ',' .. ((a * 4096) % (b * 3)) .. ',' .. ((a * 4194304) % (b * 7)) .. ',' .. a * 33 \
+         end return table.concat(out, ';')",
+        &[],
+        &[],
+    );
+    eval_same(&server, &[], "return redis.call('SET', KEYS[1], 10 % 3) .. redis.call('GET', KEYS[1])", &["k"], &[]);
+}
+
 /// Runtime and compile errors, with the native `script: <sha>, on @user_script:<line>.` suffix.
 #[test]
 fn error_formats() {

@@ -18,6 +18,47 @@ fn both(server: &Server, setup: &[&[&str]], steps: &[&[&str]]) {
     same_as_native(server, 3, setup, steps);
 }
 
+/// A function's `keys` and `args` are new arrays on every call, whatever the previous call
+/// did to its own (the module refills them for a function that cannot have kept them: a Lua
+/// function without upvalues), and a library that keeps them sees its kept ones unchanged.
+#[test]
+fn keys_and_args_start_fresh_every_call() {
+    let server = Server::start();
+    let code = lib(
+        "fresh",
+        "local kept = {}\n\
+         local function show(keys, args)\n\
+           local t = {#keys, #args, tostring(getmetatable(keys)), tostring(rawget(keys, 'x'))}\n\
+           for i = 1, 6 do t[#t + 1] = tostring(rawget(keys, i)) t[#t + 1] = tostring(rawget(args, i)) end\n\
+           return t\n\
+         end\n\
+         redis.register_function('plain', function(keys, args) return {#keys, #args, tostring(getmetatable(keys)), \
+           tostring(rawget(keys, 'x')), tostring(rawget(keys, 1)), tostring(rawget(keys, 2)), tostring(rawget(keys, 3)), \
+           tostring(rawget(args, 1)), tostring(rawget(args, 2))} end)\n\
+         redis.register_function('mess', function(keys, args) keys[3] = 'k3' keys.x = 1 args[1] = nil \
+           setmetatable(args, {}) return #keys end)\n\
+         redis.register_function('grow', function(keys, args) for i = 1, 9 do keys[i] = i end return #keys end)\n\
+         redis.register_function('keep', function(keys, args) kept[#kept + 1] = keys return show(keys, args) end)\n\
+         redis.register_function('kept', function(keys, args) local t = {} for i, k in ipairs(kept) do \
+           t[i] = table.concat(k, '+') end return t end)",
+    );
+    let steps: &[&[&str]] = &[
+        &["FUNCTION", "LOAD", "REPLACE", &code],
+        &["FCALL", "plain", "2", "a", "b", "c"],
+        &["FCALL", "mess", "2", "a", "b", "c"],
+        &["FCALL", "plain", "2", "a", "b", "c"],
+        &["FCALL", "grow", "2", "a", "b"],
+        &["FCALL", "plain", "2", "a", "b"],
+        &["FCALL", "keep", "2", "a", "b", "c"],
+        &["FCALL", "mess", "2", "d", "e"],
+        &["FCALL", "keep", "2", "f", "g"],
+        &["FCALL", "plain", "1", "h"],
+        &["FCALL", "kept", "0"],
+        &["FCALL", "plain", "0"],
+    ];
+    both(&server, &[], steps);
+}
+
 #[test]
 fn load_and_call() {
     let server = Server::start();
