@@ -17,6 +17,9 @@ pub(super) mod lua_c {
         pub fn lua_isreadonlytable(state: *mut lua_State, index: c_int) -> c_int;
         /// 1 if the value at `index` is a table with a hash part (build.rs patch of ltable.c).
         pub fn lua_alt_hashpart(state: *mut lua_State, index: c_int) -> c_int;
+        /// Upvalue 1 of the running C function when it is a light userdata, or null (build.rs
+        /// patch of lapi.c).
+        pub fn lua_alt_upvalue_pointer(state: *mut lua_State) -> *mut std::ffi::c_void;
         /// lua_checkstack that returns 0 instead of raising (build.rs patch of lapi.c).
         pub fn lua_alt_checkstack(state: *mut lua_State, size: c_int) -> c_int;
         /// `t[n] = s` for the table `t` on top of the stack, as lua_pushlstring + lua_rawseti
@@ -69,8 +72,9 @@ pub struct LuaBuf {
     cap: usize,
     failed: bool,
     /// Small outputs stay here (as C's luaL_Buffer keeps them on the C stack) and become
-    /// the string by a plain copy: no block to allocate, shrink and adopt.
-    inline: [u8; INLINE],
+    /// the string by a plain copy: no block to allocate, shrink and adopt. Its first `len`
+    /// bytes are written (while `data` is null); the rest is never read.
+    inline: std::mem::MaybeUninit<[u8; INLINE]>,
 }
 
 const INLINE: usize = 128;
@@ -86,7 +90,14 @@ pub(super) enum Finished<'a> {
 impl LuaBuf {
     /// An empty buffer of the thread `state` (a raw library function's, see host::Call).
     pub(super) fn for_state(state: *mut mlua::ffi::lua_State) -> LuaBuf {
-        LuaBuf { state, data: ptr::null_mut(), len: 0, cap: INLINE, failed: false, inline: [0; INLINE] }
+        LuaBuf {
+            state,
+            data: ptr::null_mut(),
+            len: 0,
+            cap: INLINE,
+            failed: false,
+            inline: std::mem::MaybeUninit::uninit(),
+        }
     }
 
     /// The output: inline bytes, or the block shrunk to its length and handed over (its
@@ -96,7 +107,10 @@ impl LuaBuf {
             return Err(mlua::Error::MemoryError("not enough memory".into()));
         }
         if self.data.is_null() {
-            return Ok(Finished::Bytes(self.inline.get(..self.len).unwrap_or_default()));
+            // SAFETY: while there is no block, the first `len` (<= INLINE) inline bytes are
+            // written.
+            let bytes = unsafe { std::slice::from_raw_parts(self.inline.as_ptr().cast::<u8>(), self.len.min(INLINE)) };
+            return Ok(Finished::Bytes(bytes));
         }
         if self.len < self.cap {
             // SAFETY: shrinking this VM's block; never raises.
@@ -163,7 +177,7 @@ impl LuaBuf {
                 return false;
             }
             // SAFETY: the block holds `cap` > len bytes; the inline bytes are distinct.
-            unsafe { ptr::copy_nonoverlapping(self.inline.as_ptr(), block, self.len.min(INLINE)) };
+            unsafe { ptr::copy_nonoverlapping(self.inline.as_ptr().cast::<u8>(), block, self.len.min(INLINE)) };
             self.data = block;
             self.cap = cap;
             return true;
@@ -202,7 +216,7 @@ impl LuaBuf {
     /// Where the next byte goes (room_for checked).
     #[inline]
     fn end(&mut self) -> *mut u8 {
-        let base = if self.data.is_null() { self.inline.as_mut_ptr() } else { self.data };
+        let base = if self.data.is_null() { self.inline.as_mut_ptr().cast::<u8>() } else { self.data };
         // SAFETY: len <= cap, the size of the storage in use.
         unsafe { base.add(self.len) }
     }

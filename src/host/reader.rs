@@ -417,7 +417,7 @@ unsafe extern "C-unwind" fn raw_trampoline(state: *mut ffi::lua_State) -> c_int 
     // SAFETY: a C function called by Lua with a valid state; upvalue 1 is the RawFn pushed
     // by raw_function.
     unsafe {
-        let f = ffi::lua_touserdata(state, ffi::lua_upvalueindex(1));
+        let f = super::lua::lua_c::lua_alt_upvalue_pointer(state);
         if f.is_null() {
             return 0;
         }
@@ -437,22 +437,21 @@ unsafe fn run_raw(state: *mut ffi::lua_State, f: impl FnOnce(&mut Call<'_>) -> m
     // SAFETY: see above; after the closure every Rust value is gone but `msg`, dropped
     // before anything may raise.
     unsafe {
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let nargs = ffi::lua_gettop(state);
-            // Lua calls every C function with LUA_MINSTACK free slots above its arguments.
-            let mut call = Call { state, nargs, room: ffi::LUA_MINSTACK, tail: None, _frame: PhantomData };
-            match f(&mut call) {
-                Ok(n) => Ok((n, call.tail.take())),
-                Err(e) => Err(crate::lua::raw_error_message(&e)),
-            }
+        // Lua calls every C function with LUA_MINSTACK free slots above its arguments.
+        let nargs = ffi::lua_gettop(state);
+        let mut call = Call { state, nargs, room: ffi::LUA_MINSTACK, tail: None, _frame: PhantomData };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match f(&mut call) {
+            Ok(n) => Ok(n),
+            Err(e) => Err(crate::lua::raw_error_message(&e)),
         }));
         let (here, msg) = match outcome {
-            Ok(Ok((n, None))) => return n,
-            Ok(Ok((n, Some(tail)))) => {
-                // Room was made for it; a memory error raised by the push unwinds through
-                // frames that own nothing (the tail's bytes are plain data).
-                let bytes = tail.bytes.get(..tail.len).unwrap_or_default();
-                ffi::lua_pushlstring(state, bytes.as_ptr().cast(), bytes.len());
+            Ok(Ok(n)) => {
+                if let Some(tail) = &call.tail {
+                    // Room was made for it; a memory error raised by the push unwinds through
+                    // frames that own nothing (the call and its tail are plain data).
+                    let bytes = tail.bytes.get(..tail.len).unwrap_or_default();
+                    ffi::lua_pushlstring(state, bytes.as_ptr().cast(), bytes.len());
+                }
                 return n;
             }
             Ok(Err(m)) => m,
@@ -547,6 +546,7 @@ impl<'f> Call<'f> {
 
     /// lua_tolstring of an argument: strings, and numbers converted in place (as
     /// luaL_checklstring does); `None` for other types.
+    #[inline]
     pub fn lstring(&mut self, idx: usize) -> mlua::Result<Option<&'f [u8]>> {
         let Some(i) = c_int::try_from(idx).ok().filter(|&i| i >= 1 && i <= self.nargs) else { return Ok(None) };
         let mut len = 0usize;
@@ -558,6 +558,12 @@ impl<'f> Call<'f> {
                 return Ok(Some(std::slice::from_raw_parts(p.cast::<u8>(), len)));
             }
         }
+        self.lstring_converted(i)
+    }
+
+    /// `lstring` of an argument that is no string: a number is converted in place.
+    #[cold]
+    fn lstring_converted(&mut self, i: c_int) -> mlua::Result<Option<&'f [u8]>> {
         // SAFETY: a valid argument index. A number is converted in place by a protected
         // step (it allocates the string); the bytes of a string argument live as long as the
         // argument stays in its slot, which is the whole call (`'f`).
@@ -672,9 +678,11 @@ impl<'f> Call<'f> {
     /// As `push_buffer`, for the function's last push: a small output is copied aside and
     /// pushed by the trampoline after the function returned (a plain push: no protected step
     /// is needed once no Rust frame is left to skip). Nothing may be pushed after it.
-    pub fn push_buffer_last(&mut self, mut buf: super::LuaBuf) -> mlua::Result<()> {
+    pub fn push_buffer_last(&mut self, buf: &mut super::LuaBuf) -> mlua::Result<()> {
         if buf.len() > TAIL {
-            return self.push_buffer(buf);
+            self.make_room(1)?;
+            let finished = buf.finish()?;
+            return self.push_finished(finished);
         }
         self.make_room(1)?;
         let finished = buf.finish()?;

@@ -213,7 +213,8 @@ fn pack(c: &mut Call<'_>) -> Result<c_int> {
     let mut total: u64 = 0;
     let grow = |out: &mut crate::host::LuaBuf, n: usize| super::reserve(out, n);
     while let Some(opt) = fmt.next_opt() {
-        let mut size = fmt.optsize(opt)?;
+        // The endianness marks and the space have no size (optsize's 0), read without a call.
+        let mut size = if matches!(opt, b'>' | b'<' | b' ') { 0 } else { fmt.optsize(opt)? };
         let toalign = gettoalign(total, &h, opt, size);
         total = total.wrapping_add(toalign);
         let pad = usize::try_from(toalign).unwrap_or(usize::MAX);
@@ -275,11 +276,14 @@ fn pack(c: &mut Call<'_>) -> Result<c_int> {
                     size = size.saturating_add(1);
                 }
             }
+            b'>' => h.little = false,
+            b'<' => h.little = true,
+            b' ' => {}
             _ => fmt.control(c, opt, &mut h)?,
         }
         total = total.wrapping_add(size);
     }
-    c.push_buffer_last(out)?;
+    c.push_buffer_last(&mut out)?;
     Ok(1)
 }
 
@@ -324,7 +328,8 @@ fn unpack(c: &mut Call<'_>) -> Result<c_int> {
         Some((a, b))
     };
     while let Some(opt) = fmt.next_opt() {
-        let mut size = fmt.optsize(opt)?;
+        // The endianness marks and the space have no size (optsize's 0), read without a call.
+        let mut size = if matches!(opt, b'>' | b'<' | b' ') { 0 } else { fmt.optsize(opt)? };
         pos = pos.wrapping_add(gettoalign(pos, &h, opt, size));
         if !(size <= ld && pos <= ld.wrapping_sub(size)) {
             return Err(too_short(c));
@@ -386,6 +391,9 @@ fn unpack(c: &mut Call<'_>) -> Result<c_int> {
                 c.push_str(rest.get(..len).unwrap_or_default())?;
                 results += 1;
             }
+            b'>' => h.little = false,
+            b'<' => h.little = true,
+            b' ' => {}
             _ => fmt.control(c, opt, &mut h)?,
         }
         pos = pos.wrapping_add(size);
