@@ -17,6 +17,16 @@ pub(super) mod lua_c {
         pub fn lua_isreadonlytable(state: *mut lua_State, index: c_int) -> c_int;
         /// 1 if the value at `index` is a table with a hash part (build.rs patch of ltable.c).
         pub fn lua_alt_hashpart(state: *mut lua_State, index: c_int) -> c_int;
+        /// The value at stack index `idx` in one call: its type, and a string's bytes, a
+        /// number, a boolean's truth or whether a light userdata is NULL (build.rs patch of
+        /// lapi.c).
+        pub fn lua_alt_value_at(
+            state: *mut lua_State,
+            idx: c_int,
+            s: *mut *const std::ffi::c_char,
+            len: *mut usize,
+            num: *mut mlua::ffi::lua_Number,
+        ) -> c_int;
         /// Upvalue 1 of the running C function when it is a light userdata, or null (build.rs
         /// patch of lapi.c).
         pub fn lua_alt_upvalue_pointer(state: *mut lua_State) -> *mut std::ffi::c_void;

@@ -18,7 +18,7 @@ use std::marker::PhantomData;
 
 use mlua::ffi;
 
-use super::lua::lua_c::{lua_alt_checkstack, lua_alt_number_at, lua_alt_string_at};
+use super::lua::lua_c::{lua_alt_checkstack, lua_alt_number_at, lua_alt_string_at, lua_alt_value_at};
 
 /// A stack position (absolute index) holding a value of the walk.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -55,30 +55,23 @@ fn no_room() -> mlua::Error {
 impl Reader<'_> {
     /// The value at `s`; a string's bytes stay valid while the reader is not changed.
     pub fn value(&self, s: Slot) -> Raw<'_> {
+        let (mut p, mut len, mut num) = (std::ptr::null(), 0usize, 0.0);
         // SAFETY: `s` was handed out by this reader and is below the top (slots are only
         // handed out for pushed values, and the borrow rules keep them alive: a `Slot` is
-        // used while the walk that pushed it is still above it). lua_tolstring is called
-        // on strings only, so it converts nothing and allocates nothing.
-        unsafe {
-            match ffi::lua_type(self.state, s.0) {
-                ffi::LUA_TNIL => Raw::Nil,
-                ffi::LUA_TBOOLEAN => Raw::Bool(ffi::lua_toboolean(self.state, s.0) != 0),
-                ffi::LUA_TNUMBER => Raw::Num(ffi::lua_tonumber(self.state, s.0)),
-                ffi::LUA_TSTRING => {
-                    let mut len = 0usize;
-                    let p = ffi::lua_tolstring(self.state, s.0, &mut len);
-                    if p.is_null() {
-                        Raw::Str(&[])
-                    } else {
-                        Raw::Str(std::slice::from_raw_parts(p.cast::<u8>(), len))
-                    }
-                }
-                ffi::LUA_TTABLE => Raw::Table(s),
-                ffi::LUA_TLIGHTUSERDATA => Raw::LightUserData(ffi::lua_touserdata(self.state, s.0).is_null()),
-                ffi::LUA_TFUNCTION => Raw::Other("function"),
-                ffi::LUA_TTHREAD => Raw::Other("thread"),
-                _ => Raw::Other("userdata"),
-            }
+        // used while the walk that pushed it is still above it); the value is read where it
+        // lies, nothing converted or allocated, a string's bytes valid while it stays there.
+        match unsafe { lua_alt_value_at(self.state, s.0, &mut p, &mut len, &mut num) } {
+            ffi::LUA_TNIL => Raw::Nil,
+            ffi::LUA_TBOOLEAN => Raw::Bool(num != 0.0),
+            ffi::LUA_TNUMBER => Raw::Num(num),
+            // SAFETY: as above.
+            ffi::LUA_TSTRING if !p.is_null() => Raw::Str(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }),
+            ffi::LUA_TSTRING => Raw::Str(&[]),
+            ffi::LUA_TTABLE => Raw::Table(s),
+            ffi::LUA_TLIGHTUSERDATA => Raw::LightUserData(num != 0.0),
+            ffi::LUA_TFUNCTION => Raw::Other("function"),
+            ffi::LUA_TTHREAD => Raw::Other("thread"),
+            _ => Raw::Other("userdata"),
         }
     }
 
