@@ -187,46 +187,30 @@ fn keys_and_argv_start_fresh_every_run() {
                 for i = 1, 9 do t[#t + 1] = tostring(rawget(KEYS, i)) t[#t + 1] = tostring(rawget(ARGV, i)) end \
                 local n = 0 for _ in pairs(KEYS) do n = n + 1 end t[#t + 1] = n \
                 n = 0 for _ in pairs(ARGV) do n = n + 1 end t[#t + 1] = n return t";
-    let steps: &[&[&str]] = &[
-        &["EVAL", show, "2", "a", "b", "c"],
-        &["EVAL", "KEYS[3] = 'k3' ARGV[2] = 'v2' KEYS.x = 1 return #KEYS", "2", "a", "b", "c"],
-        &["EVAL", show, "2", "a", "b", "c"],
-        &[
-            "EVAL",
-            "setmetatable(KEYS, {__index = function() return 'm' end}) ARGV[1] = nil return 1",
-            "2",
-            "a",
-            "b",
-            "c",
-        ],
-        &["EVAL", show, "2", "a", "b", "c"],
-        &[
-            "EVAL",
-            "KEYS[2] = nil table.insert(ARGV, 'x') table.insert(ARGV, 'y') return {#KEYS, #ARGV}",
-            "3",
-            "a",
-            "b",
-            "c",
-            "d",
-        ],
-        &["EVAL", show, "3", "a", "b", "c", "d"],
-        &["EVAL", show, "1", "a"],
-        &["EVAL", "for i = 1, 20 do KEYS[i] = i end return #KEYS", "4", "a", "b", "c", "d"],
-        &["EVAL", show, "4", "a", "b", "c", "d", "e", "f"],
-        &["EVAL", "table.sort(KEYS, function(x, y) return x > y end) return KEYS", "3", "a", "b", "c"],
-        &["EVAL", show, "3", "a", "b", "c"],
-        &[
-            "EVAL",
-            "local ok, e = pcall(error, KEYS) KEYS[2] = 'e' return {tostring(ok), tostring(rawequal(e, KEYS))}",
-            "1",
-            "a",
-        ],
-        &["EVAL", show, "1", "a"],
-        &["EVAL", show, "0"],
-        &["EVAL", "return {tostring(rawequal(KEYS, ARGV)), #KEYS}", "0"],
+    // Each run: the script, then numkeys, keys and arguments.
+    let runs: &[(&str, &str)] = &[
+        (show, "2 a b c"),
+        ("KEYS[3] = 'k3' ARGV[2] = 'v2' KEYS.x = 1 return #KEYS", "2 a b c"),
+        (show, "2 a b c"),
+        ("setmetatable(KEYS, {__index = function() return 'm' end}) ARGV[1] = nil return 1", "2 a b c"),
+        (show, "2 a b c"),
+        ("KEYS[2] = nil table.insert(ARGV, 'x') table.insert(ARGV, 'y') return {#KEYS, #ARGV}", "3 a b c d"),
+        (show, "3 a b c d"),
+        (show, "1 a"),
+        ("for i = 1, 20 do KEYS[i] = i end return #KEYS", "4 a b c d"),
+        (show, "4 a b c d e f"),
+        ("table.sort(KEYS, function(x, y) return x > y end) return KEYS", "3 a b c"),
+        (show, "3 a b c"),
+        ("local ok, e = pcall(error, KEYS) KEYS[2] = 'e' return {tostring(ok), tostring(rawequal(e, KEYS))}", "1 a"),
+        (show, "1 a"),
+        (show, "0"),
+        ("return {tostring(rawequal(KEYS, ARGV)), #KEYS}", "0"),
     ];
-    same_as_native(&server, 2, &[], steps);
-    same_as_native(&server, 3, &[], steps);
+    let steps: Vec<Vec<&str>> =
+        runs.iter().map(|(script, rest)| ["EVAL", script].into_iter().chain(rest.split(' ')).collect()).collect();
+    let steps: Vec<&[&str]> = steps.iter().map(Vec::as_slice).collect();
+    same_as_native(&server, 2, &[], &steps);
+    same_as_native(&server, 3, &[], &steps);
 }
 
 /// A redis.call made as a statement (its value dropped) still runs the command and raises on
