@@ -379,6 +379,15 @@ impl LuaVm {
         let entry = lua.create_registry_value(crate::host::run_entry_function(&lua)?)?;
         let handler = lua.create_registry_value(handler)?;
         sandbox::enclose(&lua)?;
+        if kind == VmKind::Eval {
+            // KEYS and ARGV exist from the start, so a run that gives them new tables only
+            // replaces a value: writing a new key into the globals could fail for memory while
+            // they are writable (host::run_entry lifts their read-only flag for that write).
+            crate::host::set_table_readonly(&lua, &globals, false)?;
+            globals.raw_set("KEYS", lua.create_table()?)?;
+            globals.raw_set("ARGV", lua.create_table()?)?;
+            crate::host::set_table_readonly(&lua, &globals, true)?;
+        }
         let functions = match kind {
             VmKind::Eval => None,
             VmKind::Functions => Some(function_env(&lua, version, logger)?),
