@@ -668,6 +668,39 @@ impl<'f> Call<'f> {
         Ok(())
     }
 
+    /// A string argument as it lies (no number converted), or `None`.
+    #[inline]
+    pub fn string_arg(&self, idx: usize) -> Option<&'f [u8]> {
+        let i = c_int::try_from(idx).ok().filter(|&i| i >= 1 && i <= self.nargs)?;
+        let mut len = 0usize;
+        // SAFETY: an argument index (checked against the top too); the bytes of a string
+        // argument live as long as it stays in its slot, the whole call.
+        unsafe {
+            let p = lua_alt_string_at(self.state, i, &mut len);
+            (!p.is_null()).then(|| std::slice::from_raw_parts(p.cast::<u8>(), len))
+        }
+    }
+
+    /// Ends the call with `bytes` (at most `TAIL` of them) as its last result, pushed by the
+    /// trampoline after the function returned (see `push_buffer_last`); false, having done
+    /// nothing, for more bytes or no room. Nothing may be pushed after it.
+    pub fn push_bytes_last(&mut self, bytes: &[u8]) -> bool {
+        if self.room < 1 || bytes.len() > TAIL {
+            return false;
+        }
+        let mut tail = Tail { bytes: [0; TAIL], len: bytes.len() };
+        let Some(dst) = tail.bytes.get_mut(..bytes.len()) else { return false };
+        dst.copy_from_slice(bytes);
+        self.tail = Some(tail);
+        self.room -= 1;
+        true
+    }
+
+    /// Free slots known above the top (LUA_MINSTACK at the start of a call).
+    pub fn room(&self) -> usize {
+        usize::try_from(self.room).unwrap_or(0)
+    }
+
     /// As `push_buffer`, for the function's last push: a small output is copied aside and
     /// pushed by the trampoline after the function returned (a plain push: no protected step
     /// is needed once no Rust frame is left to skip). Nothing may be pushed after it.

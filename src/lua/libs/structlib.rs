@@ -201,7 +201,112 @@ fn gettoalign(len: u64, h: &Header, opt: u8, size: u64) -> u64 {
 // ---------------------------------------------------------------------------------------
 
 /// `struct.pack(fmt, ...)`.
+/// The integer options of a plain format (see `plain_format`): their sizes, at most this
+/// many of them.
+const PLAIN_MAX: usize = 16;
+
+/// One integer option of a plain format: its size in bytes, whether it is signed, and the
+/// byte order in force for it.
+#[derive(Clone, Copy)]
+struct PlainOp {
+    size: u8,
+    signed: bool,
+    little: bool,
+}
+
+/// A plain format's options, the first `.1` of them used.
+type PlainFormat = ([PlainOp; PLAIN_MAX], usize);
+
+/// A format of endianness marks, spaces and integer options of at most 8 bytes only (no
+/// alignment, padding, strings or floats): each option's size and whether it is signed, and
+/// the byte order in force for each. `None` for any other format (the general code takes it,
+/// errors included); stops at a NUL as the general code does.
+fn plain_format(fmt: &[u8]) -> Option<PlainFormat> {
+    let mut ops = [PlainOp { size: 0, signed: false, little: true }; PLAIN_MAX];
+    let (mut n, mut little, mut i) = (0usize, true, 0usize);
+    while let Some(&opt) = fmt.get(i) {
+        i += 1;
+        let size: u8 = match opt {
+            0 => break,
+            b'>' => {
+                little = false;
+                continue;
+            }
+            b'<' => {
+                little = true;
+                continue;
+            }
+            b' ' => continue,
+            b'b' | b'B' => 1,
+            b'h' | b'H' => 2,
+            b'l' | b'L' | b'T' => 8,
+            b'i' | b'I' => match fmt.get(i) {
+                Some(d @ b'1'..=b'8') if !fmt.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                    i += 1;
+                    d - b'0'
+                }
+                Some(d) if d.is_ascii_digit() => return None,
+                _ => 4,
+            },
+            _ => return None,
+        };
+        *ops.get_mut(n)? = PlainOp { size, signed: opt.is_ascii_lowercase(), little };
+        n += 1;
+    }
+    Some((ops, n))
+}
+
+/// struct.pack of a plain format with number values, at most 64 bytes of output: the same
+/// bytes as the general code, without its machinery. `None` (nothing done) for anything
+/// else, which the general code then takes, errors included.
+fn pack_plain(c: &mut Call<'_>) -> Option<c_int> {
+    let (ops, n) = plain_format(c.string_arg(1)?)?;
+    let mut out = [0u8; 64];
+    let mut len = 0usize;
+    for (k, &PlainOp { size, little, .. }) in ops.get(..n)?.iter().enumerate() {
+        let v = c.number(k + 2)?;
+        let mut value = if v < 0.0 { c_i64(v) as u64 } else { c_u64(v) };
+        let width = usize::from(size);
+        let bytes = out.get_mut(len..len + width)?;
+        for j in 0..width {
+            let slot = if little { j } else { width - 1 - j };
+            *bytes.get_mut(slot)? = value as u8;
+            value >>= 8;
+        }
+        len += width;
+    }
+    c.push_bytes_last(out.get(..len)?).then_some(1)
+}
+
+/// struct.unpack of a plain format from the start of the data (two arguments), every value
+/// within the data: the same numbers as the general code. `None` (nothing pushed) for
+/// anything else, which the general code then takes, errors included.
+fn unpack_plain(c: &mut Call<'_>) -> Option<c_int> {
+    if c.nargs() != 2 {
+        return None;
+    }
+    let (ops, n) = plain_format(c.string_arg(1)?)?;
+    let data = c.string_arg(2)?;
+    let ops = ops.get(..n)?;
+    let total: usize = ops.iter().map(|op| usize::from(op.size)).sum();
+    if total > data.len() || n + 1 > c.room() {
+        return None;
+    }
+    let mut pos = 0usize;
+    for &PlainOp { size, signed, little } in ops {
+        let width = usize::from(size);
+        let value = getinteger(data.get(pos..pos + width)?, little, signed, u64::from(size));
+        c.push_num(value).ok()?;
+        pos += width;
+    }
+    c.push_num((pos + 1) as f64).ok()?;
+    c_int::try_from(n + 1).ok()
+}
+
 fn pack(c: &mut Call<'_>) -> Result<c_int> {
+    if let Some(n) = pack_plain(c) {
+        return Ok(n);
+    }
     let fmt_bytes = check_lstring(c, 1)?;
     // The C code's mark separating the arguments from its buffer: a missing argument right
     // after the last reads as nil.
@@ -308,6 +413,9 @@ fn getinteger(bytes: &[u8], little: bool, signed: bool, size: u64) -> f64 {
 /// `struct.unpack(fmt, data[, pos])`: the values, then the position after them, pushed as
 /// they are read (as the C code pushes them).
 fn unpack(c: &mut Call<'_>) -> Result<c_int> {
+    if let Some(n) = unpack_plain(c) {
+        return Ok(n);
+    }
     let nargs = c.nargs();
     let fmt_bytes = check_lstring(c, 1)?;
     let data = check_lstring(c, 2)?;
