@@ -56,7 +56,10 @@ fn keys_and_args_start_fresh_every_call() {
         &["FCALL", "kept", "0"],
         &["FCALL", "plain", "0"],
     ];
-    both(&server, &[], steps);
+    let replies = same_as_native(&server, 2, &[], steps);
+    assert!(replies.first().is_some_and(|r| r.contains("fresh")), "the library loads: {replies:?}");
+    assert!(replies.iter().all(|r| !r.contains("ERR")), "every call works: {replies:?}");
+    same_as_native(&server, 3, &[], steps);
 }
 
 #[test]
