@@ -541,16 +541,10 @@ impl<'f> Call<'f> {
     /// luaL_checklstring does); `None` for other types.
     #[inline]
     pub fn lstring(&mut self, idx: usize) -> mlua::Result<Option<&'f [u8]>> {
-        let Some(i) = c_int::try_from(idx).ok().filter(|&i| i >= 1 && i <= self.nargs) else { return Ok(None) };
-        let mut len = 0usize;
-        // SAFETY: an argument index (lua_alt_string_at checks it against the top too); the
-        // bytes of a string argument live as long as it stays in its slot, the whole call.
-        unsafe {
-            let p = lua_alt_string_at(self.state, i, &mut len);
-            if !p.is_null() {
-                return Ok(Some(std::slice::from_raw_parts(p.cast::<u8>(), len)));
-            }
+        if let Some(s) = self.string_arg(idx) {
+            return Ok(Some(s));
         }
+        let Some(i) = c_int::try_from(idx).ok().filter(|&i| i >= 1 && i <= self.nargs) else { return Ok(None) };
         self.lstring_converted(i)
     }
 
