@@ -211,19 +211,18 @@ impl Functions {
     }
 
     /// FCALL / FCALL_RO: the function is looked up (once) before `split` reads numkeys, as
-    /// natively; `argv` is the whole command line, for FUNCTION STATS.
+    /// natively. FUNCTION STATS shows `ctx`'s command line while it runs.
     pub fn call<'a>(
         &mut self,
         ctx: &mut Ctx,
         name: &[u8],
         split: impl FnOnce() -> Result<(&'a [&'a [u8]], &'a [&'a [u8]]), ScriptError>,
-        argv: &[&[u8]],
         access: Access,
     ) -> Result<(), ScriptError> {
         let Functions { vm, libraries, by_name, .. } = self;
         let function = find_in(libraries, by_name, name).ok_or_else(|| ScriptError::err("Function not found"))?;
         let (keys, args) = split()?;
-        let name = RunName::Function(function.display.clone(), CommandLine::of(argv));
+        let name = RunName::Function(function.display.clone(), CommandLine::Caller);
         let run = RunGuard::enter(ctx, name, function.flags, access, keys)?;
         let outcome = vm.run_function(&function.compiled, keys, args, ctx, &function.display);
         if let Ok(mut stats) = function.stats.lock() {

@@ -247,7 +247,6 @@ impl Drop for RunGuard {
             if run.db_changed {
                 run.ctx.select_db(run.caller_db);
             }
-            run.command.recycle();
         }
     }
 }
@@ -314,47 +313,29 @@ impl Mode {
     }
 }
 
-/// A command line kept for the length of a run (FCALL's, for FUNCTION STATS): one buffer,
-/// each argument as a 4-byte length then its bytes, so keeping it costs one allocation per
-/// call; split again only when FUNCTION STATS asks.
+/// The command line a run shows in FUNCTION STATS (FCALL's).
 #[derive(Default)]
-pub struct CommandLine(Vec<u8>);
-
-thread_local! {
-    /// The buffer of the last run's command line, reused by the next (no allocation per
-    /// FCALL once it is large enough).
-    static SPARE_LINE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+pub enum CommandLine {
+    #[default]
+    None,
+    /// The arguments of the command that runs the function (its Ctx's, read only when
+    /// FUNCTION STATS asks: no copy per call).
+    Caller,
+    /// A copy, for a run that outlives the command that started it (a debugged one).
+    Owned(Vec<Vec<u8>>),
 }
 
 impl CommandLine {
-    pub fn of(argv: &[&[u8]]) -> CommandLine {
-        let mut bytes = SPARE_LINE.try_with(std::cell::Cell::take).unwrap_or_default();
-        bytes.clear();
-        bytes.reserve(argv.iter().map(|a| a.len() + 4).sum());
-        for arg in argv {
-            bytes.extend_from_slice(&u32::try_from(arg.len()).unwrap_or(u32::MAX).to_le_bytes());
-            bytes.extend_from_slice(arg);
-        }
-        CommandLine(bytes)
+    pub fn owned(argv: &[&[u8]]) -> CommandLine {
+        CommandLine::Owned(argv.iter().map(|a| a.to_vec()).collect())
     }
 
-    /// Hands the buffer to the next run (a small one only: a huge line is not kept).
-    fn recycle(self) {
-        if self.0.capacity() <= 4096 {
-            let _ = SPARE_LINE.try_with(|s| s.set(self.0));
+    fn args(&self, ctx: &Ctx) -> Vec<Vec<u8>> {
+        match self {
+            CommandLine::None => Vec::new(),
+            CommandLine::Caller => ctx.command_args(),
+            CommandLine::Owned(argv) => argv.clone(),
         }
-    }
-
-    pub fn args(&self) -> Vec<Vec<u8>> {
-        let mut out = Vec::new();
-        let mut rest = self.0.as_slice();
-        while let Some((len, tail)) = rest.split_first_chunk::<4>() {
-            let len = usize::try_from(u32::from_le_bytes(*len)).unwrap_or(usize::MAX).min(tail.len());
-            let (arg, tail) = tail.split_at(len);
-            out.push(arg.to_vec());
-            rest = tail;
-        }
-        out
     }
 }
 
@@ -478,7 +459,7 @@ pub fn running_function() -> Result<Option<RunningFunction>, ScriptError> {
         Mode::Eval => Err(Mode::Eval.busy_error(r.ctx.dropin())),
         Mode::Function => Ok(RunningFunction {
             name: r.name.as_str().to_string(),
-            command: r.command.args(),
+            command: r.command.args(&r.ctx),
             millis: r.started.elapsed().as_millis(),
         }),
     });

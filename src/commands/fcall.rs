@@ -45,5 +45,5 @@ fn run(ctx: &mut Ctx, argv: &[&[u8]], access: Access) -> Result<(), ScriptError>
         };
         return crate::debugger::start_function(ctx, mode, call);
     }
-    state::with_functions(|functions| functions.call(ctx, name, split, argv, access))
+    state::with_functions(|functions| functions.call(ctx, name, split, access))
 }

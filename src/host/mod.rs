@@ -243,7 +243,7 @@ pub fn register_bool_configs(ctx: *mut raw::RedisModuleCtx, configs: &'static [B
 /// callbacks), once the module is loaded.
 pub fn main_thread_ctx() -> Option<Ctx> {
     let ctx = DETACHED.load(Ordering::SeqCst);
-    (!ctx.is_null()).then_some(Ctx { raw: ctx, dropin: false })
+    (!ctx.is_null()).then_some(Ctx { raw: ctx, dropin: false, args: NO_ARGS })
 }
 
 /// `CONFIG SET name value` as a client would send it: the host parses and range-checks the
@@ -337,7 +337,7 @@ pub fn dispatch_as(
         // SAFETY: Redis passes `argc` valid strings in `argv` for the duration of the call.
         let raw_arg = |i: usize| unsafe { *argv.add(i) };
         let typed = if argc > 0 { typed_name(raw_arg(0)) } else { None };
-        let mut ctx = Ctx { raw: ctx, dropin: typed.is_some() };
+        let mut ctx = Ctx { raw: ctx, dropin: typed.is_some(), args: NO_ARGS };
         if route == Route::DropInOnly && !ctx.dropin {
             let name = String::from_utf8_lossy(if argc > 0 { string_bytes(raw_arg(0)) } else { b"" });
             ctx.error(
@@ -363,12 +363,14 @@ pub fn dispatch_as(
             heap = (0..argc).map(arg).collect();
             &heap
         };
+        // `args` outlives the handler, and so every use of `ctx` and its copies.
+        ctx.args = args as *const [&[u8]] as *const [&'static [u8]];
         if let Err(e) = handler(&mut ctx, args) {
             ctx.reply_error(&e);
         }
     }));
     if outcome.is_err() {
-        let mut ctx = Ctx { raw: ctx, dropin: false };
+        let mut ctx = Ctx { raw: ctx, dropin: false, args: NO_ARGS };
         ctx.error(b"ERR redis-alt internal error (see the server log)");
     }
     raw::REDISMODULE_OK as c_int
@@ -539,7 +541,13 @@ pub struct Ctx {
     /// Served under a native command's name by drop-in mode (`alt.takeover`): texts that
     /// name commands name the native ones.
     dropin: bool,
+    /// The command's arguments as the handler got them (empty outside a command): they live
+    /// as long as the command, and so as long as any copy of this Ctx may be used.
+    args: *const [&'static [u8]],
 }
+
+/// A Ctx's `args` outside a command.
+const NO_ARGS: *const [&'static [u8]] = &[];
 
 // SAFETY: a Ctx is only ever used on the Redis main thread while its command runs; it is
 // `Send` so that the run context (a static) may hold it for the duration of a script.
@@ -590,12 +598,20 @@ pub enum KeyAccess {
 impl Ctx {
     /// The context Redis passed to OnLoad or an event callback.
     pub fn from_raw(raw: *mut raw::RedisModuleCtx) -> Ctx {
-        Ctx { raw, dropin: false }
+        Ctx { raw, dropin: false, args: NO_ARGS }
     }
 
     /// Served under a native command's name (drop-in mode)?
     pub fn dropin(&self) -> bool {
         self.dropin
+    }
+
+    /// The arguments of the command being served, name first, as its handler got them
+    /// (copied: FUNCTION STATS shows the running function's command line).
+    pub fn command_args(&self) -> Vec<Vec<u8>> {
+        // SAFETY: a Ctx is used only while its command runs (see the type), and `args`
+        // points at that command's argument slices, which live until its handler returns.
+        unsafe { &*self.args }.iter().map(|a| a.to_vec()).collect()
     }
 
     pub fn flags(&self) -> CtxFlags {
@@ -1271,7 +1287,7 @@ extern "C" fn reply_ok_on_unblock(
     _argv: *mut *mut raw::RedisModuleString,
     _argc: c_int,
 ) -> c_int {
-    let _ = catch_unwind(|| Ctx { raw: ctx, dropin: false }.reply_ok());
+    let _ = catch_unwind(|| Ctx { raw: ctx, dropin: false, args: NO_ARGS }.reply_ok());
     raw::REDISMODULE_OK as c_int
 }
 
@@ -1302,7 +1318,7 @@ pub fn with_server_lock(f: impl FnOnce(&Ctx)) {
         return;
     }
     rm!(RedisModule_ThreadSafeContextLock(ctx) else ());
-    let _ = catch_unwind(AssertUnwindSafe(|| f(&Ctx { raw: ctx, dropin: false })));
+    let _ = catch_unwind(AssertUnwindSafe(|| f(&Ctx { raw: ctx, dropin: false, args: NO_ARGS })));
     rm!(RedisModule_ThreadSafeContextUnlock(ctx) else ());
 }
 
@@ -1321,7 +1337,7 @@ static CONFIG_CALLBACK: std::sync::Mutex<Option<fn(&Ctx)>> = std::sync::Mutex::n
 extern "C" fn config_event(ctx: *mut raw::RedisModuleCtx, _e: raw::RedisModuleEvent, _sub: u64, _data: *mut c_void) {
     let callback = CONFIG_CALLBACK.lock().ok().and_then(|c| *c);
     if let Some(callback) = callback {
-        let _ = catch_unwind(|| callback(&Ctx { raw: ctx, dropin: false }));
+        let _ = catch_unwind(|| callback(&Ctx { raw: ctx, dropin: false, args: NO_ARGS }));
     }
 }
 
