@@ -781,8 +781,11 @@ mod tests {
     #[test]
     fn command_lines_round_trip() {
         let argv: [&[u8]; 4] = [b"FCALL", b"", b"f\x00\xff", &[7u8; 300]];
-        assert_eq!(CommandLine::of(&argv).args(), argv.map(<[u8]>::to_vec).to_vec());
-        assert!(CommandLine::default().args().is_empty());
+        let ctx = Ctx::from_raw(std::ptr::null_mut());
+        assert_eq!(CommandLine::owned(&argv).args(&ctx), argv.map(<[u8]>::to_vec).to_vec());
+        assert!(CommandLine::default().args(&ctx).is_empty());
+        // Outside a command, a Ctx has no arguments.
+        assert!(CommandLine::Caller.args(&ctx).is_empty());
     }
 
     #[test]

@@ -364,7 +364,7 @@ pub fn dispatch_as(
             &heap
         };
         // `args` outlives the handler, and so every use of `ctx` and its copies.
-        ctx.args = args as *const [&[u8]] as *const [&'static [u8]];
+        ctx.args = args as *const [&[u8]];
         if let Err(e) = handler(&mut ctx, args) {
             ctx.reply_error(&e);
         }
