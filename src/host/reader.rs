@@ -432,17 +432,16 @@ unsafe fn run_raw(state: *mut ffi::lua_State, f: impl FnOnce(&mut Call<'_>) -> m
     unsafe {
         // Lua calls every C function with LUA_MINSTACK free slots above its arguments.
         let nargs = ffi::lua_gettop(state);
-        let mut call = Call { state, nargs, room: ffi::LUA_MINSTACK, tail: None, _frame: PhantomData };
+        let mut call = Call { state, nargs, room: ffi::LUA_MINSTACK, tail: Tail::NONE, _frame: PhantomData };
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match f(&mut call) {
             Ok(n) => Ok(n),
             Err(e) => Err(crate::lua::raw_error_message(&e)),
         }));
         let (here, msg) = match outcome {
             Ok(Ok(n)) => {
-                if let Some(tail) = &call.tail {
+                if let Some(bytes) = call.tail.bytes() {
                     // Room was made for it; a memory error raised by the push unwinds through
                     // frames that own nothing (the call and its tail are plain data).
-                    let bytes = tail.bytes.get(..tail.len).unwrap_or_default();
                     ffi::lua_pushlstring(state, bytes.as_ptr().cast(), bytes.len());
                 }
                 return n;
@@ -479,14 +478,37 @@ pub struct Call<'f> {
     room: c_int,
     /// A small last result, pushed by the trampoline once the function's frames are gone
     /// (see `push_buffer_last`).
-    tail: Option<Tail>,
+    tail: Tail,
     _frame: PhantomData<&'f ()>,
 }
 
-/// The bytes of a small last result (see `Call::push_buffer_last`).
+/// The bytes of a small last result (see `Call::push_buffer_last`), written in place: never
+/// cleared nor moved as a whole (a call that pushes none pays nothing for it, and a short
+/// result is not read back through wider loads than wrote it).
 struct Tail {
-    bytes: [u8; TAIL],
-    len: usize,
+    bytes: [std::mem::MaybeUninit<u8>; TAIL],
+    /// How many of `bytes` are the result; `None`: no last result.
+    len: Option<usize>,
+}
+
+impl Tail {
+    const NONE: Tail = Tail { bytes: [std::mem::MaybeUninit::uninit(); TAIL], len: None };
+
+    /// Makes `src` (at most TAIL bytes) the last result; false, doing nothing, for more.
+    fn set(&mut self, src: &[u8]) -> bool {
+        if src.len() > TAIL {
+            return false;
+        }
+        // SAFETY: `src.len()` bytes fit in `bytes`; the two never overlap (`src` is not ours).
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.bytes.as_mut_ptr().cast::<u8>(), src.len()) };
+        self.len = Some(src.len());
+        true
+    }
+
+    fn bytes(&self) -> Option<&[u8]> {
+        // SAFETY: the first `len` bytes were written by `set`.
+        self.len.map(|len| unsafe { std::slice::from_raw_parts(self.bytes.as_ptr().cast::<u8>(), len) })
+    }
 }
 
 /// The largest last result pushed by the trampoline.
@@ -682,10 +704,9 @@ impl<'f> Call<'f> {
         if self.room < 1 || bytes.len() > TAIL {
             return false;
         }
-        let mut tail = Tail { bytes: [0; TAIL], len: bytes.len() };
-        let Some(dst) = tail.bytes.get_mut(..bytes.len()) else { return false };
-        dst.copy_from_slice(bytes);
-        self.tail = Some(tail);
+        if !self.tail.set(bytes) {
+            return false;
+        }
         self.room -= 1;
         true
     }
@@ -707,11 +728,7 @@ impl<'f> Call<'f> {
         self.make_room(1)?;
         let finished = buf.finish()?;
         if let super::lua::Finished::Bytes(b) = finished {
-            let mut tail = Tail { bytes: [0; TAIL], len: 0 };
-            if let Some(dst) = tail.bytes.get_mut(..b.len()) {
-                dst.copy_from_slice(b);
-                tail.len = b.len();
-                self.tail = Some(tail);
+            if self.tail.set(b) {
                 self.room -= 1;
                 return Ok(());
             }

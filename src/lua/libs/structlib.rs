@@ -200,30 +200,75 @@ fn gettoalign(len: u64, h: &Header, opt: u8, size: u64) -> u64 {
 // pack
 // ---------------------------------------------------------------------------------------
 
-/// `struct.pack(fmt, ...)`.
-/// The integer options of a plain format (see `plain_format`): their sizes, at most this
-/// many of them.
+/// The integer options of a plain format (see `plain_format`): at most this many of them.
 const PLAIN_MAX: usize = 16;
 
-/// One integer option of a plain format: its size in bytes, whether it is signed, and the
-/// byte order in force for it.
+/// A plain format's integer options, one byte each in `ops` (the first in the low byte):
+/// the size in bytes (1 to 8) in the low four bits, `SIGNED` and `LITTLE` above; `n` of
+/// them. Small enough to travel in registers and to keep as the last format seen.
 #[derive(Clone, Copy)]
-struct PlainOp {
-    size: u8,
-    signed: bool,
-    little: bool,
+struct PlainFormat {
+    ops: u128,
+    n: u8,
 }
 
-/// A plain format's options, the first `.1` of them used.
-type PlainFormat = ([PlainOp; PLAIN_MAX], usize);
+const SIGNED: u8 = 0x10;
+const LITTLE: u8 = 0x20;
+
+impl PlainFormat {
+    /// Each option's size, whether it is signed, and whether it is little-endian.
+    fn ops(self) -> impl Iterator<Item = (usize, bool, bool)> {
+        (0..usize::from(self.n)).map(move |k| {
+            let op = self.ops.to_le_bytes().get(k).copied().unwrap_or(0);
+            (usize::from(op & 0x0f), op & SIGNED != 0, op & LITTLE != 0)
+        })
+    }
+}
+
+/// The last plain format seen by pack or unpack (its bytes as `key`, if at most 16): a
+/// script mostly repeats one format, which is then not scanned again.
+#[derive(Clone, Copy)]
+struct LastPlain {
+    key: u128,
+    len: usize,
+    format: PlainFormat,
+}
+
+/// Up to 16 bytes as one number (the first in the low byte), built in registers: compared
+/// without a call, and without reading back bytes just stored.
+fn format_key(fmt: &[u8]) -> Option<u128> {
+    if fmt.len() > 16 {
+        return None;
+    }
+    Some(fmt.iter().rev().fold(0u128, |key, &b| (key << 8) | u128::from(b)))
+}
+
+thread_local! {
+    static LAST_PLAIN: std::cell::Cell<Option<LastPlain>> = const { std::cell::Cell::new(None) };
+}
 
 /// A format of endianness marks, spaces and integer options of 1 to 8 bytes only (no
-/// alignment, padding, strings or floats), stopping at a NUL as Format does: each option's
-/// size, whether it is signed, and the byte order in force for it. `None` for any other
-/// format (the general code takes it, errors included). A scan of its own: Format's
-/// Result-returning steps cost this path about 150 instructions per pack and unpack.
+/// alignment, padding, strings or floats), stopping at a NUL as Format does (see
+/// `scan_plain`); `None` for any other format (the general code takes it, errors included).
 fn plain_format(fmt: &[u8]) -> Option<PlainFormat> {
-    let mut ops = [PlainOp { size: 0, signed: false, little: true }; PLAIN_MAX];
+    let key = format_key(fmt);
+    if let (Some(key), Ok(Some(last))) = (key, LAST_PLAIN.try_with(std::cell::Cell::get)) {
+        if last.key == key && last.len == fmt.len() {
+            return Some(last.format);
+        }
+    }
+    let format = scan_plain(fmt)?;
+    if let Some(key) = key {
+        let _ = LAST_PLAIN.try_with(|l| l.set(Some(LastPlain { key, len: fmt.len(), format })));
+    }
+    Some(format)
+}
+
+/// `plain_format`'s scan: each option's size, whether it is signed, and the byte order in
+/// force for it. A scan of its own: Format's Result-returning steps cost this path about 150
+/// instructions per pack and unpack.
+fn scan_plain(fmt: &[u8]) -> Option<PlainFormat> {
+    let mut ops = [0u8; PLAIN_MAX];
     let (mut n, mut little, mut i) = (0usize, true, 0usize);
     while let Some(&opt) = fmt.get(i) {
         i += 1;
@@ -252,21 +297,21 @@ fn plain_format(fmt: &[u8]) -> Option<PlainFormat> {
             },
             _ => return None,
         };
-        *ops.get_mut(n)? = PlainOp { size, signed: opt.is_ascii_lowercase(), little };
+        let signed = if opt.is_ascii_lowercase() { SIGNED } else { 0 };
+        *ops.get_mut(n)? = size | signed | if little { LITTLE } else { 0 };
         n += 1;
     }
-    Some((ops, n))
+    Some(PlainFormat { ops: u128::from_le_bytes(ops), n: u8::try_from(n).ok()? })
 }
 
 /// struct.pack of a plain format with number values, at most 64 bytes of output: the same
 /// bytes as the general code, without its machinery. `None` (nothing done) for anything
 /// else, which the general code then takes, errors included.
 fn pack_plain(c: &mut Call<'_>) -> Option<c_int> {
-    let (ops, n) = plain_format(c.string_arg(1)?)?;
+    let format = plain_format(c.string_arg(1)?)?;
     let mut out = [0u8; 64];
     let mut len = 0usize;
-    for (k, &PlainOp { size, little, .. }) in ops.get(..n)?.iter().enumerate() {
-        let width = usize::from(size);
+    for (k, (width, _, little)) in format.ops().enumerate() {
         put_integer(c.number(k + 2)?, little, out.get_mut(len..len + width)?);
         len += width;
     }
@@ -280,17 +325,16 @@ fn unpack_plain(c: &mut Call<'_>) -> Option<c_int> {
     if c.nargs() != 2 {
         return None;
     }
-    let (ops, n) = plain_format(c.string_arg(1)?)?;
+    let format = plain_format(c.string_arg(1)?)?;
     let data = c.string_arg(2)?;
-    let ops = ops.get(..n)?;
-    let total: usize = ops.iter().map(|op| usize::from(op.size)).sum();
+    let n = usize::from(format.n);
+    let total: usize = format.ops().map(|(width, ..)| width).sum();
     if total > data.len() || n + 1 > c.room() {
         return None;
     }
     let mut pos = 0usize;
-    for &PlainOp { size, signed, little } in ops {
-        let width = usize::from(size);
-        let value = getinteger(data.get(pos..pos + width)?, little, signed, u64::from(size));
+    for (width, signed, little) in format.ops() {
+        let value = getinteger(data.get(pos..pos + width)?, little, signed, width as u64);
         c.push_num(value).ok()?;
         pos += width;
     }
