@@ -212,6 +212,7 @@ impl Functions {
 
     /// FCALL / FCALL_RO: the function is looked up (once) before `split` reads numkeys, as
     /// natively. FUNCTION STATS shows `ctx`'s command line while it runs.
+    #[inline(always)]
     pub fn call<'a>(
         &mut self,
         ctx: &mut Ctx,

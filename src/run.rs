@@ -521,6 +521,7 @@ pub fn set_tracing(on: bool) {
 
 /// scriptCall: runs one command for the script, with the checks native scripting makes.
 /// `name` is the command, `args` the rest of its arguments.
+#[inline(always)]
 pub fn call(name: &[u8], args: &Argv) -> CallOutcome {
     if TRACING.load(std::sync::atomic::Ordering::Relaxed) {
         if let Some(tracer) = TRACER.get() {
@@ -554,6 +555,7 @@ pub fn restore(run: Option<Suspended>, ctx: &Ctx) {
 }
 
 /// `call` without the debugger's tracing.
+#[inline(always)]
 pub fn call_untraced(name: &[u8], args: &Argv) -> CallOutcome {
     let Some(run) = call_state() else {
         return refused("ERR redis.call/pcall can only be called inside a script invocation");
@@ -626,6 +628,7 @@ fn refused_before_the_slot_check(ctx: &Ctx, name: &[u8], args: &Argv, key: &[u8]
 }
 
 /// The rest of `call`, once the run's own checks passed.
+#[inline(always)]
 fn call_checked(run: &CallState, name: &[u8], args: &Argv, info: Option<std::rc::Rc<cmdinfo::CmdInfo>>) -> CallOutcome {
     let CallState { ctx, allow_oom, wrote, resp3, repl, .. } = *run;
     let first_write = !wrote && info.as_ref().is_some_and(|i| i.write);
@@ -671,6 +674,7 @@ fn call_checked(run: &CallState, name: &[u8], args: &Argv, info: Option<std::rc:
 /// Runs the (possibly rewritten) command and does the bookkeeping after it.
 /// `first_write`: the command writes and the run has not written yet (then a success marks
 /// the run as having written).
+#[inline(always)]
 fn finish_call(ctx: &Ctx, cmd: &CStr, name: &[u8], args: &Argv, first_write: bool, flags: &CStr) -> CallOutcome {
     let (reply, errno) = ctx.call_argv(cmd, flags, args);
     let Some(reply) = reply else {

@@ -173,6 +173,7 @@ impl Scripts {
 
     /// Runs a cached script for the calling client and writes its reply; an evictable
     /// script becomes the most recently used.
+    #[inline(always)]
     pub fn run(
         &mut self,
         ctx: &mut Ctx,

@@ -9,18 +9,22 @@ use crate::scripts::Origin;
 use crate::sha::Sha;
 use crate::state;
 
+#[inline(always)]
 pub fn eval(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
     run(ctx, argv, Source::Body, Access::ReadWrite)
 }
 
+#[inline(always)]
 pub fn eval_ro(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
     run(ctx, argv, Source::Body, Access::ReadOnly)
 }
 
+#[inline(always)]
 pub fn evalsha(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
     run(ctx, argv, Source::Sha, Access::ReadWrite)
 }
 
+#[inline(always)]
 pub fn evalsha_ro(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
     run(ctx, argv, Source::Sha, Access::ReadOnly)
 }
@@ -31,6 +35,7 @@ enum Source {
     Sha,
 }
 
+#[inline(always)]
 fn run(ctx: &mut Ctx, argv: &[&[u8]], source: Source, access: Access) -> Result<(), ScriptError> {
     let [_, target, numkeys, rest @ ..] = argv else { return Err(ScriptError::Arity) };
     if ctx.is_keys_position_request() {
@@ -59,13 +64,13 @@ fn run(ctx: &mut Ctx, argv: &[&[u8]], source: Source, access: Access) -> Result<
         };
     }
     let split = split_numkeys(numkeys, rest)?;
-    state::with_scripts(|scripts| {
-        let sha = match source {
-            Source::Body => scripts.load(target, Origin::Eval)?,
-            Source::Sha => Sha::parse(target).ok_or(ScriptError::NoScript)?,
-        };
-        scripts.run(ctx, &sha, split.keys, split.args, access)
-    })
+    let mut state = state::lock()?;
+    let scripts = state.scripts()?;
+    let sha = match source {
+        Source::Body => scripts.load(target, Origin::Eval)?,
+        Source::Sha => Sha::parse(target).ok_or(ScriptError::NoScript)?,
+    };
+    scripts.run(ctx, &sha, split.keys, split.args, access)
 }
 
 /// getkeys-api: the keys are argv[3 .. 3+numkeys] (evalGetKeys, functionGetKeys); a bad

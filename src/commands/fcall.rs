@@ -7,14 +7,17 @@ use crate::host::Ctx;
 use crate::run::Access;
 use crate::state;
 
+#[inline(always)]
 pub fn fcall(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
     run(ctx, argv, Access::ReadWrite)
 }
 
+#[inline(always)]
 pub fn fcall_ro(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<(), ScriptError> {
     run(ctx, argv, Access::ReadOnly)
 }
 
+#[inline(always)]
 fn run(ctx: &mut Ctx, argv: &[&[u8]], access: Access) -> Result<(), ScriptError> {
     let [_, name, numkeys, rest @ ..] = argv else { return Err(ScriptError::Arity) };
     if ctx.is_keys_position_request() {
@@ -45,5 +48,5 @@ fn run(ctx: &mut Ctx, argv: &[&[u8]], access: Access) -> Result<(), ScriptError>
         };
         return crate::debugger::start_function(ctx, mode, call);
     }
-    state::with_functions(|functions| functions.call(ctx, name, split, access))
+    state::lock()?.functions()?.call(ctx, name, split, access)
 }

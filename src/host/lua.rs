@@ -985,12 +985,14 @@ pub enum Ran {
 }
 
 /// Runs `f` (a compiled script or function, from the registry) under `handler`, the way
-/// luaCallFunction does: one raw `lua_pcall` of the VM's run entry (`entry`, made by
-/// `run_entry_function`) with `handler` as its message handler, so no Lua frame, xpcall or
-/// closure stands between the call and the script. A result that is a number, string,
+/// luaCallFunction does: the VM's run entry (`entry`, made by `run_entry_function`) builds
+/// KEYS and ARGV in a protected call of its own, then `f` runs in one raw `lua_pcall` with
+/// `handler` as its message handler, so no Lua frame, xpcall or closure stands between the
+/// call and the script. A result that is a number, string,
 /// boolean or nil, or a plain array of those (see `Scalar::Array`), is offered to `scalar`
 /// first, where it lies (no Lua value crosses into Rust); when `scalar` returns false (for
 /// an array: to its header) it comes back as a value like the rest.
+#[inline(always)]
 pub fn call_run(
     lua: &mlua::Lua,
     main: MainThread,
@@ -1010,14 +1012,23 @@ pub fn call_run(
     // string's bytes are read while it is on the stack.
     unsafe {
         let top = ffi::lua_gettop(state);
-        if lua_c::lua_alt_checkstack(state, 5) == 0 {
+        if lua_c::lua_alt_checkstack(state, 6) == 0 {
             return Err(mlua::Error::StackError);
         }
+        // handler, f, then the entry's protected call, which leaves f's arguments above f (a
+        // failure leaves its error value there instead, with a non-zero status). The script
+        // then runs in a protected call of its own, straight from here: no frame of the entry
+        // stays below it (see host::dispatch on the depth of the run's chain).
         ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(handler.id()));
-        ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(entry.id()));
         ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.id()));
+        ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(entry.id()));
+        ffi::lua_pushvalue(state, top + 2);
         ffi::lua_pushlightuserdata(state, run_args.as_light_userdata().0);
-        let status = ffi::lua_pcall(state, 2, 1, top + 1);
+        let nargs = if run_args.as_globals { 0 } else { 2 };
+        let mut status = ffi::lua_pcall(state, 2, nargs, top + 1);
+        if status == 0 {
+            status = ffi::lua_pcall(state, nargs, 1, top + 1);
+        }
         if status == 0 {
             let result = match ffi::lua_type(state, -1) {
                 ffi::LUA_TNUMBER => Some(Scalar::Number(ffi::lua_tonumber(state, -1))),
@@ -1151,9 +1162,10 @@ pub fn run_entry_function(lua: &mlua::Lua) -> mlua::Result<mlua::Function> {
 }
 
 /// `entry(f, p)`: `p` is a `RunArgs` light userdata. Builds KEYS and ARGV, as globals
-/// (lifting the globals' read-only flag only for that) or as two arrays, then calls `f`
-/// (with the two arrays, or with nothing) for one result. Only `call_run` calls it (scripts
-/// cannot reach it), with the pointer of a `RunArgs` that outlives the call.
+/// (lifting the globals' read-only flag only for that; then it returns nothing) or as two
+/// arrays, which it returns: `f`'s arguments (`f` tells whether the arrays may be kept).
+/// Only `call_run` calls it (scripts cannot reach it), with the pointer of a `RunArgs` that
+/// outlives the call.
 ///
 /// A run refills the previous run's tables (kept as the closure's upvalues; for EVAL, still
 /// the globals) when they can be made exactly what a new table would be without allocating
@@ -1205,8 +1217,11 @@ unsafe extern "C-unwind" fn run_entry(state: *mut mlua::ffi::lua_State) -> c_int
                 ffi::lua_replace(state, kept);
             }
         }
-        ffi::lua_call(state, if run.as_globals { 0 } else { 2 }, 1);
-        1
+        if run.as_globals {
+            0
+        } else {
+            2
+        }
     }
 }
 

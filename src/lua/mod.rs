@@ -481,6 +481,7 @@ impl LuaVm {
     }
 
     /// FCALL: runs a registered function with its keys and args tables.
+    #[inline(always)]
     pub fn run_function(
         &mut self,
         f: &Compiled,
@@ -489,10 +490,7 @@ impl LuaVm {
         sink: &mut dyn ReplySink,
         name: &dyn std::fmt::Display,
     ) -> Result<(), ScriptFailure> {
-        self.run(sink, name, |vm, scalar| {
-            let run_args = crate::host::RunArgs::tables(keys, args);
-            crate::host::call_run(&vm.lua, vm.main, &vm.handler, &vm.entry, &f.0, &run_args, scalar)
-        })
+        self.run(sink, name, f, &crate::host::RunArgs::tables(keys, args))
     }
 
     /// Compiles a script body (text only, never bytecode) into the Lua registry, as Redis
@@ -518,6 +516,7 @@ impl LuaVm {
 
     /// Runs an EVAL script: KEYS and ARGV as globals, the result written to `sink`.
     /// `name` is what error replies call the script (its SHA); formatted only for one.
+    #[inline(always)]
     pub fn run_eval(
         &mut self,
         f: &Compiled,
@@ -526,27 +525,27 @@ impl LuaVm {
         sink: &mut dyn ReplySink,
         name: &dyn std::fmt::Display,
     ) -> Result<(), ScriptFailure> {
-        self.run(sink, name, |vm, scalar| {
-            let run_args = crate::host::RunArgs::globals(keys, args);
-            crate::host::call_run(&vm.lua, vm.main, &vm.handler, &vm.entry, &f.0, &run_args, scalar)
-        })
+        self.run(sink, name, f, &crate::host::RunArgs::globals(keys, args))
     }
 
-    /// One run (luaCallFunction): `start` calls the script under the error handler, offering
-    /// a scalar result to the writer it is given (written where it lies), and returns
-    /// whether that took it or (ok, value); the value becomes the reply or the error line.
+    /// One run (luaCallFunction): calls `f` with `run_args` under the error handler, offering
+    /// a scalar result to the sink where it lies; any other value becomes the reply or the
+    /// error line.
+    #[inline(always)]
     fn run(
         &mut self,
         sink: &mut dyn ReplySink,
         name: &dyn std::fmt::Display,
-        start: impl FnOnce(&Self, &mut dyn FnMut(crate::host::Scalar<'_>) -> bool) -> mlua::Result<crate::host::Ran>,
+        f: &Compiled,
+        run_args: &crate::host::RunArgs<'_>,
     ) -> Result<(), ScriptFailure> {
         self.prepare_run();
         let mut write_scalar = |result: crate::host::Scalar<'_>| {
             // A script that caught a memory error still fails: the general path says so.
             !MEMORY_EXHAUSTED.load(Ordering::Relaxed) && convert::write_scalar(&mut *sink, result, run::resp3)
         };
-        let ran = start(self, &mut write_scalar);
+        let ran =
+            crate::host::call_run(&self.lua, self.main, &self.handler, &self.entry, &f.0, run_args, &mut write_scalar);
         let outcome = ran.and_then(|ran| {
             let crate::host::Ran::Value(ok, value) = ran else { return Ok(None) };
             if ok && MEMORY_EXHAUSTED.load(Ordering::Relaxed) {
