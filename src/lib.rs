@@ -44,28 +44,28 @@ fn command_table() -> [CommandSpec; 28] {
     [
         CommandSpec {
             name: c"alt.eval",
-            handler: Some(handler!(eval::eval)),
+            handler: Some(handler!(eval::eval, hot)),
             flags: EVAL_FLAGS,
             arity: -3,
             numkeys_keys: Some(true),
         },
         CommandSpec {
             name: c"alt.evalsha",
-            handler: Some(handler!(eval::evalsha)),
+            handler: Some(handler!(eval::evalsha, hot)),
             flags: EVAL_FLAGS,
             arity: -3,
             numkeys_keys: Some(true),
         },
         CommandSpec {
             name: c"alt.eval_ro",
-            handler: Some(handler!(eval::eval_ro)),
+            handler: Some(handler!(eval::eval_ro, hot)),
             flags: EVAL_RO_FLAGS,
             arity: -3,
             numkeys_keys: Some(false),
         },
         CommandSpec {
             name: c"alt.evalsha_ro",
-            handler: Some(handler!(eval::evalsha_ro)),
+            handler: Some(handler!(eval::evalsha_ro, hot)),
             flags: EVAL_RO_FLAGS,
             arity: -3,
             numkeys_keys: Some(false),
@@ -136,14 +136,14 @@ fn command_table() -> [CommandSpec; 28] {
         },
         CommandSpec {
             name: c"alt.fcall",
-            handler: Some(handler!(fcall::fcall)),
+            handler: Some(handler!(fcall::fcall, hot)),
             flags: EVAL_FLAGS,
             arity: -3,
             numkeys_keys: Some(true),
         },
         CommandSpec {
             name: c"alt.fcall_ro",
-            handler: Some(handler!(fcall::fcall_ro)),
+            handler: Some(handler!(fcall::fcall_ro, hot)),
             flags: EVAL_RO_FLAGS,
             arity: -3,
             numkeys_keys: Some(false),
@@ -233,14 +233,14 @@ fn command_table() -> [CommandSpec; 28] {
 /// A drop-in target's handler: admitted by `dropin::admitted` (ACL as the native command),
 /// then the module's own handler.
 macro_rules! open_handler {
-    ($f:path) => {{
+    ($f:path $(, $hot:ident)?) => {{
         fn admitted_then(ctx: &mut host::Ctx, argv: &[&[u8]]) -> Result<(), error::ScriptError> {
             if !dropin::admitted(ctx, argv) {
                 return Ok(());
             }
             $f(ctx, argv)
         }
-        handler!(admitted_then, dropin_only)
+        handler!(admitted_then, dropin_only $(, $hot)?)
     }};
 }
 
@@ -259,12 +259,12 @@ fn dropin_table() -> [CommandSpec; 24] {
     };
     let container = |name| CommandSpec { name, handler: None, flags: c"", arity: -2, numkeys_keys: None };
     [
-        spec(c"alt.dropin.eval", open_handler!(eval::eval), EVAL_FLAGS, -3, Some(true)),
-        spec(c"alt.dropin.evalsha", open_handler!(eval::evalsha), EVAL_FLAGS, -3, Some(true)),
-        spec(c"alt.dropin.eval_ro", open_handler!(eval::eval_ro), EVAL_RO_FLAGS, -3, Some(false)),
-        spec(c"alt.dropin.evalsha_ro", open_handler!(eval::evalsha_ro), EVAL_RO_FLAGS, -3, Some(false)),
-        spec(c"alt.dropin.fcall", open_handler!(fcall::fcall), EVAL_FLAGS, -3, Some(true)),
-        spec(c"alt.dropin.fcall_ro", open_handler!(fcall::fcall_ro), EVAL_RO_FLAGS, -3, Some(false)),
+        spec(c"alt.dropin.eval", open_handler!(eval::eval, hot), EVAL_FLAGS, -3, Some(true)),
+        spec(c"alt.dropin.evalsha", open_handler!(eval::evalsha, hot), EVAL_FLAGS, -3, Some(true)),
+        spec(c"alt.dropin.eval_ro", open_handler!(eval::eval_ro, hot), EVAL_RO_FLAGS, -3, Some(false)),
+        spec(c"alt.dropin.evalsha_ro", open_handler!(eval::evalsha_ro, hot), EVAL_RO_FLAGS, -3, Some(false)),
+        spec(c"alt.dropin.fcall", open_handler!(fcall::fcall, hot), EVAL_FLAGS, -3, Some(true)),
+        spec(c"alt.dropin.fcall_ro", open_handler!(fcall::fcall_ro, hot), EVAL_RO_FLAGS, -3, Some(false)),
         container(c"alt.dropin.script"),
         spec(c"alt.dropin.script|load", open_handler!(script::load), c"deny-script allow-stale no-auth", 3, None),
         spec(c"alt.dropin.script|exists", open_handler!(script::exists), c"deny-script no-auth", -3, None),

@@ -521,14 +521,21 @@ pub fn set_tracing(on: bool) {
 
 /// scriptCall: runs one command for the script, with the checks native scripting makes.
 /// `name` is the command, `args` the rest of its arguments.
-#[inline(always)]
+#[inline(never)]
 pub fn call(name: &[u8], args: &Argv) -> CallOutcome {
+    call_inline(name, args)
+}
+
+/// `call`, inlined into redis.call's direct path (see the note on the run's chain in
+/// host/mod.rs); everywhere else the outlined `call` keeps one copy.
+#[inline(always)]
+pub fn call_inline(name: &[u8], args: &Argv) -> CallOutcome {
     if TRACING.load(std::sync::atomic::Ordering::Relaxed) {
         if let Some(tracer) = TRACER.get() {
             return tracer(name, args);
         }
     }
-    call_untraced(name, args)
+    call_untraced_inline(name, args)
 }
 
 /// The run may not yield to other clients (a forked debugging session's process has none).
@@ -555,8 +562,13 @@ pub fn restore(run: Option<Suspended>, ctx: &Ctx) {
 }
 
 /// `call` without the debugger's tracing.
-#[inline(always)]
+#[inline(never)]
 pub fn call_untraced(name: &[u8], args: &Argv) -> CallOutcome {
+    call_untraced_inline(name, args)
+}
+
+#[inline(always)]
+fn call_untraced_inline(name: &[u8], args: &Argv) -> CallOutcome {
     let Some(run) = call_state() else {
         return refused("ERR redis.call/pcall can only be called inside a script invocation");
     };
@@ -660,15 +672,28 @@ fn call_checked(run: &CallState, name: &[u8], args: &Argv, info: Option<std::rc:
     };
     match inner::adapt(&argv, key_type) {
         Adapted::Refused(text) => CallOutcome::Refused(text),
-        Adapted::AsIs => finish_call(&ctx, cmd, name, args, first_write, flags),
+        Adapted::AsIs => finish_call_outlined(&ctx, cmd, name, args, first_write, flags),
         Adapted::Rewritten(all) => {
             let mut rewritten = Argv::with_capacity(all.len());
             for a in all.iter().skip(1) {
                 rewritten.push(a);
             }
-            finish_call(&ctx, cmd, name, &rewritten, first_write, flags)
+            finish_call_outlined(&ctx, cmd, name, &rewritten, first_write, flags)
         }
     }
+}
+
+/// `finish_call` off the common path (an adapted command line): one copy.
+#[inline(never)]
+fn finish_call_outlined(
+    ctx: &Ctx,
+    cmd: &CStr,
+    name: &[u8],
+    args: &Argv,
+    first_write: bool,
+    flags: &CStr,
+) -> CallOutcome {
+    finish_call(ctx, cmd, name, args, first_write, flags)
 }
 
 /// Runs the (possibly rewritten) command and does the bookkeeping after it.
@@ -676,7 +701,7 @@ fn call_checked(run: &CallState, name: &[u8], args: &Argv, info: Option<std::rc:
 /// the run as having written).
 #[inline(always)]
 fn finish_call(ctx: &Ctx, cmd: &CStr, name: &[u8], args: &Argv, first_write: bool, flags: &CStr) -> CallOutcome {
-    let (reply, errno) = ctx.call_argv(cmd, flags, args);
+    let (reply, errno) = ctx.call_argv_inline(cmd, flags, args);
     let Some(reply) = reply else {
         return refused("ERR Unknown Redis command called from script");
     };

@@ -92,7 +92,7 @@ pub fn vm_settings() -> Option<VmSettings> {
 }
 
 /// The state, locked, for a command's hot path: unlike `with_scripts`, no closure stands
-/// between the command and the run (one frame less on the run's chain, see host::dispatch).
+/// between the command and the run (one frame less on the run's chain: see the note above host's `handler!`).
 pub struct Locked(std::sync::MutexGuard<'static, Option<State>>);
 
 impl Locked {

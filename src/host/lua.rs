@@ -1018,7 +1018,7 @@ pub fn call_run(
         // handler, f, then the entry's protected call, which leaves f's arguments above f (a
         // failure leaves its error value there instead, with a non-zero status). The script
         // then runs in a protected call of its own, straight from here: no frame of the entry
-        // stays below it (see host::dispatch on the depth of the run's chain).
+        // stays below it (see the note on the run's chain in host/mod.rs).
         ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(handler.id()));
         ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.id()));
         ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(entry.id()));

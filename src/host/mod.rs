@@ -274,23 +274,25 @@ pub type RawHandler = extern "C" fn(*mut raw::RedisModuleCtx, *mut *mut raw::Red
 /// `args`, replies through `ctx`) into the `extern "C"` function Redis calls.
 #[macro_export]
 macro_rules! handler {
-    ($f:path, dropin_only) => {{
+    ($f:path, dropin_only, hot) => {
+        $crate::handler!(@raw $crate::host::dispatch_as, $f, $crate::host::Route::DropInOnly)
+    };
+    ($f:path, dropin_only) => {
+        $crate::handler!(@raw $crate::host::dispatch_cold, $f, $crate::host::Route::DropInOnly)
+    };
+    ($f:path, hot) => {
+        $crate::handler!(@raw $crate::host::dispatch_as, $f, $crate::host::Route::Any)
+    };
+    ($f:path) => {
+        $crate::handler!(@raw $crate::host::dispatch_cold, $f, $crate::host::Route::Any)
+    };
+    (@raw $dispatch:path, $f:path, $route:expr) => {{
         extern "C" fn raw_handler(
             ctx: *mut redis_module::raw::RedisModuleCtx,
             argv: *mut *mut redis_module::raw::RedisModuleString,
             argc: std::ffi::c_int,
         ) -> std::ffi::c_int {
-            $crate::host::dispatch_as(ctx, argv, argc, $f, $crate::host::Route::DropInOnly)
-        }
-        raw_handler as $crate::host::RawHandler
-    }};
-    ($f:path) => {{
-        extern "C" fn raw_handler(
-            ctx: *mut redis_module::raw::RedisModuleCtx,
-            argv: *mut *mut redis_module::raw::RedisModuleString,
-            argc: std::ffi::c_int,
-        ) -> std::ffi::c_int {
-            $crate::host::dispatch(ctx, argv, argc, $f)
+            $dispatch(ctx, argv, argc, $f, $route)
         }
         raw_handler as $crate::host::RawHandler
     }};
@@ -309,16 +311,17 @@ pub struct CommandSpec {
     pub numkeys_keys: Option<bool>,
 }
 
-/// Entry point for every command: catches unwinding (a panic must never cross into Redis),
-/// hands the handler borrowed argument bytes, and turns an `Err` into an error reply.
-#[inline(always)]
-pub fn dispatch(
+/// `dispatch_as` for the commands off the scripts' path (`handler!` without `hot`): one copy
+/// for all of them, the handler called through a pointer.
+#[inline(never)]
+pub fn dispatch_cold(
     ctx: *mut raw::RedisModuleCtx,
     argv: *mut *mut raw::RedisModuleString,
     argc: c_int,
-    handler: impl FnOnce(&mut Ctx, &[&[u8]]) -> Result<(), ScriptError>,
+    handler: fn(&mut Ctx, &[&[u8]]) -> Result<(), ScriptError>,
+    route: Route,
 ) -> c_int {
-    dispatch_as(ctx, argv, argc, handler, Route::Any)
+    dispatch_as(ctx, argv, argc, handler, route)
 }
 
 /// How a command may be reached.
@@ -331,6 +334,8 @@ pub enum Route {
     DropInOnly,
 }
 
+/// Entry point for every command: catches unwinding (a panic must never cross into Redis),
+/// hands the handler borrowed argument bytes, and turns an `Err` into an error reply.
 #[inline(always)]
 pub fn dispatch_as(
     ctx: *mut raw::RedisModuleCtx,
@@ -688,8 +693,14 @@ impl Ctx {
 
     /// `call` with prepared arguments, also returning the errno RM_Call set when it refused
     /// the command itself (ENOENT unknown, EINVAL arity, ESPIPE script mode, EACCES ACL, ...).
-    #[inline(always)]
+    #[inline(never)]
     pub fn call_argv(&self, cmd: &CStr, flags: &CStr, argv: &Argv) -> (Option<CallReply>, i32) {
+        self.call_argv_inline(cmd, flags, argv)
+    }
+
+    /// `call_argv`, inlined into redis.call's path (see the note on the run's chain above `handler!`).
+    #[inline(always)]
+    pub fn call_argv_inline(&self, cmd: &CStr, flags: &CStr, argv: &Argv) -> (Option<CallReply>, i32) {
         set_errno(0);
         let reply = if flags.to_bytes().first() == Some(&b'v') {
             self.call_fresh(cmd, flags, argv)

@@ -102,7 +102,7 @@ fn take_pending() -> Option<CallOutcome> {
 fn direct_call(name: &[u8], rest: &Argv) -> Direct {
     // Nothing stale may reach `command` (say, if this run panicked last time).
     drop(take_pending());
-    let outcome = run::call(name, rest);
+    let outcome = run::call_inline(name, rest);
     let CallOutcome::Reply(reply) = outcome else { return defer(outcome) };
     // Read from the reply's bytes: the host never builds a reply tree for these.
     let proto = reply.proto();
