@@ -14,7 +14,7 @@ use crate::lua::library::Registration;
 use crate::lua::{Compiled, LuaVm, VmKind};
 use crate::metrics;
 use crate::reply::ReplySink;
-use crate::run::{Access, CommandLine, RunGuard, RunName};
+use crate::run::{Access, CommandLine, FunctionName, RunGuard, RunName};
 use crate::run_stats::RunStats;
 use crate::scripts::VmSettings;
 use crate::shebang::{self, ScriptFlags};
@@ -223,7 +223,7 @@ impl Functions {
         let Functions { vm, libraries, by_name, .. } = self;
         let function = find_in(libraries, by_name, name).ok_or_else(|| ScriptError::err("Function not found"))?;
         let (keys, args) = split()?;
-        let name = RunName::Function(function.display.clone(), CommandLine::Caller);
+        let name = RunName::Function(FunctionName::of(&function.display), CommandLine::Caller);
         let run = RunGuard::enter(ctx, name, function.flags, access, keys)?;
         let outcome = vm.run_function(&function.compiled, keys, args, ctx, &function.display);
         if let Ok(mut stats) = function.stats.lock() {

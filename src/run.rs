@@ -343,14 +343,43 @@ impl CommandLine {
 /// line, which FUNCTION STATS shows).
 pub enum RunName {
     Sha(Sha),
-    Function(std::sync::Arc<str>, CommandLine),
+    Function(FunctionName, CommandLine),
 }
 
 impl RunName {
     fn as_str(&self) -> &str {
         match self {
             RunName::Sha(sha) => sha.as_str(),
-            RunName::Function(name, _) => name,
+            RunName::Function(name, _) => name.as_str(),
+        }
+    }
+}
+
+/// A function's name as its run keeps it: a short one copied (no allocation, and no shared
+/// count to raise and drop on every call), a long one shared.
+pub enum FunctionName {
+    Inline { bytes: [u8; 32], len: usize },
+    Shared(std::sync::Arc<str>),
+}
+
+impl FunctionName {
+    pub fn of(name: &std::sync::Arc<str>) -> FunctionName {
+        let mut bytes = [0u8; 32];
+        match bytes.get_mut(..name.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(name.as_bytes());
+                FunctionName::Inline { bytes, len: name.len() }
+            }
+            None => FunctionName::Shared(name.clone()),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            FunctionName::Inline { bytes, len } => {
+                std::str::from_utf8(bytes.get(..*len).unwrap_or_default()).unwrap_or_default()
+            }
+            FunctionName::Shared(name) => name,
         }
     }
 }

@@ -281,7 +281,7 @@ fn run_debugged(mut p: Prepared, ctx: Ctx, transport: Box<dyn Transport>, in_chi
         Target::Script(sha) => RunName::Sha(*sha),
         Target::Function(name, argv) => {
             let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-            RunName::Function(name.clone(), run::CommandLine::owned(&argv))
+            RunName::Function(run::FunctionName::of(name), run::CommandLine::owned(&argv))
         }
     };
     let outcome = match RunGuard::enter(&ctx, name, p.flags, p.access, &keys) {
