@@ -227,7 +227,7 @@ impl Functions {
         let run = RunGuard::enter(ctx, name, function.flags, access, keys)?;
         let outcome = vm.run_function(&function.compiled, keys, args, ctx, &function.display);
         if let Ok(mut stats) = function.stats.lock() {
-            stats.record(run.started(), outcome.is_err());
+            stats.record(&run.clock(), outcome.is_err());
         }
         metrics::FCALL_CALLS.bump();
         if outcome.is_err() {

@@ -329,6 +329,7 @@ fn load(raw: *mut redis_module::raw::RedisModuleCtx, args: &[Vec<u8>]) -> bool {
     lazyfree::reset_counters();
     metrics::reset();
     lua::libs::random::reset();
+    host::clock_init();
     if state::init(host::server_version()).is_err()
         || !host::register_commands(raw, &command_table())
         || !host::register_commands(raw, &dropin_table())

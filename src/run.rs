@@ -132,7 +132,7 @@ pub enum Access {
 
 /// Opens the run; dropping it closes the run (restores the caller's DB, clears the state).
 pub struct RunGuard {
-    started: Instant,
+    clock: crate::host::RunClock,
 }
 
 impl RunGuard {
@@ -191,7 +191,8 @@ impl RunGuard {
             RunName::Function(_, command) => std::mem::take(command),
             RunName::Sha(_) => CommandLine::default(),
         };
-        let started = Instant::now();
+        let clock = crate::host::RunClock::start();
+        let started = clock.started();
         let run = Run {
             ctx: *ctx,
             name,
@@ -231,12 +232,12 @@ impl RunGuard {
             None => return Err(ScriptError::err("script run state unavailable")),
         }
         let _ = CALL_STATE.try_with(|c| c.set(Some(state)));
-        Ok(RunGuard { started })
+        Ok(RunGuard { clock })
     }
 
-    /// When the run started (for the run's statistics: no second clock read).
-    pub fn started(&self) -> Instant {
-        self.started
+    /// When the run started, and the time since (for the run's statistics).
+    pub fn clock(&self) -> crate::host::RunClock {
+        self.clock
     }
 }
 

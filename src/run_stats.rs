@@ -26,11 +26,11 @@ impl RunStats {
         RunStats { calls: 0, errors: 0, total_us: 0, max_us: 0, last_used: None, buckets: None }
     }
 
-    /// Records one run that started at `started`, ends now, and failed or not.
-    pub fn record(&mut self, started: Instant, failed: bool) {
-        let now = Instant::now();
-        self.record_took(now.saturating_duration_since(started), failed);
-        self.last_used = Some(now);
+    /// Records one run, ending now, that failed or not.
+    pub fn record(&mut self, clock: &crate::host::RunClock, failed: bool) {
+        let took = clock.elapsed();
+        self.record_took(took, failed);
+        self.last_used = Some(clock.started() + took);
     }
 
     fn record_took(&mut self, took: Duration, failed: bool) {
@@ -131,7 +131,7 @@ mod tests {
             s.record_took(Duration::from_micros(10), false);
         }
         s.record_took(Duration::from_micros(1000), true);
-        s.record(Instant::now() - Duration::from_micros(5000), true);
+        s.record(&crate::host::RunClock::since(Instant::now() - Duration::from_micros(5000)), true);
         let f = s.fields();
         assert_eq!(f[0], ("calls", Some(100)));
         assert_eq!(f[1], ("errors", Some(2)));

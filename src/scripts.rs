@@ -192,7 +192,7 @@ impl Scripts {
         }
         let run = RunGuard::enter(ctx, RunName::Sha(*sha), script.flags, access, keys)?;
         let outcome = vm.run_eval(&script.function, keys, args, ctx, sha);
-        script.stats.get_or_insert_with(Default::default).record(run.started(), outcome.is_err());
+        script.stats.get_or_insert_with(Default::default).record(&run.clock(), outcome.is_err());
         metrics::EVAL_CALLS.bump();
         if outcome.is_err() {
             metrics::EVAL_ERRORS.bump();

@@ -1599,12 +1599,14 @@ extern "C" fn aux_load(rdb: *mut raw::RedisModuleIO, _encver: c_int, _when: c_in
     }
 }
 
+mod clock;
 mod fiber;
 mod filter;
 pub mod ldb;
 mod lua;
 mod reader;
 pub mod session;
+pub use clock::{init as clock_init, RunClock};
 pub use fiber::{pause as fiber_pause, Fiber};
 pub use filter::*;
 pub use lua::*;
