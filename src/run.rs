@@ -5,7 +5,7 @@
 //! closes the run.
 
 use std::ffi::{CStr, CString};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::cmdinfo;
 use crate::config;
@@ -30,7 +30,7 @@ struct Run {
     mode: Mode,
     /// The FCALL command line, for FUNCTION STATS.
     command: CommandLine,
-    started: Instant,
+    clock: crate::host::RunClock,
     /// `busy-reply-threshold` when the run started; `None` = never busy (threshold 0).
     busy_after: Option<Duration>,
     /// `alt.script-time-limit` when the run started.
@@ -192,13 +192,13 @@ impl RunGuard {
             RunName::Sha(_) => CommandLine::default(),
         };
         let clock = crate::host::RunClock::start();
-        let started = clock.started();
+
         let run = Run {
             ctx: *ctx,
             name,
             mode,
             command,
-            started,
+            clock,
             busy_after: millis(config::busy_reply_threshold_ms()),
             time_limit: millis(config::script_time_limit_ms()),
             can_yield: !server.yield_forbidden(),
@@ -392,12 +392,12 @@ pub const KILLED: &[u8] = b"ERR Script killed by user with SCRIPT KILL...";
 /// is busy and serves others (ALT.SCRIPT KILL may arrive, nested in the yield); past
 /// `alt.script-time-limit` a script that has not written is killed.
 pub fn interrupt() -> Verdict {
-    let Some((ctx, started, busy_after, time_limit, can_yield, mode)) =
-        with_run(|r| (r.ctx, r.started, r.busy_after, r.time_limit, r.can_yield, r.mode))
+    let Some((ctx, clock, busy_after, time_limit, can_yield, mode)) =
+        with_run(|r| (r.ctx, r.clock, r.busy_after, r.time_limit, r.can_yield, r.mode))
     else {
         return Verdict::Continue;
     };
-    let elapsed = started.elapsed();
+    let elapsed = clock.elapsed();
     if time_limit.is_some_and(|limit| elapsed >= limit) {
         let wrote = wrote();
         with_run(|r| {
@@ -490,7 +490,7 @@ pub fn running_function() -> Result<Option<RunningFunction>, ScriptError> {
         Mode::Function => Ok(RunningFunction {
             name: r.name.as_str().to_string(),
             command: r.command.args(&r.ctx),
-            millis: r.started.elapsed().as_millis(),
+            millis: r.clock.elapsed().as_millis(),
         }),
     });
     found.transpose()

@@ -13,9 +13,9 @@ pub struct RunStats {
     errors: u64,
     total_us: u64,
     max_us: u64,
-    /// When the last run ended; turned into Unix time only when reported (one clock read
-    /// per run, not two).
-    last_used: Option<Instant>,
+    /// When the last run started and how long it took (µs); turned into Unix time only when
+    /// reported (no clock read nor time arithmetic for it per run).
+    last_used: Option<(crate::host::RunClock, u64)>,
     /// Allocated on the first run: a script that was only loaded costs nothing here.
     buckets: Option<Box<[u32; BUCKETS]>>,
 }
@@ -28,13 +28,17 @@ impl RunStats {
 
     /// Records one run, ending now, that failed or not.
     pub fn record(&mut self, clock: &crate::host::RunClock, failed: bool) {
-        let took = clock.elapsed();
-        self.record_took(took, failed);
-        self.last_used = Some(clock.started() + took);
+        let us = clock.elapsed_micros();
+        self.record_us(us, failed);
+        self.last_used = Some((*clock, us));
     }
 
+    #[cfg(test)]
     fn record_took(&mut self, took: Duration, failed: bool) {
-        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.record_us(u64::try_from(took.as_micros()).unwrap_or(u64::MAX), failed);
+    }
+
+    fn record_us(&mut self, us: u64, failed: bool) {
         self.calls = self.calls.saturating_add(1);
         self.errors = self.errors.saturating_add(u64::from(failed));
         self.total_us = self.total_us.saturating_add(us);
@@ -55,7 +59,7 @@ impl RunStats {
             ("max_usec", Some(self.max_us)),
             ("p50_usec", ran.then(|| self.percentile(50))),
             ("p99_usec", ran.then(|| self.percentile(99))),
-            ("last_used_ms", self.last_used.map(unix_ms)),
+            ("last_used_ms", self.last_used.map(|(clock, us)| unix_ms(clock.started() + Duration::from_micros(us)))),
         ]
     }
 

@@ -45,61 +45,74 @@ fn ticks() -> u64 {
     0
 }
 
-/// A run's start.
+/// A run's start: the monotonic clock's reading, or the counter's (turned into an `Instant`
+/// only when asked: the statistics need only the duration).
 #[derive(Clone, Copy)]
 pub struct RunClock {
-    started: Instant,
-    /// The counter at the start, when the rate is known.
-    ticks: Option<(u64, f64)>,
+    start: Start,
+}
+
+#[derive(Clone, Copy)]
+enum Start {
+    Instant(Instant),
+    /// The counter, and the rate in nanoseconds per tick when it was read.
+    Ticks(u64, f64),
 }
 
 impl RunClock {
     /// Now.
     pub fn start() -> RunClock {
         if !TSC_USABLE.load(Ordering::Relaxed) {
-            return RunClock { started: Instant::now(), ticks: None };
+            return RunClock { start: Start::Instant(Instant::now()) };
         }
         let t = ticks();
         let rate = f64::from_bits(NS_PER_TICK.load(Ordering::Relaxed));
         if t < NEXT_MEASURE.load(Ordering::Relaxed) && rate > 0.0 {
-            if let Some(&(base, base_ticks)) = BASE.get() {
-                if let Some(since) = t.checked_sub(base_ticks) {
-                    let started = base + Duration::from_nanos((since as f64 * rate) as u64);
-                    return RunClock { started, ticks: Some((t, rate)) };
-                }
-            }
+            return RunClock { start: Start::Ticks(t, rate) };
         }
         // Read the monotonic clock, and measure the rate when a second has passed.
         let now = Instant::now();
         let &(base, base_ticks) = BASE.get_or_init(|| (now, t));
         let ns = now.saturating_duration_since(base).as_nanos();
         let elapsed_ticks = t.saturating_sub(base_ticks);
-        let mut rate = 0.0;
         if ns >= 1_000_000_000 && elapsed_ticks > 0 {
-            rate = ns as f64 / elapsed_ticks as f64;
-            NS_PER_TICK.store(rate.to_bits(), Ordering::Relaxed);
+            NS_PER_TICK.store((ns as f64 / elapsed_ticks as f64).to_bits(), Ordering::Relaxed);
         }
         NEXT_MEASURE.store(t.saturating_add(MEASURE_EVERY), Ordering::Relaxed);
-        RunClock { started: now, ticks: (rate > 0.0).then_some((t, rate)) }
+        RunClock { start: Start::Instant(now) }
     }
 
     /// A clock started at `started`, read through the monotonic clock only.
     #[cfg(test)]
     pub fn since(started: Instant) -> RunClock {
-        RunClock { started, ticks: None }
+        RunClock { start: Start::Instant(started) }
     }
 
     pub fn started(&self) -> Instant {
-        self.started
+        match self.start {
+            Start::Instant(at) => at,
+            Start::Ticks(t, rate) => match BASE.get() {
+                Some(&(base, base_ticks)) => {
+                    base + Duration::from_nanos((t.saturating_sub(base_ticks) as f64 * rate) as u64)
+                }
+                None => Instant::now(),
+            },
+        }
     }
 
     /// Time since the start.
     pub fn elapsed(&self) -> Duration {
-        if let Some((start, rate)) = self.ticks {
-            if let Some(n) = ticks().checked_sub(start) {
-                return Duration::from_nanos((n as f64 * rate) as u64);
-            }
+        match self.start {
+            Start::Instant(at) => at.elapsed(),
+            Start::Ticks(t, rate) => Duration::from_nanos((ticks().saturating_sub(t) as f64 * rate) as u64),
         }
-        self.started.elapsed()
+    }
+
+    /// Whole microseconds since the start (no `Duration` arithmetic on the counter's path).
+    pub fn elapsed_micros(&self) -> u64 {
+        match self.start {
+            Start::Instant(at) => u64::try_from(at.elapsed().as_micros()).unwrap_or(u64::MAX),
+            Start::Ticks(t, rate) => (ticks().saturating_sub(t) as f64 * rate * 0.001) as u64,
+        }
     }
 }
