@@ -20,8 +20,8 @@
 //!   has a password: the host then checks authentication (NOAUTH) as for any command, and
 //!   ACL against the `alt.*` name.
 
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use crate::host::{self, Ctx, FilterArgs, LogLevel, ReplyKind, ReplyRef};
@@ -70,7 +70,8 @@ thread_local! {
     static SHAPES: RefCell<Vec<Option<Shape>>> = const { RefCell::new(Vec::new()) };
     /// Per ACL user seen by `admitted`: may it run every command (`+@all` and no `-` rule)?
     /// Forgotten with DEFAULT_OPEN.
-    static ALL_COMMANDS: RefCell<HashMap<Vec<u8>, bool>> = RefCell::new(HashMap::new());
+    /// FxHash: looked up on every drop-in scripting command; the keys are ACL user names.
+    static ALL_COMMANDS: RefCell<HashMap<Vec<u8>, bool>> = RefCell::new(HashMap::default());
 }
 
 /// Whether the `default` user needs no password (so no client is unauthenticated):

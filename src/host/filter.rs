@@ -3,7 +3,9 @@
 //! recognises by address), and the ACL questions the filter asks about the sending client.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+// FxHash: looked up on every routed command (and `typed` on every command); the keys are
+// addresses and at most MAX_SPELLINGS spellings of a few names.
+use rustc_hash::FxHashMap as HashMap;
 use std::ffi::{c_int, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -167,7 +169,7 @@ struct Held {
 
 thread_local! {
     // Main thread only: filters and command handlers run there.
-    static HELD: RefCell<Held> = RefCell::new(Held { by_spelling: HashMap::new(), typed: HashMap::new() });
+    static HELD: RefCell<Held> = RefCell::new(Held { by_spelling: HashMap::default(), typed: HashMap::default() });
 }
 
 fn held_name(target: &'static CStr, typed: &[u8]) -> *mut raw::RedisModuleString {
