@@ -22,7 +22,8 @@ static NEXT_MEASURE: AtomicU64 = AtomicU64::new(0);
 /// Measure the rate again after this many ticks (about a second at 2-4 GHz).
 const MEASURE_EVERY: u64 = 1 << 31;
 
-/// Decides, at load, whether the counter is used: /proc/cpuinfo names both flags.
+/// Decides, at load, whether the counter is used: /proc/cpuinfo names both flags, and the
+/// kernel's own clock source is the counter (it trusts it across cores and over time).
 pub fn init() {
     let invariant = cfg!(target_arch = "x86_64")
         && std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|info| {
@@ -30,7 +31,9 @@ pub fn init() {
                 let has = |w: &str| flags.split_whitespace().any(|f| f == w);
                 has("constant_tsc") && has("nonstop_tsc")
             })
-        });
+        })
+        && std::fs::read_to_string("/sys/devices/system/clocksource/clocksource0/current_clocksource")
+            .is_ok_and(|source| source.trim() == "tsc");
     TSC_USABLE.store(invariant, Ordering::Relaxed);
 }
 
@@ -114,5 +117,37 @@ impl RunClock {
             Start::Instant(at) => u64::try_from(at.elapsed().as_micros()).unwrap_or(u64::MAX),
             Start::Ticks(t, rate) => (ticks().saturating_sub(t) as f64 * rate * 0.001) as u64,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The counter's path agrees with the monotonic clock: with the rate measured (as after
+    /// a second of runs), a clock started from the counter reads at least the time slept and
+    /// starts where the monotonic clock stood.
+    #[test]
+    fn the_counter_follows_the_monotonic_clock() {
+        init();
+        if !TSC_USABLE.load(Ordering::Relaxed) {
+            return;
+        }
+        let (base, base_ticks) = *BASE.get_or_init(|| (Instant::now(), ticks()));
+        std::thread::sleep(Duration::from_millis(50));
+        let ns = Instant::now().saturating_duration_since(base).as_nanos() as f64;
+        NS_PER_TICK.store((ns / ticks().saturating_sub(base_ticks) as f64).to_bits(), Ordering::Relaxed);
+        NEXT_MEASURE.store(u64::MAX, Ordering::Relaxed);
+        let before = Instant::now();
+        let clock = RunClock::start();
+        let after = Instant::now();
+        assert!(matches!(clock.start, Start::Ticks(..)));
+        // Within the rate's error over 50 ms (the sleep's own jitter included): a millisecond.
+        let slack = Duration::from_millis(1);
+        assert!(clock.started() + slack >= before && clock.started() <= after + slack);
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(clock.elapsed() + slack >= Duration::from_millis(20), "{:?}", clock.elapsed());
+        assert!(clock.elapsed_micros() + 1_000 >= 20_000, "{}", clock.elapsed_micros());
+        assert!(clock.elapsed() < Duration::from_secs(60));
     }
 }
