@@ -192,7 +192,6 @@ impl RunGuard {
             RunName::Sha(_) => CommandLine::default(),
         };
         let clock = crate::host::RunClock::start();
-
         let run = Run {
             ctx: *ctx,
             name,

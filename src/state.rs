@@ -91,19 +91,25 @@ pub fn vm_settings() -> Option<VmSettings> {
     STATE.try_lock().ok()?.as_ref().map(|s| s.settings)
 }
 
-/// The state, locked, for a command's hot path: unlike `with_scripts`, no closure stands
-/// between the command and the run (one frame less on the run's chain: see the note above host's `handler!`).
+/// The state, locked (never waited on: a failed `try_lock` is answered). A guard, not a
+/// closure, so that nothing stands between a command and its run (one frame less on the
+/// run's chain: see the note above host's `handler!`).
 pub struct Locked(std::sync::MutexGuard<'static, Option<State>>);
 
 impl Locked {
     #[inline(always)]
+    fn state(&mut self) -> Result<&mut State, ScriptError> {
+        self.0.as_mut().ok_or_else(|| ScriptError::err("the script engine is not loaded"))
+    }
+
+    #[inline(always)]
     pub fn scripts(&mut self) -> Result<&mut Scripts, ScriptError> {
-        self.0.as_mut().map(|s| &mut s.scripts).ok_or_else(|| ScriptError::err("the script engine is not loaded"))
+        self.state().map(|s| &mut s.scripts)
     }
 
     #[inline(always)]
     pub fn functions(&mut self) -> Result<&mut Functions, ScriptError> {
-        self.0.as_mut().map(|s| &mut s.functions).ok_or_else(|| ScriptError::err("the script engine is not loaded"))
+        self.state().map(|s| &mut s.functions)
     }
 }
 
@@ -112,24 +118,18 @@ pub fn lock() -> Result<Locked, ScriptError> {
     STATE.try_lock().map(Locked).map_err(|_| ScriptError::err("the script engine is busy"))
 }
 
-#[inline(always)]
 pub fn with_scripts<R>(f: impl FnOnce(&mut Scripts) -> Result<R, ScriptError>) -> Result<R, ScriptError> {
-    let mut guard = STATE.try_lock().map_err(|_| ScriptError::err("the script engine is busy"))?;
-    let state = guard.as_mut().ok_or_else(|| ScriptError::err("the script engine is not loaded"))?;
-    f(&mut state.scripts)
+    f(lock()?.scripts()?)
 }
 
-#[inline(always)]
 pub fn with_functions<R>(f: impl FnOnce(&mut Functions) -> Result<R, ScriptError>) -> Result<R, ScriptError> {
-    let mut guard = STATE.try_lock().map_err(|_| ScriptError::err("the script engine is busy"))?;
-    let state = guard.as_mut().ok_or_else(|| ScriptError::err("the script engine is not loaded"))?;
-    f(&mut state.functions)
+    f(lock()?.functions()?)
 }
 
 /// Swaps in a fresh, empty function registry and VM; returns the old ones for freeing.
 pub fn take_functions() -> Result<Functions, ScriptError> {
-    let mut guard = STATE.try_lock().map_err(|_| ScriptError::err("the script engine is busy"))?;
-    let state = guard.as_mut().ok_or_else(|| ScriptError::err("the script engine is not loaded"))?;
+    let mut locked = lock()?;
+    let state = locked.state()?;
     let fresh = SPARE_FUNCTIONS.take_or_build(Functions::new, state.settings)?;
     fresh.publish_counts();
     Ok(std::mem::replace(&mut state.functions, fresh))
@@ -137,8 +137,8 @@ pub fn take_functions() -> Result<Functions, ScriptError> {
 
 /// Swaps in a fresh, empty cache and VM; returns the old ones for the caller to free.
 pub fn take_scripts() -> Result<Scripts, ScriptError> {
-    let mut guard = STATE.try_lock().map_err(|_| ScriptError::err("the script engine is busy"))?;
-    let state = guard.as_mut().ok_or_else(|| ScriptError::err("the script engine is not loaded"))?;
+    let mut locked = lock()?;
+    let state = locked.state()?;
     let fresh = SPARE_SCRIPTS.take_or_build(Scripts::new, state.settings)?;
     fresh.publish_gauges();
     Ok(std::mem::replace(&mut state.scripts, fresh))

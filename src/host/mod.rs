@@ -243,7 +243,7 @@ pub fn register_bool_configs(ctx: *mut raw::RedisModuleCtx, configs: &'static [B
 /// callbacks), once the module is loaded.
 pub fn main_thread_ctx() -> Option<Ctx> {
     let ctx = DETACHED.load(Ordering::SeqCst);
-    (!ctx.is_null()).then_some(Ctx { raw: ctx, dropin: false, args: NO_ARGS })
+    (!ctx.is_null()).then_some(Ctx::from_raw(ctx))
 }
 
 /// `CONFIG SET name value` as a client would send it: the host parses and range-checks the
@@ -382,7 +382,7 @@ pub fn dispatch_as(
         }
     }));
     if outcome.is_err() {
-        let mut ctx = Ctx { raw: ctx, dropin: false, args: NO_ARGS };
+        let mut ctx = Ctx::from_raw(ctx);
         ctx.error(b"ERR redis-alt internal error (see the server log)");
     }
     raw::REDISMODULE_OK as c_int
@@ -1311,7 +1311,7 @@ extern "C" fn reply_ok_on_unblock(
     _argv: *mut *mut raw::RedisModuleString,
     _argc: c_int,
 ) -> c_int {
-    let _ = catch_unwind(|| Ctx { raw: ctx, dropin: false, args: NO_ARGS }.reply_ok());
+    let _ = catch_unwind(|| Ctx::from_raw(ctx).reply_ok());
     raw::REDISMODULE_OK as c_int
 }
 
@@ -1342,7 +1342,7 @@ pub fn with_server_lock(f: impl FnOnce(&Ctx)) {
         return;
     }
     rm!(RedisModule_ThreadSafeContextLock(ctx) else ());
-    let _ = catch_unwind(AssertUnwindSafe(|| f(&Ctx { raw: ctx, dropin: false, args: NO_ARGS })));
+    let _ = catch_unwind(AssertUnwindSafe(|| f(&Ctx::from_raw(ctx))));
     rm!(RedisModule_ThreadSafeContextUnlock(ctx) else ());
 }
 
@@ -1361,7 +1361,7 @@ static CONFIG_CALLBACK: std::sync::Mutex<Option<fn(&Ctx)>> = std::sync::Mutex::n
 extern "C" fn config_event(ctx: *mut raw::RedisModuleCtx, _e: raw::RedisModuleEvent, _sub: u64, _data: *mut c_void) {
     let callback = CONFIG_CALLBACK.lock().ok().and_then(|c| *c);
     if let Some(callback) = callback {
-        let _ = catch_unwind(|| callback(&Ctx { raw: ctx, dropin: false, args: NO_ARGS }));
+        let _ = catch_unwind(|| callback(&Ctx::from_raw(ctx)));
     }
 }
 
