@@ -6,7 +6,7 @@ RUN_DIR ?= $(or $(TMPDIR),/tmp)/redis-alt-run-$(PORT)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MODULE := target/release/libredis_alt.so
 
-.PHONY: help deps build run run-port-free test lint bench fuzz fuzz-decoders hosts
+.PHONY: help deps build run run-port-free test lint bench fuzz fuzz-decoders hosts pgo
 
 run-port-free:
 	@if (exec 3<>/dev/tcp/127.0.0.1/$(PORT)) 2>/dev/null; then \
@@ -41,6 +41,8 @@ help:
 	@echo "make deps   apt-get install redis-server redis-tools libclang-dev curl unzip python3 python3-venv"
 	@echo "            where missing (python3: scripts/redis-py-suite.sh, redis-py's own tests)"
 	@echo "make hosts  fetch the other hosts the tests load the module into (pinned, into .hosts/)"
+	@echo "make pgo    record pgo/redis-alt.profdata, the profile release builds are laid out by"
+	@echo "            (scripts/rustc-pgo): run it after changing the per-request path"
 
 deps:
 	@missing=""; \
@@ -110,6 +112,35 @@ lint:
 bench: build
 	cargo build --release --example bench --example ceiling
 	./target/release/examples/bench
+
+# Profile-guided optimisation. `cargo build --release` compiles through scripts/rustc-pgo
+# (.cargo/config.toml), which hands rustc pgo/redis-alt.profdata. This records that profile:
+# an instrumented module (target/pgo, its own target dir) serves make bench's throughput,
+# scale and drop-in workloads (the hot paths, by weight) and one minute of the differential
+# fuzzer (breadth: RESP2 and RESP3, errors, every library), each server stopped with SIGTERM
+# so the profile is written; llvm-profdata (rustup's llvm-tools, for the toolchain in use)
+# merges the runs. Sparse: code that never ran has no profile and is compiled as without one.
+# The instrumented build must name every function as the release build does: no --target
+# (it changes the crates' hashes, so the symbol names). Its build scripts are instrumented too;
+# only the servers' profiles (raw/<run>/) are merged, the bench's per-request workloads
+# weighted above the scale rows' per-element loops and the fuzzer's breadth.
+PGO_DIR := $(CURDIR)/target/pgo
+PGO_WEIGHTS ?= throughput:4 scale:2 fuzz:1
+PGO_RUN = LLVM_PROFILE_FILE="$(PGO_DIR)/raw/$(1)/%p-%m.profraw" REDIS_ALT_STOP_GRACEFULLY=1 \
+	REDIS_ALT_MODULE=$(PGO_DIR)/release/libredis_alt.so
+pgo: deps
+	rustup component add llvm-tools
+	cargo build --release --example bench --example ceiling --example difffuzz
+	rm -rf $(PGO_DIR)/raw
+	CARGO_TARGET_DIR=$(PGO_DIR) RUSTFLAGS="-Cprofile-generate=$(PGO_DIR)/raw" cargo build --release --lib
+	$(call PGO_RUN,throughput) BENCH_ONLY=throughput,dropin BENCH_ROUNDS=1 ./target/release/examples/bench
+	$(call PGO_RUN,scale) BENCH_ONLY=scale BENCH_ROUNDS=1 ./target/release/examples/bench
+	$(call PGO_RUN,fuzz) FUZZ_MINUTES=1 FUZZ_SEED=1 ./target/release/examples/difffuzz
+	"$$(rustc --print sysroot)/lib/rustlib/$$(rustc -vV | sed -n 's/^host: //p')/bin/llvm-profdata" \
+		merge --sparse -o pgo/redis-alt.profdata \
+		$(foreach w,$(PGO_WEIGHTS),--weighted-input=$(lastword $(subst :, ,$(w))),$(PGO_DIR)/raw/$(firstword $(subst :, ,$(w))))
+	rustc -vV | sed -n 's/^LLVM version: //p' > pgo/llvm-version
+	@echo "make pgo: pgo/redis-alt.profdata recorded; cargo build --release uses it from now on"
 
 # Seeded and time-bounded; the debug module (as the tests use). See examples/difffuzz.rs.
 fuzz: deps

@@ -393,6 +393,8 @@ static const char *match_unbounded (MatchState *ms, const char *s, const char *p
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    // Release builds compile with this profile (scripts/rustc-pgo): a new one rebuilds the crate.
+    println!("cargo:rerun-if-changed=pgo/redis-alt.profdata");
     let source = lua_src_sources();
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
     let patched = out.join("lua-5.1.5");

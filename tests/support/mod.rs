@@ -16,8 +16,12 @@ use redis::{Connection, Value};
 
 pub mod resp;
 
-/// The cdylib next to the test binary (target/<profile>/deps/.. ).
+/// The cdylib next to the test binary (target/<profile>/deps/.. ), or the one
+/// `REDIS_ALT_MODULE` names (`make pgo` runs the bench and the fuzzer on an instrumented build).
 pub fn module_path() -> PathBuf {
+    if let Some(path) = env::var_os("REDIS_ALT_MODULE") {
+        return PathBuf::from(path);
+    }
     let exe = env::current_exe().expect("test binary path");
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
     dir.join(format!("{}redis_alt{}", env::consts::DLL_PREFIX, env::consts::DLL_SUFFIX))
@@ -246,8 +250,19 @@ impl Server {
     }
 }
 
+/// Set (to anything) by `make pgo`: servers are stopped with SIGTERM, so that the
+/// instrumented module's profile is written at exit; killed if one is not gone in 5 s.
+const STOP_GRACEFULLY: &str = "REDIS_ALT_STOP_GRACEFULLY";
+
 impl Drop for Server {
     fn drop(&mut self) {
+        if env::var_os(STOP_GRACEFULLY).is_some() {
+            if let Ok(pid) = i32::try_from(self.child.id()) {
+                // SAFETY: a plain kill(2) of our own child, which has not been reaped yet.
+                unsafe { libc::kill(pid, libc::SIGTERM) };
+                self.wait_exit(Duration::from_secs(5));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         if thread::panicking() {
