@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::error::ScriptError;
-use crate::host::Ctx;
+use crate::host::{Ctx, MainCell};
 use crate::lua::library::Registration;
 use crate::lua::{Compiled, LuaVm, VmKind};
 use crate::metrics;
@@ -29,7 +29,9 @@ pub fn counts() -> (usize, usize) {
     (metrics::LIBRARIES.get() as usize, metrics::FUNCTIONS.get() as usize)
 }
 
-type SharedStats = Arc<Mutex<RunStats>>;
+/// Shared with the published list below; recorded and read on the main thread only (a
+/// MainCell: no atomic operation per call).
+type SharedStats = Arc<MainCell<RunStats>>;
 
 /// Every function's statistics by name, published like the counts (and for the same reason).
 static STATS: Mutex<Vec<(Vec<u8>, SharedStats)>> = Mutex::new(Vec::new());
@@ -37,7 +39,7 @@ static STATS: Mutex<Vec<(Vec<u8>, SharedStats)>> = Mutex::new(Vec::new());
 /// A snapshot of every function's statistics, ordered by name.
 pub fn stats() -> Vec<(Vec<u8>, RunStats)> {
     let Ok(all) = STATS.lock() else { return Vec::new() };
-    all.iter().filter_map(|(name, stats)| Some((name.clone(), stats.lock().ok()?.clone()))).collect()
+    all.iter().filter_map(|(name, stats)| Some((name.clone(), stats.borrow()?.clone()))).collect()
 }
 
 pub struct Function {
@@ -48,6 +50,8 @@ pub struct Function {
     pub flags: ScriptFlags,
     compiled: Compiled,
     stats: SharedStats,
+    /// `display` as each run names the function.
+    run_name: FunctionName,
 }
 
 /// A function as the debugger runs it (Functions::debug_target).
@@ -61,7 +65,8 @@ pub struct DebugTarget {
 pub struct Library {
     pub name: Vec<u8>,
     pub code: Vec<u8>,
-    pub functions: Vec<Function>,
+    /// Shared with the registry's by-name index (one lookup per FCALL).
+    pub functions: Vec<Arc<Function>>,
 }
 
 /// The function VM and every library loaded into it.
@@ -69,9 +74,9 @@ pub struct Functions {
     vm: LuaVm,
     settings: VmSettings,
     libraries: HashMap<Vec<u8>, Library>,
-    /// Lower-case function name -> its library and its place there. FxHash: looked up on
-    /// every FCALL.
-    by_name: HashMap<Vec<u8>, (Vec<u8>, usize)>,
+    /// Lower-case function name -> its library's name and the function. FxHash: looked up
+    /// on every FCALL.
+    by_name: HashMap<Vec<u8>, (Vec<u8>, Arc<Function>)>,
 }
 
 impl Functions {
@@ -178,14 +183,14 @@ impl Functions {
         self.link(Library {
             name: header.name.clone(),
             code: code.to_vec(),
-            functions: registered.into_iter().map(Function::from).collect(),
+            functions: registered.into_iter().map(|r| Arc::new(Function::from(r))).collect(),
         });
         Ok((header.name, replaced))
     }
 
     fn link(&mut self, library: Library) {
-        for (i, f) in library.functions.iter().enumerate() {
-            self.by_name.insert(f.name.to_ascii_lowercase(), (library.name.clone(), i));
+        for f in &library.functions {
+            self.by_name.insert(f.name.to_ascii_lowercase(), (library.name.clone(), f.clone()));
         }
         self.libraries.insert(library.name.clone(), library);
         self.publish_counts();
@@ -220,13 +225,13 @@ impl Functions {
         split: impl FnOnce() -> Result<(&'a [&'a [u8]], &'a [&'a [u8]]), ScriptError>,
         access: Access,
     ) -> Result<(), ScriptError> {
-        let Functions { vm, libraries, by_name, .. } = self;
-        let function = find_in(libraries, by_name, name).ok_or_else(|| ScriptError::err("Function not found"))?;
+        let Functions { vm, by_name, .. } = self;
+        let function = find_in(by_name, name).ok_or_else(|| ScriptError::err("Function not found"))?;
         let (keys, args) = split()?;
-        let name = RunName::Function(FunctionName::of(&function.display), CommandLine::Caller);
+        let name = RunName::Function(function.run_name.clone(), CommandLine::Caller);
         let run = RunGuard::enter(ctx, name, function.flags, access, keys)?;
         let outcome = vm.run_function(&function.compiled, keys, args, ctx, &function.display);
-        if let Ok(mut stats) = function.stats.lock() {
+        if let Some(mut stats) = function.stats.borrow_mut() {
             stats.record(&run.clock(), outcome.is_err());
         }
         metrics::FCALL_CALLS.bump();
@@ -239,9 +244,8 @@ impl Functions {
     /// What the debugger needs to run a function in a VM of its own: its library's code
     /// (whole, and the Lua after the `#!lua` line), its registered name and flags.
     pub fn debug_target(&self, name: &[u8]) -> Option<DebugTarget> {
-        let (library, index) = self.by_name.get(&name.to_ascii_lowercase())?;
+        let (library, function) = self.by_name.get(&name.to_ascii_lowercase())?;
         let library = self.libraries.get(library)?;
-        let function = library.functions.get(*index)?;
         let header = shebang::parse_library_header(&library.code).ok()?;
         let body = library.code.get(header.body_start..)?.to_vec();
         Some(DebugTarget { code: library.code.clone(), body, name: function.name.clone(), flags: function.flags })
@@ -288,18 +292,13 @@ impl Functions {
 }
 
 /// The function `name` (case-insensitive); no allocation for a name already in lower case.
-fn find_in<'a>(
-    libraries: &'a HashMap<Vec<u8>, Library>,
-    by_name: &HashMap<Vec<u8>, (Vec<u8>, usize)>,
-    name: &[u8],
-) -> Option<&'a Function> {
+fn find_in<'a>(by_name: &'a HashMap<Vec<u8>, (Vec<u8>, Arc<Function>)>, name: &[u8]) -> Option<&'a Function> {
     let lower: Cow<[u8]> = if name.iter().any(u8::is_ascii_uppercase) {
         Cow::Owned(name.to_ascii_lowercase())
     } else {
         Cow::Borrowed(name)
     };
-    let (library, index) = by_name.get(lower.as_ref())?;
-    libraries.get(library)?.functions.get(*index)
+    by_name.get(lower.as_ref()).map(|(_, function)| &**function)
 }
 
 /// What a load does with a library of the same name.
@@ -322,8 +321,10 @@ pub enum RestorePolicy {
 
 impl From<Registration> for Function {
     fn from(r: Registration) -> Function {
+        let display: Arc<str> = String::from_utf8_lossy(&r.name).into();
         Function {
-            display: String::from_utf8_lossy(&r.name).into(),
+            run_name: FunctionName::of(&display),
+            display,
             name: r.name,
             description: r.description,
             flags: r.flags,

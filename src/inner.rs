@@ -16,7 +16,9 @@ pub enum Adapted<'a> {
 
 /// Whether `adapt` can change anything for this command (a cheap check for the hot path).
 pub fn may_adapt(name: &[u8]) -> bool {
-    [&b"xread"[..], b"xreadgroup", b"sort", b"sort_ro"].iter().any(|n| name.eq_ignore_ascii_case(n))
+    // Most names leave at their first letter.
+    matches!(name.first().map(u8::to_ascii_lowercase), Some(b's' | b'x'))
+        && [&b"xread"[..], b"xreadgroup", b"sort", b"sort_ro"].iter().any(|n| name.eq_ignore_ascii_case(n))
 }
 
 /// Decides how `argv` runs for a script. `key_type` answers `TYPE key` when needed.

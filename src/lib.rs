@@ -306,6 +306,7 @@ fn load(raw: *mut redis_module::raw::RedisModuleCtx, args: &[Vec<u8>]) -> bool {
         host::log_to(raw, host::LogLevel::Warning, &format!("redis-alt is not loaded: {why}"));
         false
     };
+    host::claim_main_thread();
     let pairs = match config::load_args(args) {
         Ok(pairs) => pairs,
         Err(why) => return refuse(&why),

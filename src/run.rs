@@ -243,10 +243,14 @@ impl RunGuard {
 impl Drop for RunGuard {
     fn drop(&mut self) {
         let _ = CALL_STATE.try_with(|c| c.set(None));
-        if let Some(run) = with_current(Option::take).flatten() {
-            if run.db_changed {
-                run.ctx.select_db(run.caller_db);
-            }
+        // The run is dropped in its slot (not moved out whole to read one flag).
+        let restore = with_current(|slot| {
+            let restore = slot.as_ref().filter(|run| run.db_changed).map(|run| (run.ctx, run.caller_db));
+            *slot = None;
+            restore
+        });
+        if let Some(Some((ctx, db))) = restore {
+            ctx.select_db(db);
         }
     }
 }
@@ -356,7 +360,9 @@ impl RunName {
 }
 
 /// A function's name as its run keeps it: a short one copied (no allocation, and no shared
-/// count to raise and drop on every call), a long one shared.
+/// count to raise and drop on every call), a long one shared. Made once per function, when
+/// it is registered, and cloned per call (a whole copy, not bytes written then read back).
+#[derive(Clone)]
 pub enum FunctionName {
     Inline { bytes: [u8; 32], len: usize },
     Shared(std::sync::Arc<str>),

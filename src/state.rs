@@ -1,14 +1,15 @@
 //! The module's one piece of global state: the EVAL scripts (cache + VM) and the function
 //! libraries (registry + VM), two independent engines as in Redis. Created at load,
-//! dropped at unload, reached only through `with_scripts` on the main thread. The lock is
-//! never contended (Redis runs commands one at a time, and the module's commands cannot
-//! nest: they are `deny-script`); a failed `try_lock` is answered, never waited on.
+//! dropped at unload, reached only through `lock` on the main thread (a MainCell: no atomic
+//! operation per command). The borrow never conflicts (Redis runs commands one at a time,
+//! and the module's commands cannot nest: they are `deny-script`); a failed one is
+//! answered, never waited on.
 
 use std::sync::Mutex;
 
 use crate::error::ScriptError;
 use crate::functions::Functions;
-use crate::host::{self, LogLevel};
+use crate::host::{self, LogLevel, MainCell};
 use crate::lua::api::Version;
 use crate::scripts::{Scripts, VmSettings};
 
@@ -18,7 +19,7 @@ struct State {
     settings: VmSettings,
 }
 
-static STATE: Mutex<Option<State>> = Mutex::new(None);
+static STATE: MainCell<Option<State>> = MainCell::new(None);
 
 /// Called from OnLoad: builds the first VM. `version` is the host's (RM_GetServerVersion).
 pub fn init(version: i64) -> Result<(), ScriptError> {
@@ -27,8 +28,9 @@ pub fn init(version: i64) -> Result<(), ScriptError> {
     scripts.publish_gauges();
     let functions = Functions::new(settings)?;
     functions.publish_counts();
-    let mut state = STATE.lock().map_err(|_| ScriptError::err("state poisoned"))?;
+    let mut state = STATE.borrow_mut().ok_or_else(|| ScriptError::err("state in use"))?;
     *state = Some(State { scripts, functions, settings });
+    drop(state);
     SPARE_SCRIPTS.prepare(Scripts::new, settings);
     SPARE_FUNCTIONS.prepare(Functions::new, settings);
     Ok(())
@@ -79,7 +81,7 @@ impl<T: Send + 'static> Spare<T> {
 
 /// Called from OnUnload.
 pub fn deinit() {
-    if let Ok(mut state) = STATE.lock() {
+    if let Some(mut state) = STATE.borrow_mut() {
         *state = None;
     }
     SPARE_SCRIPTS.clear();
@@ -88,13 +90,13 @@ pub fn deinit() {
 
 /// The settings VMs are built with (a debugging session builds its own VM).
 pub fn vm_settings() -> Option<VmSettings> {
-    STATE.try_lock().ok()?.as_ref().map(|s| s.settings)
+    STATE.borrow()?.as_ref().map(|s| s.settings)
 }
 
 /// The state, locked (never waited on: a failed `try_lock` is answered). A guard, not a
 /// closure, so that nothing stands between a command and its run (one frame less on the
 /// run's chain: see the note above host's `handler!`).
-pub struct Locked(std::sync::MutexGuard<'static, Option<State>>);
+pub struct Locked(std::cell::RefMut<'static, Option<State>>);
 
 impl Locked {
     #[inline(always)]
@@ -115,7 +117,7 @@ impl Locked {
 
 #[inline(always)]
 pub fn lock() -> Result<Locked, ScriptError> {
-    STATE.try_lock().map(Locked).map_err(|_| ScriptError::err("the script engine is busy"))
+    STATE.borrow_mut().map(Locked).ok_or_else(|| ScriptError::err("the script engine is busy"))
 }
 
 pub fn with_scripts<R>(f: impl FnOnce(&mut Scripts) -> Result<R, ScriptError>) -> Result<R, ScriptError> {
