@@ -93,9 +93,9 @@ pub fn vm_settings() -> Option<VmSettings> {
     STATE.borrow()?.as_ref().map(|s| s.settings)
 }
 
-/// The state, locked (never waited on: a failed `try_lock` is answered). A guard, not a
-/// closure, so that nothing stands between a command and its run (one frame less on the
-/// run's chain: see the note above host's `handler!`).
+/// The state, borrowed (never waited on: a conflicting borrow, or another thread, is
+/// answered "busy"). A guard, not a closure, so that nothing stands between a command and
+/// its run (one frame less on the run's chain: see the note above host's `handler!`).
 pub struct Locked(std::cell::RefMut<'static, Option<State>>);
 
 impl Locked {
