@@ -8,7 +8,7 @@ use std::ffi::CString;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
-use crate::host::{Ctx, ReplyKind, ReplyRef};
+use crate::host::{Ctx, KeyPositions, ReplyKind, ReplyRef};
 
 #[derive(Clone, Debug)]
 pub struct CmdInfo {
@@ -19,6 +19,8 @@ pub struct CmdInfo {
     pub write: bool,
     pub may_replicate: bool,
     pub noscript: bool,
+    /// Where its keys are, for a command whose keys sit at fixed positions (not `movablekeys`).
+    pub keys: Option<KeyPositions>,
     /// `container|sub` (lower case) -> subcommand.
     subcommands: HashMap<Vec<u8>, Arc<CmdInfo>>,
 }
@@ -139,16 +141,30 @@ fn parse_entry(entry: ReplyRef<'_>, call_name: &CString) -> Option<CmdInfo> {
         write: false,
         may_replicate: MAY_REPLICATE.contains(&lower.as_slice()),
         noscript: false,
+        keys: None,
         subcommands: HashMap::default(),
     };
+    let mut movable = false;
     let flags = entry.element(2)?;
     if let ReplyKind::Array(n) | ReplyKind::Set(n) = flags.kind() {
         for i in 0..n {
             match flags.element(i).map(|f| f.kind()) {
                 Some(ReplyKind::Status(b"write") | ReplyKind::Bulk(b"write")) => info.write = true,
                 Some(ReplyKind::Status(b"noscript") | ReplyKind::Bulk(b"noscript")) => info.noscript = true,
+                Some(ReplyKind::Status(b"movablekeys") | ReplyKind::Bulk(b"movablekeys")) => movable = true,
                 _ => {}
             }
+        }
+    }
+    let int_at = |i| match entry.element(i).map(|e| e.kind()) {
+        Some(ReplyKind::Int(v)) => Some(v),
+        _ => None,
+    };
+    if let (false, Some(first), Some(last), Some(step)) = (movable, int_at(3), int_at(4), int_at(5)) {
+        if let (Ok(first @ 1..), Ok(last), Ok(step @ 1..)) =
+            (usize::try_from(first), isize::try_from(last), usize::try_from(step))
+        {
+            info.keys = Some(KeyPositions { first, last, step });
         }
     }
     if let Some(subs) = entry.element(9) {
@@ -177,6 +193,7 @@ mod tests {
             write: false,
             may_replicate: false,
             noscript: false,
+            keys: None,
             subcommands: HashMap::default(),
         })
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::cmdinfo;
 use crate::config;
 use crate::error::ScriptError;
-use crate::host::{Argv, CallReply, Ctx, ReplyKind};
+use crate::host::{Argv, CallReply, CallerKeys, Ctx, ReplyKind, Share};
 use crate::inner::{self, Adapted};
 use crate::keyslot;
 use crate::sha::Sha;
@@ -48,6 +48,9 @@ struct Run {
     caller_db: i32,
     db_changed: bool,
     slot: SlotRule,
+    /// The run's keys among the served command's arguments, which redis.call may hand on as
+    /// they are (host::Share); none once the run is resumed by another command.
+    caller_keys: CallerKeys,
 }
 
 /// On a cluster, the keys a run touches stay in one slot unless the script allows cross-slot
@@ -94,6 +97,7 @@ impl Run {
             resp3: self.resp3,
             repl: self.repl,
             slot: self.slot,
+            caller_keys: self.caller_keys,
         }
     }
 }
@@ -216,6 +220,7 @@ impl RunGuard {
             } else {
                 keys.first().map_or(SlotRule::Open, |k| SlotRule::Fixed(keyslot::key_slot(k)))
             },
+            caller_keys: ctx.caller_keys(keys),
         };
         let state = run.call_state();
         let placed = with_current(|slot| {
@@ -591,8 +596,9 @@ pub fn suspend() -> Option<Suspended> {
 pub fn restore(run: Option<Suspended>, ctx: &Ctx) {
     let Some(Suspended(mut run, state)) = run else { return };
     run.ctx = *ctx;
+    run.caller_keys = CallerKeys::default();
     let _ = with_current(|slot| *slot = Some(run));
-    let state = state.map(|s| CallState { ctx: *ctx, ..s });
+    let state = state.map(|s| CallState { ctx: *ctx, caller_keys: CallerKeys::default(), ..s });
     let _ = CALL_STATE.try_with(|c| c.set(state));
 }
 
@@ -641,6 +647,7 @@ struct CallState {
     resp3: bool,
     repl: u8,
     slot: SlotRule,
+    caller_keys: CallerKeys,
 }
 
 /// The reply keeps native's generic text; the log names the key and its slot (what the
@@ -677,7 +684,7 @@ fn refused_before_the_slot_check(ctx: &Ctx, name: &[u8], args: &Argv, key: &[u8]
 /// The rest of `call`, once the run's own checks passed.
 #[inline(always)]
 fn call_checked(run: &CallState, name: &[u8], args: &Argv, info: Option<std::rc::Rc<cmdinfo::CmdInfo>>) -> CallOutcome {
-    let CallState { ctx, allow_oom, wrote, resp3, repl, .. } = *run;
+    let CallState { ctx, allow_oom, wrote, resp3, repl, caller_keys, .. } = *run;
     let first_write = !wrote && info.as_ref().is_some_and(|i| i.write);
     let fallback_name;
     let cmd: &CStr = match &info {
@@ -693,7 +700,8 @@ fn call_checked(run: &CallState, name: &[u8], args: &Argv, info: Option<std::rc:
     };
     let flags = call_flags(!allow_oom && !wrote, repl, resp3);
     if !inner::may_adapt(name) {
-        return finish_call(&ctx, cmd, name, args, first_write, flags);
+        let share = Share { positions: info.as_ref().and_then(|i| i.keys), keys: caller_keys };
+        return finish_call(&ctx, cmd, name, args, first_write, flags, &share);
     }
     let mut argv: Vec<&[u8]> = Vec::with_capacity(args.len() + 1);
     argv.push(name);
@@ -728,15 +736,23 @@ fn finish_call_outlined(
     first_write: bool,
     flags: &CStr,
 ) -> CallOutcome {
-    finish_call(ctx, cmd, name, args, first_write, flags)
+    finish_call(ctx, cmd, name, args, first_write, flags, &Share::default())
 }
 
 /// Runs the (possibly rewritten) command and does the bookkeeping after it.
 /// `first_write`: the command writes and the run has not written yet (then a success marks
 /// the run as having written).
 #[inline(always)]
-fn finish_call(ctx: &Ctx, cmd: &CStr, name: &[u8], args: &Argv, first_write: bool, flags: &CStr) -> CallOutcome {
-    let (reply, errno) = ctx.call_argv_inline(cmd, flags, args);
+fn finish_call(
+    ctx: &Ctx,
+    cmd: &CStr,
+    name: &[u8],
+    args: &Argv,
+    first_write: bool,
+    flags: &CStr,
+    share: &Share,
+) -> CallOutcome {
+    let (reply, errno) = ctx.call_argv_inline(cmd, flags, args, share);
     let Some(reply) = reply else {
         return refused("ERR Unknown Redis command called from script");
     };

@@ -176,6 +176,35 @@ fn keys_and_argv() {
     eval_same(&server, &[], "KEYS[1] = 'changed' return KEYS[1]", &["k"], &[]);
 }
 
+/// A key argument that is one of the run's keys goes to the command as the caller's own
+/// string (no copy); the same bytes as a value stay a fresh copy, so values keep native's
+/// encodings (an integer-looking key stored as a value is an `int`, a long one `raw`), and
+/// commands that keep or move keys (MSET, RENAME, SMOVE, LMOVE, COPY, SORT's STORE,
+/// subcommands) leave the keyspace native leaves. EVAL and FCALL, both protocols.
+#[test]
+fn keys_handed_on_as_the_callers_own_strings() {
+    let server = Server::start();
+    let long = "x".repeat(50);
+    let body = "redis.call('SET', KEYS[1], KEYS[2]) redis.call('MSET', KEYS[2], KEYS[2], KEYS[3], KEYS[1]) \
+                redis.call('RPUSH', KEYS[4], KEYS[2], KEYS[1], KEYS[9]) redis.call('HSET', KEYS[5], KEYS[2], KEYS[2]) \
+                redis.call('SADD', KEYS[6], KEYS[2], KEYS[9]) redis.call('SMOVE', KEYS[6], KEYS[7], KEYS[2]) \
+                redis.call('RENAME', KEYS[3], KEYS[8]) redis.call('LMOVE', KEYS[4], KEYS[4], 'LEFT', 'RIGHT') \
+                redis.call('COPY', KEYS[1], KEYS[9]) redis.call('SET', KEYS[10], KEYS[9]) \
+                redis.call('SORT', KEYS[6], 'ALPHA', 'STORE', KEYS[11]) redis.call('INCR', KEYS[2]) \
+                redis.call('EXPIRE', KEYS[2], 100) redis.call('SET', KEYS[12], KEYS[12], 'EX', 100) \
+                return {redis.call('OBJECT', 'ENCODING', KEYS[1]), redis.call('OBJECT', 'ENCODING', KEYS[2]), \
+                redis.call('GET', KEYS[8]), redis.call('LRANGE', KEYS[4], 0, -1), redis.call('GET', KEYS[9]), \
+                redis.call('TYPE', KEYS[11]), redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[3], KEYS[12])}";
+    let keys = ["k", "123", "m", "l", "h", "s", "t", "r", long.as_str(), "v", "st", "456"];
+    eval_same(&server, &[], body, &keys, &[]);
+    let code = format!("#!lua name=keys\nredis.register_function('f', function(KEYS, ARGV) {body} end)");
+    let mut fcall = vec!["FCALL", "f", "12"];
+    fcall.extend_from_slice(&keys);
+    for proto in [2, 3] {
+        same_as_native(&server, proto, &[], &[&["FUNCTION", "LOAD", "REPLACE", &code], &fcall, &fcall]);
+    }
+}
+
 /// One run's changes to KEYS and ARGV (new slots, a hash part, a metatable, holes) never show
 /// in the next run, whose tables the module may refill instead of making new ones: a sequence
 /// of runs on one connection, each seeing what a new table would be.

@@ -349,7 +349,7 @@ pub fn dispatch_as(
         // SAFETY: Redis passes `argc` valid strings in `argv` for the duration of the call.
         let raw_arg = |i: usize| unsafe { *argv.add(i) };
         let typed = if argc > 0 { typed_name(raw_arg(0)) } else { None };
-        let mut ctx = Ctx { raw: ctx, dropin: typed.is_some(), args: NO_ARGS };
+        let mut ctx = Ctx { raw: ctx, dropin: typed.is_some(), args: NO_ARGS, argv: ptr::null() };
         if route == Route::DropInOnly && !ctx.dropin {
             let name = String::from_utf8_lossy(if argc > 0 { string_bytes(raw_arg(0)) } else { b"" });
             ctx.error(
@@ -377,6 +377,7 @@ pub fn dispatch_as(
         };
         // `args` outlives the handler, and so every use of `ctx` and its copies.
         ctx.args = args as *const [&[u8]];
+        ctx.argv = argv;
         if let Err(e) = handler(&mut ctx, args) {
             ctx.reply_error(&e);
         }
@@ -556,6 +557,8 @@ pub struct Ctx {
     /// The command's arguments as the handler got them (empty outside a command): they live
     /// as long as the command, and so as long as any copy of this Ctx may be used.
     args: *const [&'static [u8]],
+    /// The host's strings of those arguments (null outside a command), valid as `args` is.
+    argv: *const *mut raw::RedisModuleString,
 }
 
 /// A Ctx's `args` outside a command.
@@ -601,6 +604,57 @@ impl CtxFlags {
     }
 }
 
+/// Where a command takes its keys (COMMAND INFO's first, last and step, for a command
+/// without movable keys): arguments `first`, `first + step`, ... through `last`, which
+/// counts from the end of the command line when negative (-1: the last argument). The
+/// command name is argument 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyPositions {
+    pub first: usize,
+    pub last: isize,
+    pub step: usize,
+}
+
+impl KeyPositions {
+    /// Is argument `pos` of a command line of `argc` arguments a key?
+    pub fn contains(self, pos: usize, argc: usize) -> bool {
+        let last = if self.last < 0 {
+            isize::try_from(argc).unwrap_or(isize::MAX).saturating_add(self.last)
+        } else {
+            self.last
+        };
+        let Ok(last) = usize::try_from(last) else { return false };
+        self.first > 0
+            && self.step > 0
+            && (self.first..=last).contains(&pos)
+            && (pos - self.first).is_multiple_of(self.step)
+    }
+}
+
+/// A run's keys where the command being served holds them: `count` arguments from argument
+/// `first` (none for a run whose keys are copies, as a debugged one's). Read only while that
+/// command runs: a Ctx carries it no further.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct CallerKeys {
+    first: usize,
+    count: usize,
+}
+
+/// What a redis.call may hand RM_Call as the caller's own strings (`s`, one more reference)
+/// instead of bytes to copy into a new object (`b`): its arguments in the command's key
+/// positions that equal one of the run's keys. Only keys: the host copies a key's bytes
+/// wherever it keeps them, while a value may be stored as the object itself (re-encoded
+/// only when nothing else holds it, so values stay `b`, as fresh as native's).
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Share {
+    pub positions: Option<KeyPositions>,
+    pub keys: CallerKeys,
+}
+
+/// How many of the run's keys a key argument is compared with (scripts name a few; past
+/// these, arguments are copied as before).
+const SHARED_KEYS_SCANNED: usize = 8;
+
 /// Key flags for `Ctx::key_at`.
 pub enum KeyAccess {
     ReadWrite,
@@ -610,7 +664,7 @@ pub enum KeyAccess {
 impl Ctx {
     /// The context Redis passed to OnLoad or an event callback.
     pub fn from_raw(raw: *mut raw::RedisModuleCtx) -> Ctx {
-        Ctx { raw, dropin: false, args: NO_ARGS }
+        Ctx { raw, dropin: false, args: NO_ARGS, argv: ptr::null() }
     }
 
     /// Served under a native command's name (drop-in mode)?
@@ -624,6 +678,39 @@ impl Ctx {
         // SAFETY: a Ctx is used only while its command runs (see the type), and `args`
         // points at that command's argument slices, which live until its handler returns.
         unsafe { &*self.args }.iter().map(|a| a.to_vec()).collect()
+    }
+
+    /// `keys` as arguments of the command being served, when they are a run of its own
+    /// arguments (the slices its handler got); otherwise none.
+    pub fn caller_keys(&self, keys: &[&[u8]]) -> CallerKeys {
+        // SAFETY: as in command_args.
+        let args = unsafe { &*self.args };
+        let size = std::mem::size_of::<&[u8]>();
+        let (base, at) = (args.as_ptr() as usize, keys.as_ptr() as usize);
+        if self.argv.is_null() || keys.is_empty() || at < base || !(at - base).is_multiple_of(size) {
+            return CallerKeys::default();
+        }
+        let first = (at - base) / size;
+        match first.checked_add(keys.len()) {
+            Some(end) if first > 0 && end <= args.len() => CallerKeys { first, count: keys.len() },
+            _ => CallerKeys::default(),
+        }
+    }
+
+    /// The caller's own string for argument `pos` (of `argc`) of a redis.call, `bytes`, if
+    /// `share` lets it go as one (see Share).
+    #[inline(always)]
+    fn shared_key(&self, share: &Share, pos: usize, argc: usize, bytes: &[u8]) -> Option<*mut raw::RedisModuleString> {
+        let CallerKeys { first, count } = share.keys;
+        if count == 0 || !share.positions?.contains(pos, argc) {
+            return None;
+        }
+        // SAFETY: `keys` was made by caller_keys from this Ctx's own arguments, and a Ctx is
+        // used only while its command runs: `args` and `argv` hold `first + count` entries.
+        let args = unsafe { &*self.args };
+        let j = (first..first + count.min(SHARED_KEYS_SCANNED)).find(|&j| args.get(j).is_some_and(|a| *a == bytes))?;
+        // SAFETY: as above; j < argc.
+        Some(unsafe { *self.argv.add(j) })
     }
 
     pub fn flags(&self) -> CtxFlags {
@@ -695,15 +782,16 @@ impl Ctx {
     /// the command itself (ENOENT unknown, EINVAL arity, ESPIPE script mode, EACCES ACL, ...).
     #[inline(never)]
     pub fn call_argv(&self, cmd: &CStr, flags: &CStr, argv: &Argv) -> (Option<CallReply>, i32) {
-        self.call_argv_inline(cmd, flags, argv)
+        self.call_argv_inline(cmd, flags, argv, &Share::default())
     }
 
-    /// `call_argv`, inlined into redis.call's path (see the note on the run's chain above `handler!`).
+    /// `call_argv`, inlined into redis.call's path (see the note on the run's chain above
+    /// `handler!`), with the arguments `share` lets go as the caller's own strings.
     #[inline(always)]
-    pub fn call_argv_inline(&self, cmd: &CStr, flags: &CStr, argv: &Argv) -> (Option<CallReply>, i32) {
+    pub fn call_argv_inline(&self, cmd: &CStr, flags: &CStr, argv: &Argv, share: &Share) -> (Option<CallReply>, i32) {
         set_errno(0);
         let reply = if flags.to_bytes().first() == Some(&b'v') {
-            self.call_fresh(cmd, flags, argv)
+            self.call_fresh(cmd, flags, argv, share)
         } else {
             let strings = argv.strings();
             rm!(RedisModule_Call(self.raw, cmd.as_ptr(), flags.as_ptr(), strings.as_ptr().cast_mut(), strings.len())
@@ -894,7 +982,7 @@ impl Ctx {
     /// as an embstr where native stores an integer: tryObjectEncoding skips shared objects.)
     /// Past FRESH_SEGMENTS arguments the rest is one `v` segment.
     #[inline(always)]
-    fn call_fresh(&self, cmd: &CStr, flags: &CStr, argv: &Argv) -> *mut raw::RedisModuleCallReply {
+    fn call_fresh(&self, cmd: &CStr, flags: &CStr, argv: &Argv, share: &Share) -> *mut raw::RedisModuleCallReply {
         // Most command lines have a few arguments: their format and words stay on the stack
         // (no allocation, no 2 KB to clear per call).
         let mut small_fmt = [0u8; SMALL_SEGMENTS + 16];
@@ -907,7 +995,7 @@ impl Ctx {
             big_w = vec![0usize; 2 * FRESH_SEGMENTS];
             (&mut big_fmt, &mut big_w)
         };
-        self.call_fresh_in(cmd, flags, argv, fmt, w)
+        self.call_fresh_in(cmd, flags, argv, share, fmt, w)
     }
 
     /// `call_fresh` with its buffers: `fmt` of at least segments + 16 bytes (zeroed), `w` of
@@ -918,49 +1006,61 @@ impl Ctx {
         cmd: &CStr,
         flags: &CStr,
         argv: &Argv,
+        share: &Share,
         fmt_buf: &mut [u8],
         w: &mut [usize],
     ) -> *mut raw::RedisModuleCallReply {
         let segments_max = (w.len() / 2).min(FRESH_SEGMENTS);
         let mut fmt = FmtBuf { buf: fmt_buf, len: 0 };
         // Each argument as a `b` segment (bytes: the host makes a fresh object of it, which it
-        // may re-encode, an integer value as `int` as natively); past the segments the
-        // buffers hold, the rest as one `v` segment of host strings.
+        // may re-encode, an integer value as `int` as natively), or as an `s` segment of the
+        // caller's own string where `share` allows (a key: one word, no object made and freed);
+        // past the segments the buffers hold, the rest as one `v` segment of host strings.
         let n_args = argv.len();
         let mut i = 0;
+        let mut words = 0;
         while i < n_args {
-            let n = fmt.len();
-            let (kind, a, b, next) = if n + 1 < segments_max {
+            if fmt.len() + 1 < segments_max {
                 let bytes = argv.get(i).unwrap_or_default();
-                (b'b', bytes.as_ptr() as usize, bytes.len(), i + 1)
+                if let Some(own) = self.shared_key(share, i + 1, n_args + 1, bytes) {
+                    fmt.push(b's');
+                    if let Some(word) = w.get_mut(words) {
+                        *word = own as usize;
+                    }
+                    words += 1;
+                } else {
+                    fmt.push(b'b');
+                    if let Some(pair) = w.get_mut(words..words + 2) {
+                        pair.copy_from_slice(&[bytes.as_ptr() as usize, bytes.len()]);
+                    }
+                    words += 2;
+                }
+                i += 1;
             } else {
                 let strings = argv.strings();
-                (
-                    b'v',
-                    strings.get(i..).map_or(0, |rest| rest.as_ptr() as usize),
-                    strings.len().saturating_sub(i),
-                    n_args,
-                )
-            };
-            fmt.push(kind);
-            if let Some(pair) = w.get_mut(2 * n..2 * n + 2) {
-                pair.copy_from_slice(&[a, b]);
+                fmt.push(b'v');
+                if let Some(pair) = w.get_mut(words..words + 2) {
+                    pair.copy_from_slice(&[
+                        strings.get(i..).map_or(0, |rest| rest.as_ptr() as usize),
+                        strings.len().saturating_sub(i),
+                    ]);
+                }
+                words += 2;
+                i = n_args;
             }
-            i = next;
         }
-        let segments = fmt.len();
         fmt.extend_from_slice(flags.to_bytes().get(1..).unwrap_or_default());
         fmt.push(0);
         let fmt = &fmt;
-        match segments {
-            0..=1 => call_words!(self, cmd, fmt, w, [0 1]),
-            2 => call_words!(self, cmd, fmt, w, [0 1 2 3]),
-            3..=4 => call_words!(self, cmd, fmt, w, [0 1 2 3 4 5 6 7]),
-            5..=8 => call_words!(self, cmd, fmt, w, [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15]),
-            9..=16 => {
+        match words {
+            0..=2 => call_words!(self, cmd, fmt, w, [0 1]),
+            3..=4 => call_words!(self, cmd, fmt, w, [0 1 2 3]),
+            5..=8 => call_words!(self, cmd, fmt, w, [0 1 2 3 4 5 6 7]),
+            9..=16 => call_words!(self, cmd, fmt, w, [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15]),
+            17..=32 => {
                 call_words!(self, cmd, fmt, w, [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31])
             }
-            17..=32 => {
+            33..=64 => {
                 call_words!(self, cmd, fmt, w, [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63])
             }
             _ => {
@@ -1614,3 +1714,26 @@ pub use lua::*;
 pub use main_thread::{claim as claim_main_thread, MainCell};
 pub use reader::{argerror_text, raw_function, raw_function_with, Builder, Call, Raw, Reader, Slot};
 pub use session::Forked;
+
+#[cfg(test)]
+mod tests {
+    use super::KeyPositions;
+
+    /// COMMAND INFO's ranges: one key (GET), every other argument to the end (MSET), every
+    /// argument from the second to the end (BITOP's keys), a fixed pair (SMOVE).
+    #[test]
+    fn key_positions_follow_first_last_and_step() {
+        let keys = |first, last, step, argc| {
+            let p = KeyPositions { first, last, step };
+            (0..argc).filter(|&pos| p.contains(pos, argc)).collect::<Vec<_>>()
+        };
+        assert_eq!(keys(1, 1, 1, 2), [1]);
+        assert_eq!(keys(1, -1, 2, 7), [1, 3, 5]);
+        assert_eq!(keys(2, -1, 1, 5), [2, 3, 4]);
+        assert_eq!(keys(1, 2, 1, 4), [1, 2]);
+        // A line too short for its range, a zero step or first: no keys.
+        assert!(keys(3, -1, 1, 3).is_empty());
+        assert!(keys(1, 1, 0, 2).is_empty());
+        assert!(keys(0, 0, 0, 2).is_empty());
+    }
+}
