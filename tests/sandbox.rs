@@ -317,6 +317,33 @@ fn cjson_cmsgpack_struct_libraries() {
     }
 }
 
+/// cjson.decode pushes a key it made earlier in the same call again instead of interning it
+/// anew: objects that repeat keys, keys that share a slot of its memory (same length, first
+/// and last bytes), duplicate keys whose earlier values (objects holding the same keys) are
+/// dropped and collected while decoding goes on, empty, long and binary keys, numbers,
+/// strings, objects and arrays as values: every key and value as native decodes them, the
+/// same `pairs` order (the same strings in the same tables), decoded again after a full
+/// collection.
+#[test]
+fn cjson_decode_repeated_keys() {
+    let server = Server::start();
+    let body = "local n = tonumber(ARGV[1]) local parts = {} \
+        for i = 1, n do parts[i] = string.format('{\"id\":%d,\"name\":\"n%d\",\"nbme\":{\"id\":{\"name\":%d}},\"id\":{\"x\":[%d,\"id\"]},\
+        \"\":\"e\",\"a\\\\u0000b\":\"z\",\"a_key_longer_than_forty_bytes_to_pass_it_by_xxxx\":%d,\"nbme\":\"%d\"}', i, i, i, i, i, i) end \
+        local text = '[' .. table.concat(parts, ',') .. ']' \
+        local out = {} \
+        for round = 1, 2 do \
+          local d = cjson.decode(text) collectgarbage() \
+          for i = 1, n, math.max(1, math.floor(n / 7)) do \
+            local keys = {} for k, v in pairs(d[i]) do keys[#keys + 1] = k .. '=' .. (type(v) == 'table' and cjson.encode(v) or tostring(v)) end \
+            out[#out + 1] = table.concat(keys, ';') end \
+          out[#out + 1] = #d \
+        end return out";
+    for n in ["1", "40", "3000"] {
+        eval_same(&server, &[], body, &[], &[n]);
+    }
+}
+
 /// CVE-2022-24834 (cjson/cmsgpack size overflow), struct and cmsgpack overflow CVEs: exact
 /// sizes, clean errors, no crash.
 #[test]

@@ -1712,7 +1712,9 @@ pub use fiber::{pause as fiber_pause, Fiber};
 pub use filter::*;
 pub use lua::*;
 pub use main_thread::{claim as claim_main_thread, MainCell};
-pub use reader::{argerror_text, raw_function, raw_function_with, Builder, Call, Raw, Reader, Slot};
+pub use reader::{
+    argerror_text, raw_function, raw_function_with, raw_function_with_strings, Builder, Call, Raw, Reader, Slot,
+};
 pub use session::Forked;
 
 #[cfg(test)]

@@ -189,7 +189,38 @@ pub struct Builder<'l> {
     state: *mut ffi::lua_State,
     /// Slots known to be free above the top.
     room: c_int,
+    /// The short strings pushed last (see `push_recent`), when the function keeps them.
+    recent: Option<Recent>,
     _lua: PhantomData<&'l ()>,
+}
+
+/// Strings a decoder pushes again and again (an object's keys, in each object of an array),
+/// remembered for one call so that pushing one again is a read of the string Lua made
+/// the first time instead of another lookup in its string table (hash every byte, walk a
+/// chain across a heap of strings): the same string, interned once. Each lives in a slot of
+/// the function's own anchor table (its 4th upvalue, see `raw_function_with_strings`, out of
+/// every script's reach), so the bytes recorded here stay those of a live string until the
+/// slot is given to another.
+struct Recent {
+    /// The anchor table's pseudo-index.
+    anchor: c_int,
+    /// Each slot's string, as (bytes, length); null: empty.
+    slots: [(*const u8, usize); RECENT_SLOTS],
+}
+
+/// Slots of the anchor table (its array part, made with the function: setting one never
+/// allocates).
+pub const RECENT_SLOTS: usize = 16;
+/// Longer strings are pushed as they come (keys are short; long values rarely repeat).
+const RECENT_MAX_LEN: usize = 40;
+
+/// The slot a string may be remembered in: its length and first, second, second-to-last
+/// and last bytes, mixed by a multiplication (Fibonacci hashing: the top bits).
+fn recent_slot(s: &[u8]) -> usize {
+    let at = |i: usize| u64::from(s.get(i).copied().unwrap_or(0));
+    let n = s.len();
+    let h = n as u64 | at(0) << 8 | at(1) << 16 | at(n.wrapping_sub(2)) << 24 | at(n.wrapping_sub(1)) << 32;
+    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 60) as usize % RECENT_SLOTS
 }
 
 impl Builder<'_> {
@@ -236,6 +267,52 @@ impl Builder<'_> {
         self.protected(OP_PUSHSTRING, 0, 0, s)?;
         self.room -= 1;
         Ok(self.top())
+    }
+
+    /// Pushes a string as `push_str` does, remembering it (see Recent) when the function
+    /// keeps strings: a string pushed earlier in this call is pushed again from its slot.
+    #[inline(always)]
+    pub fn push_recent(&mut self, s: &[u8]) -> mlua::Result<Slot> {
+        let Some(Recent { anchor, slots }) = self.recent.as_ref().filter(|_| s.len() <= RECENT_MAX_LEN) else {
+            return self.push_str(s);
+        };
+        let i = recent_slot(s);
+        let (p, len) = slots.get(i).copied().unwrap_or((std::ptr::null(), 0));
+        // SAFETY: a recorded slot's bytes are those of the string its anchor slot holds (Recent).
+        if p.is_null() || len != s.len() || unsafe { std::slice::from_raw_parts(p, len) } != s || self.room < 1 {
+            return self.push_remembered(s, i);
+        }
+        // SAFETY: a free slot (room); a raw read of the anchor's array runs no code and
+        // allocates nothing.
+        unsafe { ffi::lua_rawgeti(self.state, *anchor, (i + 1) as ffi::lua_Integer) };
+        self.room -= 1;
+        Ok(self.top())
+    }
+
+    /// `push_recent` of a string not remembered: pushed, then kept in slot `i`.
+    #[inline(never)]
+    fn push_remembered(&mut self, s: &[u8], i: usize) -> mlua::Result<Slot> {
+        let pushed = self.push_str(s)?;
+        let Some(anchor) = self.recent.as_ref().map(|r| r.anchor) else { return Ok(pushed) };
+        let n = c_int::try_from(i + 1).unwrap_or(1);
+        self.make_room(1)?;
+        // SAFETY: room checked; the copy goes into a slot the anchor's array part has (no
+        // allocation, no error) or is popped; the string's bytes are read while it is held.
+        let kept = unsafe {
+            ffi::lua_pushvalue(self.state, -1);
+            if lua_alt_rawseti_inplace(self.state, anchor, n) != 0 {
+                let mut len = 0usize;
+                let p = ffi::lua_tolstring(self.state, -1, &mut len);
+                (p.cast::<u8>(), len)
+            } else {
+                ffi::lua_pop(self.state, 1);
+                (std::ptr::null(), 0)
+            }
+        };
+        if let Some(slot) = self.recent.as_mut().and_then(|r| r.slots.get_mut(i)) {
+            *slot = kept;
+        }
+        Ok(pushed)
     }
 
     fn push_with(&mut self, push: impl FnOnce(*mut ffi::lua_State)) -> mlua::Result<Slot> {
@@ -385,6 +462,32 @@ pub fn raw_function_with<T: Send + Sync + 'static>(
             ffi::lua_pushlightuserdata(state, ptr);
             ffi::lua_pushvalue(state, -3);
             ffi::lua_pushcclosure(state, raw_trampoline_with::<T>, 3);
+            ffi::lua_remove(state, -2);
+        })
+    }
+}
+
+/// `raw_function_with`, the function also keeping the strings its builder remembers (see
+/// `Builder::push_recent`): a 4th upvalue, a table of RECENT_SLOTS array slots that only this
+/// closure reaches.
+pub fn raw_function_with_strings<T: Send + Sync + 'static>(
+    lua: &mlua::Lua,
+    f: fn(&mut Call<'_>, &T) -> mlua::Result<c_int>,
+    data: std::sync::Arc<T>,
+) -> mlua::Result<mlua::Function> {
+    let ptr = std::sync::Arc::as_ptr(&data).cast_mut().cast::<std::ffi::c_void>();
+    let owner = lua.create_any_userdata(data)?;
+    let anchor = lua.create_table_with_capacity(RECENT_SLOTS, 0)?;
+    // SAFETY: as in raw_function_with, with the anchor table (pushed by exec_raw after the
+    // owner) as the 4th upvalue; the originals of owner and anchor are removed.
+    unsafe {
+        lua.exec_raw::<mlua::Function>((owner, anchor), |state| {
+            ffi::lua_pushlightuserdata(state, f as *mut std::ffi::c_void);
+            ffi::lua_pushlightuserdata(state, ptr);
+            ffi::lua_pushvalue(state, -4);
+            ffi::lua_pushvalue(state, -4);
+            ffi::lua_pushcclosure(state, raw_trampoline_with::<T>, 4);
+            ffi::lua_remove(state, -2);
             ffi::lua_remove(state, -2);
         })
     }
@@ -650,9 +753,16 @@ impl<'f> Call<'f> {
         Reader { state: self.state, room: 0, _lua: PhantomData }
     }
 
-    /// A builder of values on this call's stack; what it leaves there are results.
+    /// A builder of values on this call's stack; what it leaves there are results. Its
+    /// `push_recent` remembers strings when the function was made by
+    /// `raw_function_with_strings` (it has their anchor table).
     pub fn builder(&mut self) -> Builder<'f> {
-        Builder { state: self.state, room: 0, _lua: PhantomData }
+        let anchor = ffi::lua_upvalueindex(4);
+        // SAFETY: lua_type reads any pseudo-index of the running C function; only the
+        // closures of raw_function_with_strings have a table as their 4th upvalue.
+        let recent = (unsafe { ffi::lua_type(self.state, anchor) } == ffi::LUA_TTABLE)
+            .then(|| Recent { anchor, slots: [(std::ptr::null(), 0); RECENT_SLOTS] });
+        Builder { state: self.state, room: 0, recent, _lua: PhantomData }
     }
 
     /// An output buffer of this call's thread (see LuaBuf).

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use mlua::{Error, Function, IntoLuaMulti, LightUserData, Lua, MultiValue, Table, Value};
 
-use crate::host::{raw_function_with, Builder, Call, Raw, Reader, Slot};
+use crate::host::{raw_function_with, raw_function_with_strings, Builder, Call, Raw, Reader, Slot};
 
 /// `LUAI_MAXCSTACK` of Redis's Lua: the slots a C function may use (`lua_checkstack`).
 const LUAI_MAXCSTACK: i64 = 8000;
@@ -72,7 +72,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     // Same insertion order as the C module, so `pairs(cjson)` walks it the same way.
     t.raw_set("encode", raw_function_with(lua, json_encode, cfg.clone())?)?;
-    t.raw_set("decode", raw_function_with(lua, json_decode, cfg.clone())?)?;
+    t.raw_set("decode", raw_function_with_strings(lua, json_decode, cfg.clone())?)?;
     t.raw_set(
         "encode_sparse_array",
         option_fn(lua, &cfg, 3, |lua, a, c| {
@@ -1288,19 +1288,19 @@ impl Decoder<'_> {
             Key::Raw(a, z) => self.p.data.get(*a..*z).unwrap_or_default(),
             Key::Owned(v) => v,
         };
+        // The keys through the builder's recent strings: objects in an array repeat them.
         match val {
-            Done::Num(n) => b.set_str_num(table, k, n),
             Done::Str => {
-                b.push_str(k)?;
+                b.push_recent(k)?;
                 b.set_field_str(table, self.p.str_bytes())
             }
             Done::OnStack => {
-                b.push_str(k)?;
+                b.push_recent(k)?;
                 b.swap();
                 b.set_field(table)
             }
             other => {
-                b.push_str(k)?;
+                b.push_recent(k)?;
                 self.push_value(b, other)?;
                 b.set_field(table)
             }
