@@ -124,6 +124,8 @@ bench: build
 # (it changes the crates' hashes, so the symbol names). Its build scripts are instrumented too;
 # only the servers' profiles (raw/<run>/) are merged, the bench's per-request workloads
 # weighted above the scale rows' per-element loops and the fuzzer's breadth.
+# Lua's C gets a profile of its own from the same runs: GCC's (pgo/lua, see build.rs),
+# the .gcda files of an instrumented Lua, summed over the runs, with the GCC version.
 PGO_DIR := $(CURDIR)/target/pgo
 PGO_WEIGHTS ?= throughput:4 scale:2 fuzz:1
 PGO_RUN = LLVM_PROFILE_FILE="$(PGO_DIR)/raw/$(1)/%p-%m.profraw" REDIS_ALT_STOP_GRACEFULLY=1 \
@@ -131,8 +133,9 @@ PGO_RUN = LLVM_PROFILE_FILE="$(PGO_DIR)/raw/$(1)/%p-%m.profraw" REDIS_ALT_STOP_G
 pgo: deps
 	rustup component add llvm-tools
 	cargo build --release --example bench --example ceiling --example difffuzz
-	rm -rf $(PGO_DIR)/raw
-	CARGO_TARGET_DIR=$(PGO_DIR) RUSTFLAGS="-Cprofile-generate=$(PGO_DIR)/raw" cargo build --release --lib
+	rm -rf $(PGO_DIR)/raw $(PGO_DIR)/lua
+	CARGO_TARGET_DIR=$(PGO_DIR) RUSTFLAGS="-Cprofile-generate=$(PGO_DIR)/raw" \
+		REDIS_ALT_LUA_PROFILE_GENERATE=$(PGO_DIR)/lua cargo build --release --lib
 	$(call PGO_RUN,throughput) BENCH_ONLY=throughput,dropin BENCH_ROUNDS=1 ./target/release/examples/bench
 	$(call PGO_RUN,scale) BENCH_ONLY=scale BENCH_ROUNDS=1 ./target/release/examples/bench
 	$(call PGO_RUN,fuzz) FUZZ_MINUTES=1 FUZZ_SEED=1 ./target/release/examples/difffuzz
@@ -140,6 +143,9 @@ pgo: deps
 		merge --sparse -o pgo/redis-alt.profdata \
 		$(foreach w,$(PGO_WEIGHTS),--weighted-input=$(lastword $(subst :, ,$(w))),$(PGO_DIR)/raw/$(firstword $(subst :, ,$(w))))
 	rustc -vV | sed -n 's/^LLVM version: //p' > pgo/llvm-version
+	rm -rf pgo/lua && mkdir -p pgo/lua
+	find $(PGO_DIR)/lua -name '*.gcda' -exec cp {} pgo/lua/ \;
+	$${CC:-cc} -dumpfullversion > pgo/lua/gcc-version
 	@echo "make pgo: pgo/redis-alt.profdata recorded; cargo build --release uses it from now on"
 
 # Seeded and time-bounded; the debug module (as the tests use). See examples/difffuzz.rs.

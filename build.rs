@@ -413,6 +413,7 @@ fn main() {
         assert!(found == 1, "Lua patch '{}': anchor found {found} times in {} (expected once)", patch.why, patch.file);
         fs::write(&path, text.replacen(patch.find, patch.replace, 1)).expect("write a patched Lua source");
     }
+    name_sources_relatively(&patched);
     let mut build = cc::Build::new();
     // -O2, as Redis builds its Lua: at cc's default -O3 the interpreter runs 2.7% more
     // instructions per loop iteration (callgrind, pure-Lua bench script) for no gain in time.
@@ -429,7 +430,86 @@ fn main() {
             build.file(path);
         }
     }
-    build.compile("lua5.1-redis-alt");
+    let plain = build.clone();
+    let profiled = lua_profile(&mut build, &out);
+    // A profile GCC cannot use never fails the build: Lua is compiled again without it.
+    if let Err(e) = build.try_compile("lua5.1-redis-alt") {
+        assert!(profiled, "compiling Lua: {e}");
+        println!("cargo:warning=Lua compiled without its profile (pgo/lua): {e}");
+        plain.compile("lua5.1-redis-alt");
+    }
+}
+
+/// Each source and header names itself `lua-5.1.5/<file>` (a `#line` at its top) rather
+/// than by the absolute path of this build's OUT_DIR: GCC checks a profile's functions
+/// against their source file names, and the profile `make pgo` records in one target
+/// directory must fit builds in any other, any checkout. (Debug information names the files
+/// the same way, relative to the build's directory.)
+fn name_sources_relatively(dir: &Path) {
+    for entry in fs::read_dir(dir).expect("read the patched sources") {
+        let path = entry.expect("a patched source").path();
+        let (Some(name), Some(ext)) = (path.file_name().and_then(|n| n.to_str()), path.extension()) else { continue };
+        if ext == "c" || ext == "h" {
+            let text = fs::read_to_string(&path).expect("read a patched source");
+            fs::write(&path, format!("#line 1 \"lua-5.1.5/{name}\"\n{text}")).expect("write a patched source");
+        }
+    }
+}
+
+/// Lua's C is compiled with the profile `make pgo` records beside the module's (pgo/lua: GCC's
+/// .gcda files, one per source, and the GCC version that wrote them), in optimised builds
+/// (`OPT_LEVEL` 3: `cargo build --release`) by the GCC of that version, unless
+/// REDIS_ALT_PGO=off. GCC looks a profile up by the object file's absolute path under the
+/// `-fprofile-use` directory: the files are copied there for this build's OUT_DIR. A function
+/// whose profile does not match (changed code) is compiled as without one.
+/// REDIS_ALT_LUA_PROFILE_GENERATE=<dir> instead instruments Lua to record that profile
+/// (make pgo).
+fn lua_profile(build: &mut cc::Build, out: &Path) -> bool {
+    println!("cargo:rerun-if-env-changed=REDIS_ALT_LUA_PROFILE_GENERATE");
+    println!("cargo:rerun-if-env-changed=REDIS_ALT_PGO");
+    let recorded = Path::new(env!("CARGO_MANIFEST_DIR")).join("pgo").join("lua");
+    println!("cargo:rerun-if-changed={}", recorded.display());
+    let compiler = build.get_compiler();
+    let gcc_output = |arg: &str| {
+        let output = compiler.to_command().arg(arg).output().ok()?;
+        let text = String::from_utf8(output.stdout).ok()?;
+        output.status.success().then(|| text.trim().to_string())
+    };
+    if let Ok(dir) = env::var("REDIS_ALT_LUA_PROFILE_GENERATE") {
+        assert!(compiler.is_like_gnu(), "the Lua profile is GCC's: compile with GCC");
+        // Atomic counters: a lazyfree thread may close a VM while the main thread runs Lua.
+        build.flag(format!("-fprofile-generate={dir}")).flag("-fprofile-update=atomic");
+        let gcov = gcc_output("-print-file-name=libgcov.a").expect("GCC's libgcov.a");
+        let gcov_dir = Path::new(&gcov).parent().expect("libgcov.a's directory");
+        println!("cargo:rustc-link-search=native={}", gcov_dir.display());
+        println!("cargo:rustc-link-lib=static=gcov");
+        return false;
+    }
+    let optimised = env::var("OPT_LEVEL").is_ok_and(|l| l == "3");
+    let wanted = env::var("REDIS_ALT_PGO").map_or(true, |v| v != "off");
+    let recorded_by = fs::read_to_string(recorded.join("gcc-version")).ok();
+    let ours = if compiler.is_like_gnu() && !compiler.is_like_clang() { gcc_output("-dumpfullversion") } else { None };
+    if !optimised || !wanted || recorded_by.is_none() || recorded_by.map(|v| v.trim().to_string()) != ours {
+        return false;
+    }
+    let root = out.join("lua-profile");
+    let _ = fs::remove_dir_all(&root);
+    let here = root.join(out.strip_prefix("/").unwrap_or(out));
+    fs::create_dir_all(&here).expect("create the Lua profile directory");
+    for entry in fs::read_dir(&recorded).expect("read pgo/lua") {
+        let path = entry.expect("a pgo/lua entry").path();
+        if let Some(name) = path.file_name().filter(|_| path.extension().is_some_and(|e| e == "gcda")) {
+            fs::copy(&path, here.join(name)).expect("copy a Lua profile");
+        }
+    }
+    // -fprofile-correction: counts that do not add up (a profile of several processes and
+    // threads) are smoothed instead of failing the build.
+    build
+        .flag(format!("-fprofile-use={}", root.display()))
+        .flag("-fprofile-correction")
+        .flag("-Wno-missing-profile")
+        .flag("-Wno-coverage-mismatch");
+    true
 }
 
 /// `$CARGO_HOME/registry/src/<index>/lua-src-551.0.2/lua-5.1.5`: cargo has unpacked it there
