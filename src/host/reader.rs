@@ -761,7 +761,7 @@ impl<'f> Call<'f> {
         // SAFETY: lua_type reads any pseudo-index of the running C function; only the
         // closures of raw_function_with_strings have a table as their 4th upvalue.
         let recent = (unsafe { ffi::lua_type(self.state, anchor) } == ffi::LUA_TTABLE)
-            .then(|| Recent { anchor, slots: [(std::ptr::null(), 0); RECENT_SLOTS] });
+            .then_some(Recent { anchor, slots: [(std::ptr::null(), 0); RECENT_SLOTS] });
         Builder { state: self.state, room: 0, recent, _lua: PhantomData }
     }
 
