@@ -190,12 +190,21 @@ fn held_name(target: &'static CStr, typed: &[u8]) -> *mut raw::RedisModuleString
         let spelled: &'static [u8] = Box::leak(typed.into());
         held.by_spelling.entry(target_key).or_default().insert(spelled.into(), s as usize);
         held.typed.insert(s as usize, spelled);
+        ANY_HELD.store(true, std::sync::atomic::Ordering::Relaxed);
         s
     })
 }
 
+/// Set once the first held name exists: until drop-in mode routes a command, no command
+/// name can be one, and `typed_name` answers without looking.
+static ANY_HELD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// The name the client typed, when `s` is a held name the filter put in place.
+#[inline(always)]
 pub(super) fn typed_name(s: *const raw::RedisModuleString) -> Option<&'static [u8]> {
+    if !ANY_HELD.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
     HELD.with(|held| held.borrow().typed.get(&(s as usize)).copied())
 }
 
