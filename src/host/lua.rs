@@ -32,6 +32,14 @@ pub(super) mod lua_c {
         pub fn lua_alt_upvalue_pointer(state: *mut lua_State) -> *mut std::ffi::c_void;
         /// lua_checkstack that returns 0 instead of raising (build.rs patch of lapi.c).
         pub fn lua_alt_checkstack(state: *mut lua_State, size: c_int) -> c_int;
+        /// Runs `f(state, ud)` protected, no Lua frame of its own: 0, or the error status with
+        /// the stack back where it was plus, for a runtime error, the error value (build.rs
+        /// patch of lapi.c).
+        pub fn lua_alt_protected_call(
+            state: *mut lua_State,
+            f: unsafe extern "C-unwind" fn(*mut lua_State, *mut std::ffi::c_void),
+            ud: *mut std::ffi::c_void,
+        ) -> c_int;
         /// `t[n] = s` for the table `t` on top of the stack, as lua_pushlstring + lua_rawseti
         /// (build.rs patch of lapi.c).
         pub fn lua_alt_seti_string(state: *mut lua_State, n: c_int, s: *const std::ffi::c_char, len: usize);
@@ -933,10 +941,8 @@ unsafe extern "C-unwind" fn command_trampoline(state: *mut mlua::ffi::lua_State)
     }
 }
 
-/// What a run hands its script, read by the builder below from inside the run's protected
-/// call: KEYS and ARGV, as the globals of an EVAL script or as the two arguments of a
-/// function. Passed to Lua as a light userdata that lives on the caller's stack for exactly
-/// that call.
+/// What a run hands its script, read by `fill_run_args` in the run's first protected step:
+/// KEYS and ARGV, as the globals of an EVAL script or as the two arguments of a function.
 pub struct RunArgs<'a> {
     keys: &'a [&'a [u8]],
     args: &'a [&'a [u8]],
@@ -952,11 +958,6 @@ impl<'a> RunArgs<'a> {
     /// A function's: two arrays returned to the caller (functions.c fcallCommandGeneric).
     pub fn tables(keys: &'a [&'a [u8]], args: &'a [&'a [u8]]) -> Self {
         RunArgs { keys, args, as_globals: false }
-    }
-
-    /// The pointer the builder reads; valid while `self` is.
-    pub fn as_light_userdata(&self) -> mlua::LightUserData {
-        mlua::LightUserData((self as *const RunArgs<'_>).cast_mut().cast())
     }
 }
 
@@ -985,19 +986,20 @@ pub enum Ran {
 }
 
 /// Runs `f` (a compiled script or function, from the registry) under `handler`, the way
-/// luaCallFunction does: the VM's run entry (`entry`, made by `run_entry_function`) builds
-/// KEYS and ARGV in a protected call of its own, then `f` runs in one raw `lua_pcall` with
-/// `handler` as its message handler, so no Lua frame, xpcall or closure stands between the
-/// call and the script. A result that is a number, string,
-/// boolean or nil, or a plain array of those (see `Scalar::Array`), is offered to `scalar`
-/// first, where it lies (no Lua value crosses into Rust); when `scalar` returns false (for
-/// an array: to its header) it comes back as a value like the rest.
+/// luaCallFunction does: KEYS and ARGV are built first (`fill_run_args`, in a protected step
+/// of its own that leaves no Lua frame), then `f` runs in one raw `lua_pcall` with `handler`
+/// as its message handler, so no Lua frame, xpcall or closure stands between the call and
+/// the script. `kept` (made by `kept_tables`) holds the tables a run may refill. A result
+/// that is a number, string, boolean or nil, or a plain array of those (see
+/// `Scalar::Array`), is offered to `scalar` first, where it lies (no Lua value crosses into
+/// Rust); when `scalar` returns false (for an array: to its header) it comes back as a
+/// value like the rest.
 #[inline(always)]
 pub fn call_run(
     lua: &mlua::Lua,
     main: MainThread,
     handler: &mlua::RegistryKey,
-    entry: &mlua::RegistryKey,
+    kept: &mlua::RegistryKey,
     f: &mlua::RegistryKey,
     run_args: &RunArgs<'_>,
     scalar: &mut dyn FnMut(Scalar<'_>) -> bool,
@@ -1007,26 +1009,27 @@ pub fn call_run(
     // SAFETY: `main` is the VM's main thread, on which every run starts (outside any callback,
     // on the thread that owns the VM: mlua's lock is taken only where mlua reads the result);
     // the stack is checked for room (never raising) and restored to `top` on every path; the
-    // registry slots hold the handler, the entry and the compiled function (the keys keep
-    // them alive); the light userdata points at `run_args`, which outlives the call; a
-    // string's bytes are read while it is on the stack.
+    // registry slots hold the handler, the kept tables and the compiled function (the keys
+    // keep them alive); `fill` points at values that outlive the protected step; a string's
+    // bytes are read while it is on the stack.
     unsafe {
         let top = ffi::lua_gettop(state);
-        if lua_c::lua_alt_checkstack(state, 6) == 0 {
+        if lua_c::lua_alt_checkstack(state, 8) == 0 {
             return Err(mlua::Error::StackError);
         }
-        // handler, f, then the entry's protected call, which leaves f's arguments above f (a
-        // failure leaves its error value there instead, with a non-zero status). The script
-        // then runs in a protected call of its own, straight from here: no frame of the entry
-        // stays below it (see the note on the run's chain in host/mod.rs).
+        // handler, f, the kept tables; the fill leaves f's arguments above them (a failure
+        // leaves its error value there instead, with a non-zero status), and the kept tables
+        // are removed from under them. The script then runs in a protected call of its own,
+        // straight from here: nothing stays below it (see the note on the run's chain in
+        // host/mod.rs).
         ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(handler.id()));
         ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.id()));
-        ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(entry.id()));
-        ffi::lua_pushvalue(state, top + 2);
-        ffi::lua_pushlightuserdata(state, run_args.as_light_userdata().0);
+        ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(kept.id()));
+        let mut fill = Fill { run: run_args, f: top + 2, kept: top + 3 };
         let nargs = if run_args.as_globals { 0 } else { 2 };
-        let mut status = ffi::lua_pcall(state, 2, nargs, top + 1);
+        let mut status = lua_c::lua_alt_protected_call(state, fill_run_args, (&raw mut fill).cast());
         if status == 0 {
+            ffi::lua_remove(state, top + 3);
             status = ffi::lua_pcall(state, nargs, 1, top + 1);
         }
         if status == 0 {
@@ -1147,54 +1150,53 @@ pub fn field_types<const N: usize>(
     })
 }
 
-/// The VM's run entry (see `call_run`): a C closure, made once per VM, whose upvalues keep
-/// the KEYS and ARGV tables of the last EVAL run (1, 2) and the two arrays of the last run
-/// of a function that could not keep them (3, 4).
-pub fn run_entry_function(lua: &mlua::Lua) -> mlua::Result<mlua::Function> {
-    // SAFETY: `run_entry` follows the lua_CFunction contract (see there); exec_raw pushes the
-    // two nils that become its upvalues and takes the closure left on the stack.
-    unsafe {
-        let nil = mlua::Value::Nil;
-        lua.exec_raw::<mlua::Function>((nil.clone(), nil.clone(), nil.clone(), nil), |state| {
-            mlua::ffi::lua_pushcclosure(state, run_entry, 4)
-        })
-    }
+/// The tables a run may refill (see `fill_run_args`), made once per VM and kept in the
+/// registry: slots 1 and 2 hold the KEYS and ARGV tables of the last EVAL run, 3 and 4 the
+/// two arrays of the last run of a function that could keep them. Its array part has the
+/// four slots from the start, so replacing one never allocates.
+pub fn kept_tables(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
+    lua.create_table_with_capacity(4, 0)
 }
 
-/// `entry(f, p)`: `p` is a `RunArgs` light userdata. Builds KEYS and ARGV, as globals
-/// (lifting the globals' read-only flag only for that; then it returns nothing) or as two
-/// arrays, which it returns: `f`'s arguments (`f` tells whether the arrays may be kept).
-/// Only `call_run` calls it (scripts cannot reach it), with the pointer of a `RunArgs` that
-/// outlives the call.
+/// What `fill_run_args` reads: the run's KEYS and ARGV, and the stack slots of the script
+/// (`f`) and of the kept tables.
+struct Fill<'a> {
+    run: &'a RunArgs<'a>,
+    f: c_int,
+    kept: c_int,
+}
+
+/// Builds KEYS and ARGV, as globals (lifting the globals' read-only flag only for that) or
+/// as two arrays pushed on the stack, `f`'s arguments. Run by `call_run` through
+/// lua_alt_protected_call with a `Fill` that outlives the step; scripts cannot reach it.
 ///
-/// A run refills the previous run's tables (kept as the closure's upvalues; for EVAL, still
+/// A run refills the previous run's tables (kept in the kept tables' slots; for EVAL, still
 /// the globals) when they can be made exactly what a new table would be without allocating
 /// (lua_alt_reuse_array: no metatable, no hash part, the same array size), and when nothing
 /// can have kept a reference to them past that run: the globals, every table reachable from
 /// them and the string metatable are read-only (lua::sandbox), so an EVAL script cannot, nor
 /// can a function that is a Lua function without upvalues (it reaches nothing its library
 /// made). A function with upvalues always gets new arrays, never kept.
-unsafe extern "C-unwind" fn run_entry(state: *mut mlua::ffi::lua_State) -> c_int {
+unsafe extern "C-unwind" fn fill_run_args(state: *mut mlua::ffi::lua_State, ud: *mut std::ffi::c_void) {
     use mlua::ffi;
-    // SAFETY: the pointer is a live `RunArgs` (contract above); nothing here has a
-    // destructor, so a Lua error raised by a push or by `f` may unwind (longjmp) through
-    // this frame; every string is copied by lua_pushlstring. A kept table is replaced (upvalue
-    // and global) only once its successor is complete, so the two always agree.
+    // SAFETY: `ud` is a live `Fill` (contract above) whose slots hold the script and the kept
+    // tables (a table with four array slots: raw reads and writes of them never allocate);
+    // call_run made room for what this pushes; nothing here has a destructor, so a Lua error
+    // raised by a push may unwind (longjmp) through this frame; every string is copied by
+    // lua_pushlstring. A kept table is replaced (slot and global) only once its successor
+    // is complete, so the two always agree.
     unsafe {
-        let p = ffi::lua_touserdata(state, 2) as *const RunArgs<'_>;
-        let Some(run) = p.as_ref() else { return 0 };
-        ffi::lua_settop(state, 1);
-        let keeps = run.as_globals || (ffi::lua_iscfunction(state, 1) == 0 && !has_upvalue(state, 1));
+        let Some(&Fill { run, f, kept }) = ud.cast::<Fill<'_>>().as_ref() else { return };
+        let keeps = run.as_globals || (ffi::lua_iscfunction(state, f) == 0 && !has_upvalue(state, f));
         let first = if run.as_globals { 1 } else { 3 };
         for (slot, name, items) in [(first, c"KEYS", run.keys), (first + 1, c"ARGV", run.args)] {
             // In the layout Redis's growing it ends with (luaCreateArray: lua_newtable, then
             // one lua_rawseti after the other), made at once.
             let size = grown_array_size(items.len());
-            let kept = ffi::lua_upvalueindex(slot);
-            let reused = keeps && lua_c::lua_alt_reuse_array(state, kept, size) != 0;
-            if reused {
-                ffi::lua_pushvalue(state, kept);
-            } else {
+            ffi::lua_rawgeti(state, kept, ffi::lua_Integer::from(slot));
+            let reused = keeps && lua_c::lua_alt_reuse_array(state, -1, size) != 0;
+            if !reused {
+                ffi::lua_pop(state, 1);
                 ffi::lua_createtable(state, size, 0);
             }
             for (i, item) in items.iter().enumerate() {
@@ -1205,7 +1207,7 @@ unsafe extern "C-unwind" fn run_entry(state: *mut mlua::ffi::lua_State) -> c_int
                 // The function's argument stays on the stack.
                 if keeps && !reused {
                     ffi::lua_pushvalue(state, -1);
-                    ffi::lua_replace(state, kept);
+                    ffi::lua_rawseti(state, kept, ffi::lua_Integer::from(slot));
                 }
             } else if reused {
                 ffi::lua_pop(state, 1);
@@ -1214,13 +1216,8 @@ unsafe extern "C-unwind" fn run_entry(state: *mut mlua::ffi::lua_State) -> c_int
                 lua_c::lua_enablereadonlytable(state, ffi::LUA_GLOBALSINDEX, 0);
                 ffi::lua_setfield(state, ffi::LUA_GLOBALSINDEX, name.as_ptr());
                 lua_c::lua_enablereadonlytable(state, ffi::LUA_GLOBALSINDEX, 1);
-                ffi::lua_replace(state, kept);
+                ffi::lua_rawseti(state, kept, ffi::lua_Integer::from(slot));
             }
-        }
-        if run.as_globals {
-            0
-        } else {
-            2
         }
     }
 }

@@ -450,21 +450,7 @@ pub fn raw_function_with<T: Send + Sync + 'static>(
     f: fn(&mut Call<'_>, &T) -> mlua::Result<c_int>,
     data: std::sync::Arc<T>,
 ) -> mlua::Result<mlua::Function> {
-    let ptr = std::sync::Arc::as_ptr(&data).cast_mut().cast::<std::ffi::c_void>();
-    let owner = lua.create_any_userdata(data)?;
-    // SAFETY: exec_raw pushes the owner; the closure pushes the function pointer and the
-    // data pointer, a copy of the owner, makes the three the upvalues of a C closure and
-    // removes the original owner, leaving the closure as the only result.
-    // raw_trampoline_with::<T> reads them back as the same types.
-    unsafe {
-        lua.exec_raw::<mlua::Function>(owner, |state| {
-            ffi::lua_pushlightuserdata(state, f as *mut std::ffi::c_void);
-            ffi::lua_pushlightuserdata(state, ptr);
-            ffi::lua_pushvalue(state, -3);
-            ffi::lua_pushcclosure(state, raw_trampoline_with::<T>, 3);
-            ffi::lua_remove(state, -2);
-        })
-    }
+    raw_closure(lua, f, data, None)
 }
 
 /// `raw_function_with`, the function also keeping the strings its builder remembers (see
@@ -475,18 +461,31 @@ pub fn raw_function_with_strings<T: Send + Sync + 'static>(
     f: fn(&mut Call<'_>, &T) -> mlua::Result<c_int>,
     data: std::sync::Arc<T>,
 ) -> mlua::Result<mlua::Function> {
+    raw_closure(lua, f, data, Some(lua.create_table_with_capacity(RECENT_SLOTS, 0)?))
+}
+
+fn raw_closure<T: Send + Sync + 'static>(
+    lua: &mlua::Lua,
+    f: fn(&mut Call<'_>, &T) -> mlua::Result<c_int>,
+    data: std::sync::Arc<T>,
+    anchor: Option<mlua::Table>,
+) -> mlua::Result<mlua::Function> {
     let ptr = std::sync::Arc::as_ptr(&data).cast_mut().cast::<std::ffi::c_void>();
     let owner = lua.create_any_userdata(data)?;
-    let anchor = lua.create_table_with_capacity(RECENT_SLOTS, 0)?;
-    // SAFETY: as in raw_function_with, with the anchor table (pushed by exec_raw after the
-    // owner) as the 4th upvalue; the originals of owner and anchor are removed.
+    let upvalues = if anchor.is_some() { 4 } else { 3 };
+    // SAFETY: exec_raw pushes the owner and the anchor (nil when none); the closure pushes
+    // the function pointer and the data pointer, copies of the owner (and of the anchor) and
+    // makes them the upvalues of a C closure, then removes the originals, leaving the closure
+    // as the only result. raw_trampoline_with::<T> reads them back as the same types.
     unsafe {
         lua.exec_raw::<mlua::Function>((owner, anchor), |state| {
             ffi::lua_pushlightuserdata(state, f as *mut std::ffi::c_void);
             ffi::lua_pushlightuserdata(state, ptr);
             ffi::lua_pushvalue(state, -4);
-            ffi::lua_pushvalue(state, -4);
-            ffi::lua_pushcclosure(state, raw_trampoline_with::<T>, 4);
+            if upvalues == 4 {
+                ffi::lua_pushvalue(state, -4);
+            }
+            ffi::lua_pushcclosure(state, raw_trampoline_with::<T>, upvalues);
             ffi::lua_remove(state, -2);
             ffi::lua_remove(state, -2);
         })

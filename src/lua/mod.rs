@@ -208,8 +208,8 @@ pub struct LuaVm {
     /// The message handler of every run (`__redis__err__handler`), in the registry (a run
     /// pushes it by its slot).
     handler: mlua::RegistryKey,
-    /// The run entry (host::call_run): builds KEYS/ARGV and calls the script; in the registry.
-    entry: mlua::RegistryKey,
+    /// The tables a run may refill (host::kept_tables, read by host::call_run); in the registry.
+    kept: mlua::RegistryKey,
     /// Lua's own pcall: runs a library's code at FUNCTION LOAD for its raw error value.
     run_library: Function,
     functions: Option<FunctionEnv>,
@@ -376,13 +376,13 @@ impl LuaVm {
             // registry only (function_lua.c), so libraries never see it.
             globals.raw_set("__redis__err__handler", handler.clone())?;
         }
-        let entry = lua.create_registry_value(crate::host::run_entry_function(&lua)?)?;
+        let kept = lua.create_registry_value(crate::host::kept_tables(&lua)?)?;
         let handler = lua.create_registry_value(handler)?;
         sandbox::enclose(&lua)?;
         if kind == VmKind::Eval {
             // KEYS and ARGV exist from the start, so a run that gives them new tables only
             // replaces a value: writing a new key into the globals could fail for memory while
-            // they are writable (host::run_entry lifts their read-only flag for that write).
+            // they are writable (host::call_run's fill lifts their read-only flag for that write).
             crate::host::set_table_readonly(&lua, &globals, false)?;
             globals.raw_set("KEYS", lua.create_table()?)?;
             globals.raw_set("ARGV", lua.create_table()?)?;
@@ -400,7 +400,7 @@ impl LuaVm {
         Ok(LuaVm {
             lua,
             handler,
-            entry,
+            kept,
             run_library,
             functions,
             tostring,
@@ -545,7 +545,7 @@ impl LuaVm {
             !MEMORY_EXHAUSTED.load(Ordering::Relaxed) && convert::write_scalar(&mut *sink, result, run::resp3)
         };
         let ran =
-            crate::host::call_run(&self.lua, self.main, &self.handler, &self.entry, &f.0, run_args, &mut write_scalar);
+            crate::host::call_run(&self.lua, self.main, &self.handler, &self.kept, &f.0, run_args, &mut write_scalar);
         let outcome = ran.and_then(|ran| {
             let crate::host::Ran::Value(ok, value) = ran else { return Ok(None) };
             if ok && MEMORY_EXHAUSTED.load(Ordering::Relaxed) {
