@@ -45,6 +45,7 @@ struct Run {
     allow_oom: bool,
     resp3: bool,
     repl: u8,
+    /// The caller's DB, read at the script's first SELECT (`db_changed`), restored at the end.
     caller_db: i32,
     db_changed: bool,
     slot: SlotRule,
@@ -213,7 +214,7 @@ impl RunGuard {
             allow_oom,
             resp3: false,
             repl: REPL_ALL,
-            caller_db: ctx.selected_db(),
+            caller_db: 0,
             db_changed: false,
             slot: if !server.cluster() || flags.eval_compat || flags.allow_cross_slot_keys || server.sent_by_primary() {
                 SlotRule::Off
@@ -775,9 +776,16 @@ fn finish_call(
         }
     } else if name.eq_ignore_ascii_case(b"select") {
         // The script's SELECT lasts for the rest of the script only (restored by RunGuard).
+        // The caller's DB is read at the first SELECT (before it, the run has not changed it).
         if let Some(db) = args.get(0).and_then(|d| std::str::from_utf8(d).ok()).and_then(|d| d.parse().ok()) {
+            let caller_db = ctx.selected_db();
             if ctx.select_db(db) {
-                with_run(|r| r.db_changed = true);
+                with_run(|r| {
+                    if !r.db_changed {
+                        r.caller_db = caller_db;
+                        r.db_changed = true;
+                    }
+                });
             }
         }
     }

@@ -457,6 +457,23 @@ fn commands_inside_scripts() {
     }
     // A script's SELECT does not leak to the caller's connection.
     same_as_native(&server, 2, setup, &[&["EVAL", "redis.call('select', 3) return 1", "0"], &["SET", "after", "1"]]);
+    // Nor from another DB, after two SELECTs and a failed one: the caller's DB is restored.
+    same_as_native(
+        &server,
+        2,
+        setup,
+        &[
+            &["SELECT", "5"],
+            &[
+                "EVAL",
+                "redis.call('select', 3) redis.pcall('select', 99) redis.call('select', 4) return redis.call('dbsize')",
+                "0",
+            ],
+            &["SET", "after5", "1"],
+            &["EVAL", "redis.pcall('select', 99) return redis.call('set', 'k5', 'v')", "0"],
+            &["SET", "again5", "1"],
+        ],
+    );
 }
 
 /// EVAL_RO / EVALSHA_RO and no-writes scripts refuse writes with the native text.
