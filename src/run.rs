@@ -716,27 +716,21 @@ fn call_checked(run: &CallState, name: &[u8], args: &Argv, info: Option<std::rc:
     };
     match inner::adapt(&argv, key_type) {
         Adapted::Refused(text) => CallOutcome::Refused(text),
-        Adapted::AsIs => finish_call_outlined(&ctx, cmd, name, args, first_write, flags),
+        Adapted::AsIs => finish_call_outlined(&ctx, (cmd, name, args), first_write, flags),
         Adapted::Rewritten(all) => {
             let mut rewritten = Argv::with_capacity(all.len());
             for a in all.iter().skip(1) {
                 rewritten.push(a);
             }
-            finish_call_outlined(&ctx, cmd, name, &rewritten, first_write, flags)
+            finish_call_outlined(&ctx, (cmd, name, &rewritten), first_write, flags)
         }
     }
 }
 
 /// `finish_call` off the common path (an adapted command line): one copy.
 #[inline(never)]
-fn finish_call_outlined(
-    ctx: &Ctx,
-    cmd: &CStr,
-    name: &[u8],
-    args: &Argv,
-    first_write: bool,
-    flags: &CStr,
-) -> CallOutcome {
+fn finish_call_outlined(ctx: &Ctx, line: (&CStr, &[u8], &Argv), first_write: bool, flags: &CStr) -> CallOutcome {
+    let (cmd, name, args) = line;
     finish_call(ctx, cmd, name, args, first_write, flags, &Share::default())
 }
 
