@@ -2,7 +2,7 @@
 //! `--loadmodule ... <name> <value>`) and the host configs scripts depend on, cached and
 //! refreshed when the host reports a config change (so no script run pays a CONFIG GET).
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use crate::host::{self, Ctx};
 
@@ -116,6 +116,12 @@ static BUSY_REPLY_THRESHOLD: AtomicI64 = AtomicI64::new(5000);
 static SERVE_STALE_DATA: AtomicI64 = AtomicI64::new(1);
 /// The host's `min-replicas-to-write`.
 static MIN_REPLICAS_TO_WRITE: AtomicI64 = AtomicI64::new(0);
+/// The host's `maxmemory` is set (> 0).
+static MAXMEMORY: AtomicBool = AtomicBool::new(true);
+/// The server is a replica (at load, then from the role events).
+static REPLICA: AtomicBool = AtomicBool::new(true);
+/// The server runs as a cluster node (fixed for the process).
+static CLUSTER: AtomicBool = AtomicBool::new(true);
 
 pub fn script_memory_limit() -> usize {
     usize::try_from(SCRIPT_MEMORY_LIMIT.load(Ordering::Relaxed)).unwrap_or(0)
@@ -159,4 +165,27 @@ pub fn refresh_host_configs(ctx: &Ctx) {
     if let Some(v) = read(b"min-replicas-to-write").and_then(|v| v.parse::<i64>().ok()) {
         MIN_REPLICAS_TO_WRITE.store(v, Ordering::Relaxed);
     }
+    // Unreadable counts as set: the run then asks the host (`plain_primary`).
+    let maxmemory = read(b"maxmemory").and_then(|v| v.parse::<u64>().ok());
+    MAXMEMORY.store(maxmemory != Some(0), Ordering::Relaxed);
+}
+
+/// Reads the server's role and cluster mode at load (then `set_replica` follows the role).
+pub fn note_server_role(ctx: &Ctx) {
+    let flags = ctx.flags();
+    REPLICA.store(flags.replica(), Ordering::Relaxed);
+    CLUSTER.store(flags.cluster(), Ordering::Relaxed);
+}
+
+/// The ReplicationRoleChanged event: the server became a replica, or a primary.
+pub fn set_replica(replica: bool) {
+    REPLICA.store(replica, Ordering::Relaxed);
+}
+
+/// A primary, not a cluster node, without `maxmemory`: no context flag that a run's start
+/// checks can be set (a stale or read-only replica, OOM, cluster), so the run need not ask
+/// the host for them (RM_GetContextFlags, about 130 instructions). Kept current by the
+/// config and role events; until load has read them, false.
+pub fn plain_primary() -> bool {
+    !REPLICA.load(Ordering::Relaxed) && !CLUSTER.load(Ordering::Relaxed) && !MAXMEMORY.load(Ordering::Relaxed)
 }

@@ -335,6 +335,7 @@ fn load(raw: *mut redis_module::raw::RedisModuleCtx, args: &[Vec<u8>]) -> bool {
         || !host::register_commands(raw, &command_table())
         || !host::register_commands(raw, &dropin_table())
         || !host::subscribe_config_changes(raw, config::refresh_host_configs)
+        || !host::subscribe_role_changes(raw, config::set_replica)
         || !host::create_aux_type(
             raw,
             c"alt-funcs",
@@ -351,6 +352,7 @@ fn load(raw: *mut redis_module::raw::RedisModuleCtx, args: &[Vec<u8>]) -> bool {
         return false;
     }
     config::refresh_host_configs(&host::Ctx::from_raw(raw));
+    config::note_server_role(&host::Ctx::from_raw(raw));
     host::set_match_interrupt(|| run::interrupt() == run::Verdict::Kill);
     host::set_memory_error_hook(lua::note_memory_error);
     debugger::loaded();

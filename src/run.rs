@@ -35,12 +35,14 @@ struct Run {
     busy_after: Option<Duration>,
     /// `alt.script-time-limit` when the run started.
     time_limit: Option<Duration>,
-    /// RM_Yield is safe here (not inside MULTI/EXEC or a native script).
-    can_yield: bool,
+    /// RM_Yield is safe here (not inside MULTI/EXEC or a native script); `None` until first
+    /// needed (a run that turns busy), then read from the context flags.
+    can_yield: Option<bool>,
     timed_out: bool,
     killed: bool,
     limit_reported: bool,
-    from_primary: bool,
+    /// Sent by our primary (unkillable); `None` until first needed, as `can_yield`.
+    from_primary: Option<bool>,
     read_only: bool,
     allow_oom: bool,
     resp3: bool,
@@ -88,6 +90,18 @@ thread_local! {
 }
 
 impl Run {
+    /// May the run yield to other clients (RM_Yield)? Read once from the context flags.
+    fn can_yield(&mut self) -> bool {
+        let ctx = self.ctx;
+        *self.can_yield.get_or_insert_with(|| !ctx.flags().yield_forbidden())
+    }
+
+    /// Was the run sent by our primary? Read once from the context flags.
+    fn sent_by_primary(&mut self) -> bool {
+        let ctx = self.ctx;
+        *self.from_primary.get_or_insert_with(|| ctx.flags().sent_by_primary())
+    }
+
     /// The run's CallState, but for `wrote`, which lives in CALL_STATE only (false here).
     fn call_state(&self) -> CallState {
         CallState {
@@ -135,6 +149,9 @@ pub enum Access {
     ReadOnly,
 }
 
+/// A stale replica that may not serve stale data (processCommand, scriptPrepareForRun).
+const MASTERDOWN: &[u8] = b"MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+
 /// Opens the run; dropping it closes the run (restores the caller's DB, clears the state).
 pub struct RunGuard {
     clock: crate::host::RunClock,
@@ -150,38 +167,40 @@ impl RunGuard {
         access: Access,
         keys: &[&[u8]],
     ) -> Result<RunGuard, ScriptError> {
-        let server = ctx.flags();
+        // On a plain primary none of the flags checked here can be set; the two read later
+        // (can_yield, from_primary) are then read when a run turns busy, if it does.
+        let plain = config::plain_primary();
+        let server = if plain { crate::host::CtxFlags::default() } else { ctx.flags() };
         let mut read_only = access == Access::ReadOnly;
         let mut allow_oom = false;
-        // A stale replica that may not serve stale data refuses scripts, unless they declare
-        // allow-stale (native: processCommand's MASTERDOWN, then scriptPrepareForRun's).
-        if server.replica_is_stale() && !config::serve_stale_data() && (flags.eval_compat || !flags.allow_stale) {
-            return Err(ScriptError::Coded(
-                b"MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".to_vec(),
-            ));
-        }
-        if !flags.eval_compat {
+        let stale = server.replica_is_stale() && !config::serve_stale_data();
+        if flags.eval_compat {
+            // scriptPrepareForRun's MASTERDOWN (EVAL itself is allowed on a stale replica).
+            if stale {
+                return Err(ScriptError::Coded(MASTERDOWN.to_vec()));
+            }
+        } else {
+            // Natively the declared flags make the command a write, deny-oom or stale-refused
+            // one, so processCommand refuses it first, in its own order: OOM, NOREPLICAS,
+            // READONLY, MASTERDOWN; then scriptPrepareForRun's checks.
+            let writes = !flags.no_writes;
+            if writes && !flags.allow_oom && server.oom() {
+                return Err(ScriptError::Coded(b"OOM command not allowed when used memory > 'maxmemory'.".to_vec()));
+            }
+            if writes && config::min_replicas_to_write() > 0 && !enough_good_replicas(ctx) {
+                return Err(ScriptError::Coded(b"NOREPLICAS Not enough good replicas to write.".to_vec()));
+            }
+            if writes && server.readonly_replica() {
+                return Err(ScriptError::Coded(b"READONLY You can't write against a read only replica.".to_vec()));
+            }
+            if stale && !flags.allow_stale {
+                return Err(ScriptError::Coded(MASTERDOWN.to_vec()));
+            }
             if flags.no_cluster && server.cluster() {
                 return Err(ScriptError::err("Can not run script on cluster, 'no-cluster' flag is set."));
             }
-            if !flags.no_writes {
-                if server.readonly_replica() {
-                    return Err(ScriptError::Coded(
-                        b"READONLY Can not run script with write flag on readonly replica".to_vec(),
-                    ));
-                }
-                if access == Access::ReadOnly {
-                    return Err(ScriptError::err("Can not execute a script with write flag using *_ro command."));
-                }
-                if config::min_replicas_to_write() > 0 && !enough_good_replicas(ctx) {
-                    return Err(ScriptError::Coded(b"NOREPLICAS Not enough good replicas to write.".to_vec()));
-                }
-                if !flags.allow_oom && server.oom() {
-                    // processCommand refuses a writing script with declared flags up front.
-                    return Err(ScriptError::Coded(
-                        b"OOM command not allowed when used memory > 'maxmemory'.".to_vec(),
-                    ));
-                }
+            if writes && access == Access::ReadOnly {
+                return Err(ScriptError::err("Can not execute a script with write flag using *_ro command."));
             }
             read_only |= flags.no_writes;
             allow_oom = flags.allow_oom;
@@ -205,11 +224,11 @@ impl RunGuard {
             clock,
             busy_after: millis(config::busy_reply_threshold_ms()),
             time_limit: millis(config::script_time_limit_ms()),
-            can_yield: !server.yield_forbidden(),
+            can_yield: (!plain).then(|| !server.yield_forbidden()),
             timed_out: false,
             killed: false,
             limit_reported: false,
-            from_primary: server.sent_by_primary(),
+            from_primary: (!plain).then(|| server.sent_by_primary()),
             read_only,
             allow_oom,
             resp3: false,
@@ -403,8 +422,8 @@ pub const KILLED: &[u8] = b"ERR Script killed by user with SCRIPT KILL...";
 /// is busy and serves others (ALT.SCRIPT KILL may arrive, nested in the yield); past
 /// `alt.script-time-limit` a script that has not written is killed.
 pub fn interrupt() -> Verdict {
-    let Some((ctx, clock, busy_after, time_limit, can_yield, mode)) =
-        with_run(|r| (r.ctx, r.clock, r.busy_after, r.time_limit, r.can_yield, r.mode))
+    let Some((ctx, clock, busy_after, time_limit, mode)) =
+        with_run(|r| (r.ctx, r.clock, r.busy_after, r.time_limit, r.mode))
     else {
         return Verdict::Continue;
     };
@@ -444,7 +463,7 @@ pub fn interrupt() -> Verdict {
             }
         });
         // No run state is borrowed here: ALT.SCRIPT KILL runs inside this call.
-        if can_yield {
+        if with_run(Run::can_yield).unwrap_or(false) {
             ctx.yield_to_clients(mode.busy_reply(ctx.dropin()));
         }
     }
@@ -460,7 +479,7 @@ pub fn interrupt() -> Verdict {
 pub fn kill(by: Mode) -> Result<(), ScriptError> {
     let wrote = wrote();
     with_run(|r| {
-        if r.from_primary {
+        if r.sent_by_primary() {
             return Err(ScriptError::Coded(
                 b"UNKILLABLE The busy script was sent by a master instance in the context of replication and \
                   cannot be killed."
@@ -581,7 +600,7 @@ pub fn call_inline(name: &[u8], args: &Argv) -> CallOutcome {
 
 /// The run may not yield to other clients (a forked debugging session's process has none).
 pub fn no_yield() {
-    with_run(|r| r.can_yield = false);
+    with_run(|r| r.can_yield = Some(false));
 }
 
 /// A run taken out of service while a debugged script waits at a stop (other scripts may

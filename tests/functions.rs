@@ -298,6 +298,53 @@ fn replicates_to_a_replica() {
     run_str(&mut p, &["WAIT", "1", "5000"]);
     assert_eq!(run_str(&mut r, &["ALT.FCALL_RO", "get", "1", "k"]), "$v");
     assert_eq!(run_str(&mut r, &["GET", "k"]), "$v");
+    // A write function on the replica is refused up front, as natively; once the replica is
+    // promoted it runs, and once it follows a primary again it is refused again (the run
+    // learns the role from the host's role events, and asks the host on a replica).
+    assert_eq!(run_str(&mut p, &["FUNCTION", "LOAD", &code]), "$repl");
+    run_str(&mut p, &["WAIT", "1", "5000"]);
+    let write =
+        |con: &mut redis::Connection, prefix: &str| run_str(con, &[&format!("{prefix}FCALL"), "set", "1", "k", "w"]);
+    let refused = write(&mut r, "");
+    assert!(refused.starts_with("-READONLY"), "{refused}");
+    assert_eq!(write(&mut r, "ALT."), refused);
+    run_str(&mut r, &["REPLICAOF", "NO", "ONE"]);
+    assert_eq!(write(&mut r, "ALT."), "+OK");
+    assert_eq!(write(&mut r, ""), "+OK");
+    run_str(&mut r, &["REPLICAOF", "127.0.0.1", &primary.port.to_string()]);
+    assert_eq!(write(&mut r, "ALT."), refused);
+    assert_eq!(write(&mut r, ""), refused);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !run_str(&mut r, &["INFO", "replication"]).contains("master_link_status:up") {
+        assert!(Instant::now() < deadline, "replica never synced again");
+        thread::sleep(Duration::from_millis(20));
+    }
+    // A read-only replica whose link is down and that may not serve stale data: a write
+    // function meets processCommand's READONLY before its MASTERDOWN, a read-only one the
+    // MASTERDOWN, a writable replica's write function the MASTERDOWN too; as natively.
+    let dead = Server::start();
+    let dead_port = dead.port.to_string();
+    drop(dead);
+    run_str(&mut r, &["CONFIG", "SET", "replica-serve-stale-data", "no"]);
+    run_str(&mut r, &["REPLICAOF", "127.0.0.1", &dead_port]);
+    for (writable, function, numkeys) in [("yes", "set", "1"), ("no", "set", "1"), ("no", "get", "1")] {
+        run_str(&mut r, &["CONFIG", "SET", "replica-read-only", writable]);
+        let native = run_str(&mut r, &["FCALL", function, numkeys, "k", "w"]);
+        assert!(native.starts_with("-READONLY") || native.starts_with("-MASTERDOWN"), "{native}");
+        assert_eq!(
+            run_str(&mut r, &["ALT.FCALL", function, numkeys, "k", "w"]),
+            native,
+            "{function}, read-only {writable}"
+        );
+    }
+    run_str(&mut r, &["CONFIG", "SET", "replica-read-only", "yes"]);
+    run_str(&mut r, &["CONFIG", "SET", "replica-serve-stale-data", "yes"]);
+    run_str(&mut r, &["REPLICAOF", "127.0.0.1", &primary.port.to_string()]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !run_str(&mut r, &["INFO", "replication"]).contains("master_link_status:up") {
+        assert!(Instant::now() < deadline, "replica never synced a third time");
+        thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(run_str(&mut p, &["ALT.FUNCTION", "DELETE", "repl"]), "+OK");
     run_str(&mut p, &["WAIT", "1", "5000"]);
     assert_eq!(run_str(&mut r, &["ALT.FCALL_RO", "get", "1", "k"]), "-ERR Function not found");

@@ -577,6 +577,10 @@ impl CtxFlags {
     pub fn deny_blocking(self) -> bool {
         self.0 & raw::REDISMODULE_CTX_FLAGS_DENY_BLOCKING != 0
     }
+    /// A replica (of a primary, whatever its link).
+    pub fn replica(self) -> bool {
+        self.0 & raw::REDISMODULE_CTX_FLAGS_SLAVE != 0
+    }
     pub fn readonly_replica(self) -> bool {
         self.0 & raw::REDISMODULE_CTX_FLAGS_SLAVE != 0 && self.0 & raw::REDISMODULE_CTX_FLAGS_READONLY != 0
     }
@@ -1462,6 +1466,27 @@ extern "C" fn config_event(ctx: *mut raw::RedisModuleCtx, _e: raw::RedisModuleEv
     let callback = CONFIG_CALLBACK.lock().ok().and_then(|c| *c);
     if let Some(callback) = callback {
         let _ = catch_unwind(|| callback(&Ctx::from_raw(ctx)));
+    }
+}
+
+/// Calls `on_change` on the main thread whenever the server becomes a replica (`true`) or a
+/// primary (`false`) (the ReplicationRoleChanged event).
+pub fn subscribe_role_changes(ctx: *mut raw::RedisModuleCtx, on_change: fn(bool)) -> bool {
+    if let Ok(mut slot) = ROLE_CALLBACK.lock() {
+        *slot = Some(on_change);
+    }
+    let event = raw::RedisModuleEvent { id: raw::REDISMODULE_EVENT_REPLICATION_ROLE_CHANGED, dataver: 1 };
+    rm!(RedisModule_SubscribeToServerEvent(ctx, event, Some(role_event)) else raw::REDISMODULE_ERR as c_int)
+        == raw::REDISMODULE_OK as c_int
+}
+
+static ROLE_CALLBACK: std::sync::Mutex<Option<fn(bool)>> = std::sync::Mutex::new(None);
+
+extern "C" fn role_event(_ctx: *mut raw::RedisModuleCtx, _e: raw::RedisModuleEvent, sub: u64, _data: *mut c_void) {
+    let callback = ROLE_CALLBACK.lock().ok().and_then(|c| *c);
+    if let Some(callback) = callback {
+        let replica = sub == raw::REDISMODULE_EVENT_REPLROLECHANGED_NOW_REPLICA;
+        let _ = catch_unwind(|| callback(replica));
     }
 }
 
