@@ -36,7 +36,8 @@ struct Run {
     /// `alt.script-time-limit` when the run started.
     time_limit: Option<Duration>,
     /// RM_Yield is safe here (not inside MULTI/EXEC or a native script); `None` until first
-    /// needed (a run that turns busy), then read from the context flags.
+    /// needed (a run that turns busy), then read from the context flags (the client's and
+    /// the transaction's, which a run does not change).
     can_yield: Option<bool>,
     timed_out: bool,
     killed: bool,
@@ -167,10 +168,8 @@ impl RunGuard {
         access: Access,
         keys: &[&[u8]],
     ) -> Result<RunGuard, ScriptError> {
-        // On a plain primary none of the flags checked here can be set; the two read later
-        // (can_yield, from_primary) are then read when a run turns busy, if it does.
-        let plain = config::plain_primary();
-        let server = if plain { crate::host::CtxFlags::default() } else { ctx.flags() };
+        // On a plain primary none of the flags checked here can be set.
+        let server = if config::plain_primary() { crate::host::CtxFlags::default() } else { ctx.flags() };
         let mut read_only = access == Access::ReadOnly;
         let mut allow_oom = false;
         let stale = server.replica_is_stale() && !config::serve_stale_data();
@@ -224,11 +223,11 @@ impl RunGuard {
             clock,
             busy_after: millis(config::busy_reply_threshold_ms()),
             time_limit: millis(config::script_time_limit_ms()),
-            can_yield: (!plain).then(|| !server.yield_forbidden()),
+            can_yield: None,
             timed_out: false,
             killed: false,
             limit_reported: false,
-            from_primary: (!plain).then(|| server.sent_by_primary()),
+            from_primary: None,
             read_only,
             allow_oom,
             resp3: false,
