@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 static TSC_USABLE: AtomicBool = AtomicBool::new(false);
 /// The first reading: the monotonic clock and the counter, together.
 static BASE: OnceLock<(Instant, u64)> = OnceLock::new();
-/// Nanoseconds per tick (f64 bits); 0 until measured over at least a second.
+/// Nanoseconds per tick in 32.32 fixed point (integer arithmetic on the run's path); 0
+/// until measured over at least a second.
 static NS_PER_TICK: AtomicU64 = AtomicU64::new(0);
 /// The counter value past which the rate is measured again.
 static NEXT_MEASURE: AtomicU64 = AtomicU64::new(0);
@@ -48,6 +49,16 @@ fn ticks() -> u64 {
     0
 }
 
+/// `ns` nanoseconds over `ticks` ticks as nanoseconds per tick, 32.32 fixed point.
+fn fixed_rate(ns: u128, ticks: u64) -> u64 {
+    u64::try_from((ns << 32) / u128::from(ticks.max(1))).unwrap_or(u64::MAX)
+}
+
+/// `ticks` at `rate` (32.32 fixed point) in nanoseconds: one multiplication, no float.
+fn ticks_to_ns(ticks: u64, rate: u64) -> u64 {
+    u64::try_from((u128::from(ticks) * u128::from(rate)) >> 32).unwrap_or(u64::MAX)
+}
+
 /// A run's start: the monotonic clock's reading, or the counter's (turned into an `Instant`
 /// only when asked: the statistics need only the duration).
 #[derive(Clone, Copy)]
@@ -58,8 +69,8 @@ pub struct RunClock {
 #[derive(Clone, Copy)]
 enum Start {
     Instant(Instant),
-    /// The counter, and the rate in nanoseconds per tick when it was read.
-    Ticks(u64, f64),
+    /// The counter, and the rate (nanoseconds per tick, 32.32 fixed point) when it was read.
+    Ticks(u64, u64),
 }
 
 impl RunClock {
@@ -69,8 +80,8 @@ impl RunClock {
             return RunClock { start: Start::Instant(Instant::now()) };
         }
         let t = ticks();
-        let rate = f64::from_bits(NS_PER_TICK.load(Ordering::Relaxed));
-        if t < NEXT_MEASURE.load(Ordering::Relaxed) && rate > 0.0 {
+        let rate = NS_PER_TICK.load(Ordering::Relaxed);
+        if t < NEXT_MEASURE.load(Ordering::Relaxed) && rate > 0 {
             return RunClock { start: Start::Ticks(t, rate) };
         }
         // Read the monotonic clock, and measure the rate when a second has passed.
@@ -79,7 +90,7 @@ impl RunClock {
         let ns = now.saturating_duration_since(base).as_nanos();
         let elapsed_ticks = t.saturating_sub(base_ticks);
         if ns >= 1_000_000_000 && elapsed_ticks > 0 {
-            NS_PER_TICK.store((ns as f64 / elapsed_ticks as f64).to_bits(), Ordering::Relaxed);
+            NS_PER_TICK.store(fixed_rate(ns, elapsed_ticks), Ordering::Relaxed);
         }
         NEXT_MEASURE.store(t.saturating_add(MEASURE_EVERY), Ordering::Relaxed);
         RunClock { start: Start::Instant(now) }
@@ -96,7 +107,7 @@ impl RunClock {
             Start::Instant(at) => at,
             Start::Ticks(t, rate) => match BASE.get() {
                 Some(&(base, base_ticks)) => {
-                    base + Duration::from_nanos((t.saturating_sub(base_ticks) as f64 * rate) as u64)
+                    base + Duration::from_nanos(ticks_to_ns(t.saturating_sub(base_ticks), rate))
                 }
                 None => Instant::now(),
             },
@@ -107,7 +118,7 @@ impl RunClock {
     pub fn elapsed(&self) -> Duration {
         match self.start {
             Start::Instant(at) => at.elapsed(),
-            Start::Ticks(t, rate) => Duration::from_nanos((ticks().saturating_sub(t) as f64 * rate) as u64),
+            Start::Ticks(t, rate) => Duration::from_nanos(ticks_to_ns(ticks().saturating_sub(t), rate)),
         }
     }
 
@@ -115,7 +126,7 @@ impl RunClock {
     pub fn elapsed_micros(&self) -> u64 {
         match self.start {
             Start::Instant(at) => u64::try_from(at.elapsed().as_micros()).unwrap_or(u64::MAX),
-            Start::Ticks(t, rate) => (ticks().saturating_sub(t) as f64 * rate * 0.001) as u64,
+            Start::Ticks(t, rate) => ticks_to_ns(ticks().saturating_sub(t), rate) / 1_000,
         }
     }
 }
@@ -135,8 +146,8 @@ mod tests {
         }
         let (base, base_ticks) = *BASE.get_or_init(|| (Instant::now(), ticks()));
         std::thread::sleep(Duration::from_millis(50));
-        let ns = Instant::now().saturating_duration_since(base).as_nanos() as f64;
-        NS_PER_TICK.store((ns / ticks().saturating_sub(base_ticks) as f64).to_bits(), Ordering::Relaxed);
+        let ns = Instant::now().saturating_duration_since(base).as_nanos();
+        NS_PER_TICK.store(fixed_rate(ns, ticks().saturating_sub(base_ticks)), Ordering::Relaxed);
         NEXT_MEASURE.store(u64::MAX, Ordering::Relaxed);
         let before = Instant::now();
         let clock = RunClock::start();
