@@ -49,7 +49,6 @@ static TABLE: Mutex<Option<Table>> = Mutex::new(None);
 /// script's redis.call names mostly repeat from call to call, and a hit here skips the lock,
 /// the lower-casing and the hash. Never a container (those need the subcommand). Held as
 /// `Rc`, this thread's own copies: a hit takes no locked instruction.
-#[derive(Default)]
 struct Recent {
     entries: [Option<(Vec<u8>, Rc<CmdInfo>)>; 4],
     /// The entry the next miss replaces (round robin).
@@ -57,6 +56,8 @@ struct Recent {
 }
 
 impl Recent {
+    const EMPTY: Recent = Recent { entries: [None, None, None, None], next: 0 };
+
     fn get(&self, name: &[u8]) -> Option<Rc<CmdInfo>> {
         self.entries.iter().flatten().find(|(n, _)| n == name).map(|(_, info)| info.clone())
     }
@@ -74,7 +75,8 @@ impl Recent {
 }
 
 thread_local! {
-    static RECENT: RefCell<Recent> = RefCell::new(Recent::default());
+    // Const-initialized: no first-use check on every lookup.
+    static RECENT: RefCell<Recent> = const { RefCell::new(Recent::EMPTY) };
 }
 
 /// Forgets every cached command (module load/unload).
@@ -82,7 +84,7 @@ pub fn reset() {
     if let Ok(mut t) = TABLE.lock() {
         *t = None;
     }
-    let _ = RECENT.try_with(|r| *r.borrow_mut() = Recent::default());
+    let _ = RECENT.try_with(|r| *r.borrow_mut() = Recent::EMPTY);
 }
 
 /// The command `name` with first argument `first` names (the subcommand's entry for a
@@ -200,7 +202,7 @@ mod tests {
 
     #[test]
     fn recent_keeps_the_last_four_by_exact_spelling() {
-        let mut recent = Recent::default();
+        let mut recent = Recent::EMPTY;
         for name in ["SET", "GET", "HSET", "HGETALL", "INCR"] {
             recent.remember(name.as_bytes(), &info(&name.to_ascii_lowercase()));
         }
