@@ -362,15 +362,17 @@ pub fn dispatch_as(
             (Some(t), 0) => t,
             _ => string_bytes(raw_arg(i)),
         };
-        // Most commands have few arguments: keep their slices on the stack.
+        // Most commands have few arguments: keep their slices on the stack (only the slots
+        // used are written: no 256 bytes to clear per command).
         const INLINE: usize = 16;
-        let mut inline: [&[u8]; INLINE] = [&[]; INLINE];
+        let mut inline = [std::mem::MaybeUninit::<&[u8]>::uninit(); INLINE];
         let heap: Vec<&[u8]>;
         let args: &[&[u8]] = if argc <= INLINE {
             for (i, slot) in inline.iter_mut().enumerate().take(argc) {
-                *slot = arg(i);
+                slot.write(arg(i));
             }
-            inline.get(..argc).unwrap_or_default()
+            // SAFETY: the first `argc` slots (argc <= INLINE) were written just above.
+            unsafe { std::slice::from_raw_parts(inline.as_ptr().cast::<&[u8]>(), argc) }
         } else {
             heap = (0..argc).map(arg).collect();
             &heap
@@ -631,7 +633,8 @@ impl KeyPositions {
         self.first > 0
             && self.step > 0
             && (self.first..=last).contains(&pos)
-            && (pos - self.first).is_multiple_of(self.step)
+            // Most commands step by 1: no division for them.
+            && (self.step == 1 || (pos - self.first).is_multiple_of(self.step))
     }
 }
 
@@ -958,8 +961,13 @@ impl FmtBuf<'_> {
     }
 
     fn extend_from_slice(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.push(b);
+        // One copy where it fits (always, with the buffers' sizes), byte by byte otherwise.
+        match self.buf.get_mut(self.len..self.len + bytes.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                self.len += bytes.len();
+            }
+            None => bytes.iter().for_each(|&b| self.push(b)),
         }
     }
 
