@@ -32,12 +32,14 @@ pub(super) mod lua_c {
         pub fn lua_alt_upvalue_pointer(state: *mut lua_State) -> *mut std::ffi::c_void;
         /// lua_checkstack that returns 0 instead of raising (build.rs patch of lapi.c).
         pub fn lua_alt_checkstack(state: *mut lua_State, size: c_int) -> c_int;
-        /// Runs `f(state, ud)` protected, no Lua frame of its own: 0, or the error status with
-        /// the stack back where it was plus, for a runtime error, the error value (build.rs
-        /// patch of lapi.c).
-        pub fn lua_alt_protected_call(
+        /// lua_pcall of the function on top of the stack with the arguments `fill(state, ud)`
+        /// pushes above it, in one protected call (`fill` raises memory errors at most)
+        /// (build.rs patch of lapi.c).
+        pub fn lua_alt_pcall_filled(
             state: *mut lua_State,
-            f: unsafe extern "C-unwind" fn(*mut lua_State, *mut std::ffi::c_void),
+            nresults: c_int,
+            errfunc: c_int,
+            fill: unsafe extern "C-unwind" fn(*mut lua_State, *mut std::ffi::c_void),
             ud: *mut std::ffi::c_void,
         ) -> c_int;
         /// `t[n] = s` for the table `t` on top of the stack, as lua_pushlstring + lua_rawseti
@@ -612,8 +614,15 @@ unsafe fn call_direct(state: *mut mlua::ffi::lua_State, nargs: c_int) -> Option<
     // path then runs the call); one once the command may have run, in run_direct.
     catch_unwind(AssertUnwindSafe(|| {
         if n <= INLINE_ARGS {
-            let mut numbers: [Option<crate::lua::number::NumText>; INLINE_ARGS] = Default::default();
+            // Mostly strings only: then no slots for numbers to set up (and drop), and only
+            // the slots used are written.
+            let mut strings = [std::mem::MaybeUninit::<&[u8]>::uninit(); INLINE_ARGS];
+            // SAFETY: as this function's.
+            if let Some((name, rest)) = unsafe { read_strings(state, strings.get_mut(..n)?) } {
+                return Some(run_direct(direct, name, &Argv::borrowing(rest)));
+            }
             let mut args: [&[u8]; INLINE_ARGS] = [&[]; INLINE_ARGS];
+            let mut numbers: [Option<crate::lua::number::NumText>; INLINE_ARGS] = Default::default();
             // SAFETY: as this function's.
             let (name, rest) = unsafe { read_args(state, numbers.get_mut(..n)?, args.get_mut(..n)?)? };
             let argv = Argv::borrowing(rest);
@@ -636,6 +645,33 @@ unsafe fn call_direct(state: *mut mlua::ffi::lua_State, nargs: c_int) -> Option<
 /// reports the lost outcome), never a second run by the general path.
 fn run_direct(direct: DirectCall, name: &[u8], rest: &Argv<'_>) -> Direct {
     catch_unwind(AssertUnwindSafe(|| direct(name, rest))).unwrap_or(Direct::Deferred)
+}
+
+/// Reads arguments 1..=args.len() of the call into `args` if all are strings: the name and
+/// the rest, or None (having run nothing) if one is not.
+///
+/// # Safety
+/// As `call_direct`'s; the string slices are valid while the arguments stay on the stack.
+unsafe fn read_strings<'a, 'b>(
+    state: *mut mlua::ffi::lua_State,
+    args: &'a mut [std::mem::MaybeUninit<&'b [u8]>],
+) -> Option<(&'b [u8], &'a [&'b [u8]])> {
+    for (i, arg) in (1..).zip(args.iter_mut()) {
+        let mut len = 0usize;
+        // SAFETY: index i is within the call's arguments; a string's pointer is valid while
+        // it stays there, and Lua strings are `len` readable bytes.
+        unsafe {
+            let p = lua_c::lua_alt_string_at(state, i, &mut len);
+            if p.is_null() {
+                return None;
+            }
+            arg.write(std::slice::from_raw_parts(p.cast::<u8>(), len));
+        }
+    }
+    // SAFETY: every slot was written above (the loop returns at the first it cannot fill).
+    let args: &'a [&'b [u8]] = unsafe { std::slice::from_raw_parts(args.as_ptr().cast(), args.len()) };
+    let (name, rest) = args.split_first()?;
+    Some((name, rest))
 }
 
 /// Reads arguments 1..=args.len() of the call into `args` (numbers formatted into
@@ -1017,21 +1053,15 @@ pub fn call_run(
         if lua_c::lua_alt_checkstack(state, 8) == 0 {
             return Err(mlua::Error::StackError);
         }
-        // handler, f, the kept tables; the fill leaves f's arguments above them (a failure
-        // leaves its error value there instead, with a non-zero status), and the kept tables
-        // are removed from under them. The script then runs in a protected call of its own,
-        // straight from here: nothing stays below it (see the note on the run's chain in
-        // host/mod.rs).
+        // handler, the kept tables, f; the fill pushes f's arguments above it and f runs, in one
+        // protected call straight from here: nothing stays below it (see the note on the
+        // run's chain in host/mod.rs). Its value, or the error value with a non-zero status,
+        // is left where f was.
         ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(handler.id()));
-        ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.id()));
         ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(kept.id()));
-        let mut fill = Fill { run: run_args, f: top + 2, kept: top + 3 };
-        let nargs = if run_args.as_globals { 0 } else { 2 };
-        let mut status = lua_c::lua_alt_protected_call(state, fill_run_args, (&raw mut fill).cast());
-        if status == 0 {
-            ffi::lua_remove(state, top + 3);
-            status = ffi::lua_pcall(state, nargs, 1, top + 1);
-        }
+        ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.id()));
+        let mut fill = Fill { run: run_args, f: top + 3, kept: top + 2 };
+        let status = lua_c::lua_alt_pcall_filled(state, 1, top + 1, fill_run_args, (&raw mut fill).cast());
         if status == 0 {
             let result = match ffi::lua_type(state, -1) {
                 ffi::LUA_TNUMBER => Some(Scalar::Number(ffi::lua_tonumber(state, -1))),
@@ -1168,7 +1198,7 @@ struct Fill<'a> {
 
 /// Builds KEYS and ARGV, as globals (lifting the globals' read-only flag only for that) or
 /// as two arrays pushed on the stack, `f`'s arguments. Run by `call_run` through
-/// lua_alt_protected_call with a `Fill` that outlives the step; scripts cannot reach it.
+/// lua_alt_pcall_filled with a `Fill` that outlives the call; scripts cannot reach it.
 ///
 /// A run refills the previous run's tables (kept in the kept tables' slots; for EVAL, still
 /// the globals) when they can be made exactly what a new table would be without allocating
