@@ -31,10 +31,6 @@ struct Run {
     /// The FCALL command line, for FUNCTION STATS.
     command: CommandLine,
     clock: crate::host::RunClock,
-    /// `busy-reply-threshold` when the run started; `None` = never busy (threshold 0).
-    busy_after: Option<Duration>,
-    /// `alt.script-time-limit` when the run started.
-    time_limit: Option<Duration>,
     /// RM_Yield is safe here (not inside MULTI/EXEC or a native script); `None` until first
     /// needed (a run that turns busy), then read from the context flags (the client's and
     /// the transaction's, which a run does not change).
@@ -86,8 +82,9 @@ fn with_run<R>(f: impl FnOnce(&mut Run) -> R) -> Option<R> {
 }
 
 thread_local! {
-    /// The running script's `CallState` (main thread only; a Copy value, nothing to drop).
-    static CALL_STATE: std::cell::Cell<Option<CallState>> = const { std::cell::Cell::new(None) };
+    /// The running script's `CallState` (main thread only; a Copy value, nothing to drop;
+    /// `wrote` is set in place).
+    static CALL_STATE: std::cell::RefCell<Option<CallState>> = const { std::cell::RefCell::new(None) };
 }
 
 impl Run {
@@ -125,7 +122,7 @@ fn set_call_state(f: impl FnOnce(&mut Run)) -> bool {
         f(r);
         CallState { wrote, ..r.call_state() }
     });
-    let _ = CALL_STATE.try_with(|c| c.set(state));
+    set_call_state_copy(state);
     state.is_some()
 }
 
@@ -136,11 +133,17 @@ fn wrote() -> bool {
 }
 
 fn mark_wrote() {
-    let _ = CALL_STATE.try_with(|c| c.set(c.get().map(|state| CallState { wrote: true, ..state })));
+    // In place: one store, no copy of the state out and back.
+    let _ = CALL_STATE.try_with(|c| c.try_borrow_mut().map(|mut s| s.iter_mut().for_each(|s| s.wrote = true)));
 }
 
 fn call_state() -> Option<CallState> {
-    CALL_STATE.try_with(std::cell::Cell::get).ok().flatten()
+    CALL_STATE.try_with(|c| c.try_borrow().ok().and_then(|s| *s)).ok().flatten()
+}
+
+/// Replaces the running script's CallState (None: no run).
+fn set_call_state_copy(state: Option<CallState>) {
+    let _ = CALL_STATE.try_with(|c| c.try_borrow_mut().map(|mut s| *s = state));
 }
 
 /// How a run was asked for: the `_RO` command forms refuse writing scripts.
@@ -204,7 +207,6 @@ impl RunGuard {
             read_only |= flags.no_writes;
             allow_oom = flags.allow_oom;
         }
-        let millis = |ms: u64| (ms > 0).then(|| Duration::from_millis(ms));
         let mode = match name {
             RunName::Sha(_) => Mode::Eval,
             RunName::Function(..) => Mode::Function,
@@ -214,47 +216,47 @@ impl RunGuard {
             RunName::Function(_, command) => std::mem::take(command),
             RunName::Sha(_) => CommandLine::default(),
         };
-        let clock = crate::host::RunClock::start();
-        let run = Run {
-            ctx: *ctx,
-            name,
-            mode,
-            command,
-            clock,
-            busy_after: millis(config::busy_reply_threshold_ms()),
-            time_limit: millis(config::script_time_limit_ms()),
-            can_yield: None,
-            timed_out: false,
-            killed: false,
-            limit_reported: false,
-            from_primary: None,
-            read_only,
-            allow_oom,
-            resp3: false,
-            repl: REPL_ALL,
-            caller_db: 0,
-            db_changed: false,
-            slot: if !server.cluster() || flags.eval_compat || flags.allow_cross_slot_keys || server.sent_by_primary() {
+        let slot_rule =
+            if !server.cluster() || flags.eval_compat || flags.allow_cross_slot_keys || server.sent_by_primary() {
                 SlotRule::Off
             } else {
                 keys.first().map_or(SlotRule::Open, |k| SlotRule::Fixed(keyslot::key_slot(k)))
-            },
-            caller_keys: ctx.caller_keys(keys),
-        };
-        let state = run.call_state();
+            };
+        let caller_keys = ctx.caller_keys(keys);
+        let clock = crate::host::RunClock::start();
+        // Built in its slot (no copy of the whole run through the stack).
         let placed = with_current(|slot| {
             if slot.is_some() {
-                return false;
+                return None;
             }
-            *slot = Some(run);
-            true
+            let run = slot.insert(Run {
+                ctx: *ctx,
+                name,
+                mode,
+                command,
+                clock,
+                can_yield: None,
+                timed_out: false,
+                killed: false,
+                limit_reported: false,
+                from_primary: None,
+                read_only,
+                allow_oom,
+                resp3: false,
+                repl: REPL_ALL,
+                caller_db: 0,
+                db_changed: false,
+                slot: slot_rule,
+                caller_keys,
+            });
+            Some(run.call_state())
         });
-        match placed {
-            Some(true) => {}
-            Some(false) => return Err(ScriptError::err("a script is already running")),
+        let state = match placed {
+            Some(Some(state)) => state,
+            Some(None) => return Err(ScriptError::err("a script is already running")),
             None => return Err(ScriptError::err("script run state unavailable")),
-        }
-        let _ = CALL_STATE.try_with(|c| c.set(Some(state)));
+        };
+        set_call_state_copy(Some(state));
         Ok(RunGuard { clock })
     }
 
@@ -266,7 +268,7 @@ impl RunGuard {
 
 impl Drop for RunGuard {
     fn drop(&mut self) {
-        let _ = CALL_STATE.try_with(|c| c.set(None));
+        set_call_state_copy(None);
         // The run is dropped in its slot (not moved out whole to read one flag).
         let restore = with_current(|slot| {
             let restore = slot.as_ref().filter(|run| run.db_changed).map(|run| (run.ctx, run.caller_db));
@@ -421,11 +423,14 @@ pub const KILLED: &[u8] = b"ERR Script killed by user with SCRIPT KILL...";
 /// is busy and serves others (ALT.SCRIPT KILL may arrive, nested in the yield); past
 /// `alt.script-time-limit` a script that has not written is killed.
 pub fn interrupt() -> Verdict {
-    let Some((ctx, clock, busy_after, time_limit, mode)) =
-        with_run(|r| (r.ctx, r.clock, r.busy_after, r.time_limit, r.mode))
-    else {
+    let Some((ctx, clock, mode)) = with_run(|r| (r.ctx, r.clock, r.mode)) else {
         return Verdict::Continue;
     };
+    // The thresholds as configured now, as scriptInterrupt reads server.busy_reply_threshold
+    // (0: never busy; no limit).
+    let millis = |ms: u64| (ms > 0).then(|| Duration::from_millis(ms));
+    let busy_after = millis(config::busy_reply_threshold_ms());
+    let time_limit = millis(config::script_time_limit_ms());
     let elapsed = clock.elapsed();
     if time_limit.is_some_and(|limit| elapsed >= limit) {
         let wrote = wrote();
@@ -547,7 +552,8 @@ pub fn set_repl(targets: u8) -> bool {
 /// The outcome of one inner command: the host's reply, or a refusal with its full coded text.
 pub enum CallOutcome {
     Reply(CallReply),
-    Refused(Vec<u8>),
+    /// Boxed: the outcome stays two words, handed back in registers on the call's path.
+    Refused(Box<[u8]>),
 }
 
 /// The debugger's view of inner commands (it logs them while stepping); used only while a
@@ -607,7 +613,8 @@ pub fn no_yield() {
 pub struct Suspended(Run, Option<CallState>);
 
 pub fn suspend() -> Option<Suspended> {
-    let state = CALL_STATE.try_with(std::cell::Cell::take).ok().flatten();
+    let state = call_state();
+    set_call_state_copy(None);
     with_current(Option::take).flatten().map(|run| Suspended(run, state))
 }
 
@@ -618,7 +625,7 @@ pub fn restore(run: Option<Suspended>, ctx: &Ctx) {
     run.caller_keys = CallerKeys::default();
     let _ = with_current(|slot| *slot = Some(run));
     let state = state.map(|s| CallState { ctx: *ctx, caller_keys: CallerKeys::default(), ..s });
-    let _ = CALL_STATE.try_with(|c| c.set(state));
+    set_call_state_copy(state);
 }
 
 /// `call` without the debugger's tracing.
@@ -733,7 +740,7 @@ fn call_checked(run: &CallState, name: &[u8], args: &Argv, info: Option<std::rc:
         }
     };
     match inner::adapt(&argv, key_type) {
-        Adapted::Refused(text) => CallOutcome::Refused(text),
+        Adapted::Refused(text) => CallOutcome::Refused(text.into()),
         Adapted::AsIs => finish_call_outlined(&ctx, (cmd, name, args), first_write, flags),
         Adapted::Rewritten(all) => {
             let mut rewritten = Argv::with_capacity(all.len());
@@ -784,7 +791,7 @@ fn finish_call(
             if native.starts_with(b"ERR Script attempted to access a non local key") {
                 log_foreign_key(ctx, name, args);
             }
-            return CallOutcome::Refused(native);
+            return CallOutcome::Refused(native.into());
         }
     } else if name.eq_ignore_ascii_case(b"select") {
         // The script's SELECT lasts for the rest of the script only (restored by RunGuard).
@@ -814,7 +821,7 @@ fn is_refusal(errno: i32) -> bool {
 }
 
 fn refused(text: &str) -> CallOutcome {
-    CallOutcome::Refused(text.as_bytes().to_vec())
+    CallOutcome::Refused(text.as_bytes().into())
 }
 
 /// The RM_Call format: `v` argv, `E` errors as replies, `S` script mode (refuses noscript

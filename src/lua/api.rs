@@ -68,7 +68,8 @@ fn command(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
         if args.len() == 1 && mark.0 == crate::host::prepared_mark());
     let outcome = if prepared {
         // The trampoline ran it (direct_call) and left the outcome here.
-        take_pending().unwrap_or_else(|| CallOutcome::Refused(b"ERR redis.call/pcall lost its arguments".to_vec()))
+        take_pending()
+            .unwrap_or_else(|| CallOutcome::Refused(b"ERR redis.call/pcall lost its arguments".as_slice().into()))
     } else {
         match command_argv(&args) {
             Ok((name, argv)) => run::call(name.bytes(), &argv),
@@ -100,8 +101,16 @@ fn take_pending() -> Option<CallOutcome> {
 /// trampoline to push; the rest (errors, maps, sets, nested arrays, RESP3 types, refusals)
 /// wait for `command`, which converts them.
 fn direct_call(name: &[u8], rest: &Argv) -> Direct {
-    // Nothing stale may reach `command` (say, if this run panicked last time).
-    drop(take_pending());
+    // `command` reads the slot only after a `Deferred`, which `defer` sets; a panic's
+    // `Deferred` clears it, so nothing stale (a slot a failed run left) reaches `command`.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| direct_call_unguarded(name, rest))).unwrap_or_else(|_| {
+        drop(take_pending());
+        Direct::Deferred
+    })
+}
+
+#[inline(always)]
+fn direct_call_unguarded(name: &[u8], rest: &Argv) -> Direct {
     let outcome = run::call_inline(name, rest);
     let CallOutcome::Reply(reply) = outcome else { return defer(outcome) };
     // Read from the reply's bytes: the host never builds a reply tree for these.
