@@ -26,7 +26,7 @@ pub const REPL_ALL: u8 = REPL_AOF | REPL_REPLICA;
 struct Run {
     ctx: Ctx,
     /// The script's name in logs and errors (a SHA or a function name).
-    name: RunName,
+    label: Label,
     mode: Mode,
     /// The FCALL command line, for FUNCTION STATS.
     command: CommandLine,
@@ -207,14 +207,9 @@ impl RunGuard {
             read_only |= flags.no_writes;
             allow_oom = flags.allow_oom;
         }
-        let mode = match name {
-            RunName::Sha(_) => Mode::Eval,
-            RunName::Function(..) => Mode::Function,
-        };
-        let mut name = name;
-        let command = match &mut name {
-            RunName::Function(_, command) => std::mem::take(command),
-            RunName::Sha(_) => CommandLine::default(),
+        let (mode, label, command) = match name {
+            RunName::Sha(sha) => (Mode::Eval, Label::Sha(sha), CommandLine::None),
+            RunName::Function(name, command) => (Mode::Function, Label::Function(name), command),
         };
         let slot_rule =
             if !server.cluster() || flags.eval_compat || flags.allow_cross_slot_keys || server.sent_by_primary() {
@@ -231,7 +226,7 @@ impl RunGuard {
             }
             let run = slot.insert(Run {
                 ctx: *ctx,
-                name,
+                label,
                 mode,
                 command,
                 clock,
@@ -376,11 +371,17 @@ pub enum RunName {
     Function(FunctionName, CommandLine),
 }
 
-impl RunName {
+/// A run's name as the run keeps it (the command line apart, in `Run::command`).
+enum Label {
+    Sha(Sha),
+    Function(FunctionName),
+}
+
+impl Label {
     fn as_str(&self) -> &str {
         match self {
-            RunName::Sha(sha) => sha.as_str(),
-            RunName::Function(name, _) => name.as_str(),
+            Label::Sha(sha) => sha.as_str(),
+            Label::Function(name) => name.as_str(),
         }
     }
 }
@@ -440,14 +441,14 @@ pub fn interrupt() -> Verdict {
                 crate::metrics::TIME_LIMIT_KILLS.add(1);
                 log(&format!(
                     "Lua script {} killed: it ran past alt.script-time-limit ({} ms).",
-                    r.name.as_str(),
+                    r.label.as_str(),
                     elapsed.as_millis()
                 ));
             } else if wrote && !r.limit_reported {
                 r.limit_reported = true;
                 log(&format!(
                     "Lua script {} ran past alt.script-time-limit ({} ms) but already wrote: it cannot be killed.",
-                    r.name.as_str(),
+                    r.label.as_str(),
                     elapsed.as_millis()
                 ));
             }
@@ -462,7 +463,7 @@ pub fn interrupt() -> Verdict {
                      using the {} command. Script name is: {}.",
                     elapsed.as_millis(),
                     r.mode.kill_command(r.ctx.dropin()),
-                    r.name.as_str()
+                    r.label.as_str()
                 ));
             }
         });
@@ -503,7 +504,7 @@ pub fn kill(by: Mode) -> Result<(), ScriptError> {
         }
         r.killed = true;
         crate::metrics::KILLS.add(1);
-        log(&format!("Lua script {} killed by {}.", r.name.as_str(), by.kill_command(r.ctx.dropin())));
+        log(&format!("Lua script {} killed by {}.", r.label.as_str(), by.kill_command(r.ctx.dropin())));
         Ok(())
     })
     .unwrap_or(Err(ScriptError::Coded(b"NOTBUSY No scripts in execution right now.".to_vec())))
@@ -522,7 +523,7 @@ pub fn running_function() -> Result<Option<RunningFunction>, ScriptError> {
     let found = with_run(|r| match r.mode {
         Mode::Eval => Err(Mode::Eval.busy_error(r.ctx.dropin())),
         Mode::Function => Ok(RunningFunction {
-            name: r.name.as_str().to_string(),
+            name: r.label.as_str().to_string(),
             command: r.command.args(&r.ctx),
             millis: r.clock.elapsed().as_millis(),
         }),
@@ -680,7 +681,7 @@ struct CallState {
 /// user needs to fix the script).
 fn log_foreign_key(ctx: &Ctx, name: &[u8], args: &Argv) {
     let Some(key) = ctx.first_key(name, args) else { return };
-    let script = with_run(|r| r.name.as_str().to_string()).unwrap_or_default();
+    let script = with_run(|r| r.label.as_str().to_string()).unwrap_or_default();
     log(&format!(
         "Lua script {script}: {} on key '{}' (slot {}) refused: this node does not serve that slot.",
         String::from_utf8_lossy(name),
