@@ -983,18 +983,40 @@ pub struct RunArgs<'a> {
     keys: &'a [&'a [u8]],
     args: &'a [&'a [u8]],
     as_globals: bool,
+    /// The function is a Lua function without upvalues (`plain_lua_function`).
+    plain: bool,
 }
 
 impl<'a> RunArgs<'a> {
     /// An EVAL script's: the globals KEYS and ARGV (script_lua.c luaCallFunction).
     pub fn globals(keys: &'a [&'a [u8]], args: &'a [&'a [u8]]) -> Self {
-        RunArgs { keys, args, as_globals: true }
+        RunArgs { keys, args, as_globals: true, plain: false }
     }
 
-    /// A function's: two arrays returned to the caller (functions.c fcallCommandGeneric).
-    pub fn tables(keys: &'a [&'a [u8]], args: &'a [&'a [u8]]) -> Self {
-        RunArgs { keys, args, as_globals: false }
+    /// A function's: two arrays returned to the caller (functions.c fcallCommandGeneric);
+    /// `plain`: what `plain_lua_function` found for it.
+    pub fn tables(keys: &'a [&'a [u8]], args: &'a [&'a [u8]], plain: bool) -> Self {
+        RunArgs { keys, args, as_globals: false, plain }
     }
+}
+
+/// Whether `f` is a Lua function without upvalues: it reaches nothing its library made, so
+/// it cannot keep the arrays a run hands it past that run (fill_run_args). A function's
+/// kind and upvalues never change: found once, when it is registered.
+pub fn plain_lua_function(lua: &mlua::Lua, f: &mlua::Function) -> bool {
+    use mlua::ffi;
+    lua.exec_raw_lua(|raw| {
+        // SAFETY: room for the function and one upvalue is checked; both are popped.
+        unsafe {
+            let state = raw.state();
+            if ffi::lua_checkstack(state, 2) == 0 || raw.push(f).is_err() {
+                return false;
+            }
+            let plain = ffi::lua_iscfunction(state, -1) == 0 && !has_upvalue(state, -1);
+            ffi::lua_pop(state, 1);
+            plain
+        }
+    })
 }
 
 /// A script's result read where it lies on the Lua stack: a scalar, or the header of a
@@ -1060,7 +1082,7 @@ pub fn call_run(
         ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(handler.id()));
         ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(kept.id()));
         ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.id()));
-        let mut fill = Fill { run: run_args, f: top + 3, kept: top + 2 };
+        let mut fill = Fill { run: run_args, kept: top + 2 };
         let status = lua_c::lua_alt_pcall_filled(state, 1, top + 1, fill_run_args, (&raw mut fill).cast());
         if status == 0 {
             let result = match ffi::lua_type(state, -1) {
@@ -1188,11 +1210,10 @@ pub fn kept_tables(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
     lua.create_table_with_capacity(4, 0)
 }
 
-/// What `fill_run_args` reads: the run's KEYS and ARGV, and the stack slots of the script
-/// (`f`) and of the kept tables.
+/// What `fill_run_args` reads: the run's KEYS and ARGV, and the stack slot of the kept
+/// tables.
 struct Fill<'a> {
     run: &'a RunArgs<'a>,
-    f: c_int,
     kept: c_int,
 }
 
@@ -1206,18 +1227,18 @@ struct Fill<'a> {
 /// can have kept a reference to them past that run: the globals, every table reachable from
 /// them and the string metatable are read-only (lua::sandbox), so an EVAL script cannot, nor
 /// can a function that is a Lua function without upvalues (it reaches nothing its library
-/// made). A function with upvalues always gets new arrays, never kept.
+/// made; `RunArgs::plain`, found when it was registered). A function with upvalues always
+/// gets new arrays, never kept.
 unsafe extern "C-unwind" fn fill_run_args(state: *mut mlua::ffi::lua_State, ud: *mut std::ffi::c_void) {
     use mlua::ffi;
-    // SAFETY: `ud` is a live `Fill` (contract above) whose slots hold the script and the kept
-    // tables (a table with four array slots: raw reads and writes of them never allocate);
+    // SAFETY: `ud` is a live `Fill` (contract above) whose slot holds the kept tables (a table with four array slots: raw reads and writes of them never allocate);
     // call_run made room for what this pushes; nothing here has a destructor, so a Lua error
     // raised by a push may unwind (longjmp) through this frame; every string is copied by
     // lua_pushlstring. A kept table is replaced (slot and global) only once its successor
     // is complete, so the two always agree.
     unsafe {
-        let Some(&Fill { run, f, kept }) = ud.cast::<Fill<'_>>().as_ref() else { return };
-        let keeps = run.as_globals || (ffi::lua_iscfunction(state, f) == 0 && !has_upvalue(state, f));
+        let Some(&Fill { run, kept }) = ud.cast::<Fill<'_>>().as_ref() else { return };
+        let keeps = run.as_globals || run.plain;
         let first = if run.as_globals { 1 } else { 3 };
         for (slot, name, items) in [(first, c"KEYS", run.keys), (first + 1, c"ARGV", run.args)] {
             // In the layout Redis's growing it ends with (luaCreateArray: lua_newtable, then

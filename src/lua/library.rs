@@ -75,7 +75,7 @@ pub fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
             "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long",
         ));
     }
-    let function = Compiled(lua.create_registry_value(callback)?);
+    let function = Compiled::function(lua, callback)?;
     let mut load = LOAD.lock().map_err(|_| err("load state unavailable"))?;
     let Some(load) = load.as_mut() else {
         return Err(err("redis.register_function can only be called on FUNCTION LOAD command"));
