@@ -76,7 +76,7 @@ pub struct Functions {
     libraries: HashMap<Vec<u8>, Library>,
     /// Lower-case function name -> its library's name and the function. FxHash: looked up
     /// on every FCALL.
-    by_name: HashMap<Vec<u8>, (Vec<u8>, Arc<Function>)>,
+    by_name: HashMap<NameKey, (Vec<u8>, Arc<Function>)>,
 }
 
 impl Functions {
@@ -175,7 +175,7 @@ impl Functions {
         }
         for r in &registered {
             let lower = r.name.to_ascii_lowercase();
-            if self.by_name.get(&lower).is_some_and(|(owner, _)| *owner != header.name) {
+            if self.by_name.get(lower.as_slice()).is_some_and(|(owner, _)| *owner != header.name) {
                 return Err(ScriptError::err(format!("Function {} already exists", String::from_utf8_lossy(&r.name))));
             }
         }
@@ -190,7 +190,7 @@ impl Functions {
 
     fn link(&mut self, library: Library) {
         for f in &library.functions {
-            self.by_name.insert(f.name.to_ascii_lowercase(), (library.name.clone(), f.clone()));
+            self.by_name.insert(NameKey::new(f.name.to_ascii_lowercase()), (library.name.clone(), f.clone()));
         }
         self.libraries.insert(library.name.clone(), library);
         self.publish_counts();
@@ -199,7 +199,7 @@ impl Functions {
     fn unlink(&mut self, name: &[u8]) -> Option<Library> {
         let library = self.libraries.remove(name)?;
         for f in &library.functions {
-            self.by_name.remove(&f.name.to_ascii_lowercase());
+            self.by_name.remove(f.name.to_ascii_lowercase().as_slice());
         }
         self.publish_counts();
         Some(library)
@@ -244,7 +244,7 @@ impl Functions {
     /// What the debugger needs to run a function in a VM of its own: its library's code
     /// (whole, and the Lua after the `#!lua` line), its registered name and flags.
     pub fn debug_target(&self, name: &[u8]) -> Option<DebugTarget> {
-        let (library, function) = self.by_name.get(&name.to_ascii_lowercase())?;
+        let (library, function) = self.by_name.get(name.to_ascii_lowercase().as_slice())?;
         let library = self.libraries.get(library)?;
         let header = shebang::parse_library_header(&library.code).ok()?;
         let body = library.code.get(header.body_start..)?.to_vec();
@@ -292,7 +292,52 @@ impl Functions {
 }
 
 /// The function `name` (case-insensitive); no allocation for a name already in lower case.
-fn find_in<'a>(by_name: &'a HashMap<Vec<u8>, (Vec<u8>, Arc<Function>)>, name: &[u8]) -> Option<&'a Function> {
+/// A lower-case function name as the registry's key: a short one held in the entry itself,
+/// so that FCALL's lookup compares it without reaching into another allocation. Hashes and
+/// compares as its bytes (looked up by `&[u8]`).
+#[derive(Clone, Debug)]
+enum NameKey {
+    Inline { bytes: [u8; 31], len: u8 },
+    Heap(Box<[u8]>),
+}
+
+impl NameKey {
+    fn new(name: Vec<u8>) -> NameKey {
+        let mut bytes = [0u8; 31];
+        match (bytes.get_mut(..name.len()), u8::try_from(name.len())) {
+            (Some(dst), Ok(len)) => {
+                dst.copy_from_slice(&name);
+                NameKey::Inline { bytes, len }
+            }
+            _ => NameKey::Heap(name.into_boxed_slice()),
+        }
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for NameKey {
+    fn borrow(&self) -> &[u8] {
+        match self {
+            NameKey::Inline { bytes, len } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            NameKey::Heap(name) => name,
+        }
+    }
+}
+
+impl PartialEq for NameKey {
+    fn eq(&self, other: &NameKey) -> bool {
+        std::borrow::Borrow::<[u8]>::borrow(self) == std::borrow::Borrow::<[u8]>::borrow(other)
+    }
+}
+
+impl Eq for NameKey {}
+
+impl std::hash::Hash for NameKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::borrow::Borrow::<[u8]>::borrow(self).hash(state);
+    }
+}
+
+fn find_in<'a>(by_name: &'a HashMap<NameKey, (Vec<u8>, Arc<Function>)>, name: &[u8]) -> Option<&'a Function> {
     let lower: Cow<[u8]> = if name.iter().any(u8::is_ascii_uppercase) {
         Cow::Owned(name.to_ascii_lowercase())
     } else {
@@ -331,5 +376,28 @@ impl From<Registration> for Function {
             compiled: r.function,
             stats: SharedStats::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Short names are held inline, long ones on the heap; either is found by its bytes.
+    #[test]
+    fn names_are_found_by_their_bytes() {
+        let mut map: HashMap<NameKey, usize> = HashMap::default();
+        let names: Vec<Vec<u8>> = [0usize, 1, 5, 30, 31, 32, 100].iter().map(|&n| vec![b'f'; n]).collect();
+        for (i, name) in names.iter().enumerate() {
+            map.insert(NameKey::new(name.clone()), i);
+        }
+        assert_eq!(map.len(), names.len());
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(map.get(name.as_slice()), Some(&i), "{}", name.len());
+        }
+        assert!(matches!(NameKey::new(vec![b'x'; 31]), NameKey::Inline { len: 31, .. }));
+        assert!(matches!(NameKey::new(vec![b'x'; 32]), NameKey::Heap(_)));
+        assert_eq!(map.get(b"g".as_slice()), None);
+        assert_eq!(map.remove(vec![b'f'; 100].as_slice()), Some(6));
     }
 }
