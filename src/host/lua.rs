@@ -32,6 +32,8 @@ pub(super) mod lua_c {
         pub fn lua_alt_upvalue_pointer(state: *mut lua_State) -> *mut std::ffi::c_void;
         /// lua_checkstack that returns 0 instead of raising (build.rs patch of lapi.c).
         pub fn lua_alt_checkstack(state: *mut lua_State, size: c_int) -> c_int;
+        /// registry[a], registry[b], registry[c] pushed in one call (build.rs patch of lapi.c).
+        pub fn lua_alt_push_refs(state: *mut lua_State, a: c_int, b: c_int, c: c_int);
         /// lua_pcall of the function on top of the stack with the arguments `fill(state, ud)`
         /// pushes above it, in one protected call (`fill` raises memory errors at most)
         /// (build.rs patch of lapi.c).
@@ -1079,9 +1081,7 @@ pub fn call_run(
         // protected call straight from here: nothing stays below it (see the note on the
         // run's chain in host/mod.rs). Its value, or the error value with a non-zero status,
         // is left where f was.
-        ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(handler.id()));
-        ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(kept.id()));
-        ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.id()));
+        lua_c::lua_alt_push_refs(state, handler.id(), kept.id(), f.id());
         let mut fill = Fill { run: run_args, kept: top + 2 };
         let status = lua_c::lua_alt_pcall_filled(state, 1, top + 1, fill_run_args, (&raw mut fill).cast());
         if status == 0 {
