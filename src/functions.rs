@@ -49,6 +49,8 @@ pub struct Function {
     pub description: Option<Vec<u8>>,
     pub flags: ScriptFlags,
     compiled: Compiled,
+    /// Its runs may refill the arrays they hand it (lua::library::Registration::plain).
+    plain: bool,
     stats: SharedStats,
     /// `display` as each run names the function.
     run_name: FunctionName,
@@ -230,7 +232,7 @@ impl Functions {
         let (keys, args) = split()?;
         let name = RunName::Function(function.run_name.clone(), CommandLine::Caller);
         let run = RunGuard::enter(ctx, name, function.flags, access, keys)?;
-        let outcome = vm.run_function(&function.compiled, keys, args, ctx, &function.display);
+        let outcome = vm.run_function(&function.compiled, function.plain, keys, args, ctx, &function.display);
         if let Some(mut stats) = function.stats.borrow_mut() {
             stats.record(&run.clock(), outcome.is_err());
         }
@@ -374,6 +376,7 @@ impl From<Registration> for Function {
             description: r.description,
             flags: r.flags,
             compiled: r.function,
+            plain: r.plain,
             stats: SharedStats::default(),
         }
     }

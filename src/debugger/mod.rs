@@ -291,7 +291,7 @@ fn run_debugged(mut p: Prepared, ctx: Ctx, transport: Box<dyn Transport>, in_chi
             }
             let r = match &p.target {
                 Target::Script(sha) => p.vm.run_eval(&p.function, &keys, &args, &mut result, sha),
-                Target::Function(name, _) => p.vm.run_function(&p.function, &keys, &args, &mut result, name),
+                Target::Function(name, _) => p.vm.run_function(&p.function, false, &keys, &args, &mut result, name),
             };
             drop(guard);
             r.map_err(|f| f.0)

@@ -17,6 +17,9 @@ pub struct Registration {
     pub description: Option<Vec<u8>>,
     pub flags: ScriptFlags,
     pub function: Compiled,
+    /// A Lua function without upvalues (host::plain_lua_function): its runs may refill the
+    /// arrays they hand it.
+    pub plain: bool,
 }
 
 /// The load in progress: at most one (loads cannot nest).
@@ -75,7 +78,8 @@ pub fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
             "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long",
         ));
     }
-    let function = Compiled::function(lua, callback)?;
+    let plain = crate::host::plain_lua_function(lua, &callback);
+    let function = Compiled(lua.create_registry_value(callback)?);
     let mut load = LOAD.lock().map_err(|_| err("load state unavailable"))?;
     let Some(load) = load.as_mut() else {
         return Err(err("redis.register_function can only be called on FUNCTION LOAD command"));
@@ -83,7 +87,7 @@ pub fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
     if load.registered.iter().any(|r| r.name == name) {
         return Err(err("Function already exists in the library"));
     }
-    load.registered.push(Registration { name, description, flags, function });
+    load.registered.push(Registration { name, description, flags, function, plain });
     Ok(())
 }
 

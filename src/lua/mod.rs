@@ -177,21 +177,8 @@ fn error_message(e: &mlua::Error) -> Vec<u8> {
     }
 }
 
-/// A compiled script, kept in the VM's registry; `plain` for a registered function that is
-/// a Lua function without upvalues (its runs may refill the arrays they hand it, see
-/// host::fill_run_args), found once when it is registered.
-pub struct Compiled {
-    key: mlua::RegistryKey,
-    plain: bool,
-}
-
-impl Compiled {
-    /// A registered function.
-    pub fn function(lua: &Lua, f: mlua::Function) -> mlua::Result<Compiled> {
-        let plain = crate::host::plain_lua_function(lua, &f);
-        Ok(Compiled { key: lua.create_registry_value(f)?, plain })
-    }
-}
+/// A compiled script, kept in the VM's registry.
+pub struct Compiled(mlua::RegistryKey);
 
 /// How a script failed, already as the error line the client gets.
 pub struct ScriptFailure(pub Vec<u8>);
@@ -498,12 +485,13 @@ impl LuaVm {
     pub fn run_function(
         &mut self,
         f: &Compiled,
+        plain: bool,
         keys: &[&[u8]],
         args: &[&[u8]],
         sink: &mut dyn ReplySink,
         name: &dyn std::fmt::Display,
     ) -> Result<(), ScriptFailure> {
-        self.run(sink, name, f, &crate::host::RunArgs::tables(keys, args, f.plain))
+        self.run(sink, name, f, &crate::host::RunArgs::tables(keys, args, plain))
     }
 
     /// Compiles a script body (text only, never bytecode) into the Lua registry, as Redis
@@ -516,7 +504,7 @@ impl LuaVm {
         };
         let function =
             self.lua.load(code).set_name(chunk_name).set_mode(ChunkMode::Text).into_function().map_err(message)?;
-        self.lua.create_registry_value(function).map(|key| Compiled { key, plain: false }).map_err(message)
+        self.lua.create_registry_value(function).map(Compiled).map_err(message)
     }
 
     /// Bytes the VM holds now.
@@ -558,7 +546,7 @@ impl LuaVm {
             !MEMORY_EXHAUSTED.load(Ordering::Relaxed) && convert::write_scalar(&mut *sink, result, run::resp3)
         };
         let ran =
-            crate::host::call_run(&self.lua, self.main, &self.handler, &self.kept, &f.key, run_args, &mut write_scalar);
+            crate::host::call_run(&self.lua, self.main, &self.handler, &self.kept, &f.0, run_args, &mut write_scalar);
         let outcome = ran.and_then(|ran| {
             let crate::host::Ran::Value(ok, value) = ran else { return Ok(None) };
             if ok && MEMORY_EXHAUSTED.load(Ordering::Relaxed) {
