@@ -219,7 +219,8 @@ impl RunGuard {
             };
         let caller_keys = ctx.caller_keys(keys);
         let clock = crate::host::RunClock::start();
-        // Built in its slot (no copy of the whole run through the stack).
+        // Placed once the slot is known to be free (the compiler still builds it on the stack
+        // and copies it in: about 40 instructions).
         let placed = with_current(|slot| {
             if slot.is_some() {
                 return None;
