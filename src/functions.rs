@@ -293,11 +293,10 @@ impl Functions {
     }
 }
 
-/// The function `name` (case-insensitive); no allocation for a name already in lower case.
 /// A lower-case function name as the registry's key: a short one held in the entry itself,
 /// so that FCALL's lookup compares it without reaching into another allocation. Hashes and
 /// compares as its bytes (looked up by `&[u8]`).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 enum NameKey {
     Inline { bytes: [u8; 31], len: u8 },
     Heap(Box<[u8]>),
@@ -339,6 +338,7 @@ impl std::hash::Hash for NameKey {
     }
 }
 
+/// The function `name` (case-insensitive); no allocation for a name already in lower case.
 fn find_in<'a>(by_name: &'a HashMap<NameKey, (Vec<u8>, Arc<Function>)>, name: &[u8]) -> Option<&'a Function> {
     let lower: Cow<[u8]> = if name.iter().any(u8::is_ascii_uppercase) {
         Cow::Owned(name.to_ascii_lowercase())

@@ -1231,8 +1231,9 @@ struct Fill<'a> {
 /// gets new arrays, never kept.
 unsafe extern "C-unwind" fn fill_run_args(state: *mut mlua::ffi::lua_State, ud: *mut std::ffi::c_void) {
     use mlua::ffi;
-    // SAFETY: `ud` is a live `Fill` (contract above) whose slot holds the kept tables (a table with four array slots: raw reads and writes of them never allocate);
-    // call_run made room for what this pushes; nothing here has a destructor, so a Lua error
+    // SAFETY: `ud` is a live `Fill` (contract above) whose slot holds the kept tables (a
+    // table with four array slots: raw reads and writes of them never allocate); call_run
+    // made room for what this pushes; nothing here has a destructor, so a Lua error
     // raised by a push may unwind (longjmp) through this frame; every string is copied by
     // lua_pushlstring. A kept table is replaced (slot and global) only once its successor
     // is complete, so the two always agree.
